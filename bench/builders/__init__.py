@@ -1,0 +1,1 @@
+"""Builders turn the raw published data into the product's HDF5 tables."""

@@ -1,0 +1,148 @@
+"""``mmnas-bench``: query tables, compare algorithms, build tables, regenerate paper tables."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bench.errors import BenchError
+
+
+def _cmd_compare(a) -> int:
+    from bench import compare, registry, report
+
+    datasets = a.dataset or list(registry.info(a.bench).datasets[:1])
+    records = compare.compare(a.bench, datasets, a.algo or ["rs", "rea"], range(a.seeds), compare.Budget.parse(a.budget),
+                              metric=a.metric, out_dir=a.out, progress=not a.no_progress)
+    summary = report.summary_frame(report.runs_frame(records))
+    print(report.format_summary(summary))
+    if a.out:
+        print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records in {a.out}/records/")
+    return 0
+
+
+def _cmd_plot(a) -> int:
+    from bench import report
+
+    records = report.load_records(Path(a.dir))
+    if not records:
+        raise BenchError(f"no run records in {a.dir}/records/")
+    report.write_all(records, Path(a.dir))
+    print(f"re-plotted {len(records)} runs into {a.dir}/anytime.png")
+    return 0
+
+
+def _cmd_query(a) -> int:
+    import bench
+
+    o = bench.open(a.bench, a.dataset)
+    arch = int(a.arch) if a.arch.isdigit() else a.arch
+    for m in a.metric or [o.default_metric]:
+        info = o.metric_info(m)
+        print(f"{m} = {o.query(arch, m, on_missing='nan')} {info.unit}")
+    return 0
+
+
+def _cmd_info(a) -> int:
+    import bench
+    from bench import registry
+
+    names = [a.bench] if a.bench else registry.benchmarks()
+    for name in names:
+        b = registry.info(name)
+        print(f"{name}: {b.description}\n  datasets: {', '.join(b.datasets)}\n  table: tables/{b.table_file}")
+        for ds in ([a.dataset] if a.dataset else b.datasets):
+            o = bench.open(name, ds)
+            opt = o.optimum()
+            print(f"  [{ds}] {o.n_arch} architectures; optimum {o.default_metric} = {opt.value:.4f} at {opt.arch}")
+            if a.metrics:
+                for m in o.metrics:
+                    i = o.metric_info(m)
+                    print(f"      {m:<40} {i.unit:<10} {i.direction}  {i.description}")
+    return 0
+
+
+def _cmd_tables(a) -> int:
+    if a.action == "build":
+        from bench.builders import registry as builders
+
+        names = list(builders.BUILDERS) if a.names in ([], ["all"]) else a.names
+        for n in names:
+            path = builders.build(n, Path(a.out) if a.out else None, Path(a.source) if a.source else None)
+            print(f"built {path}")
+    elif a.action == "verify":
+        from bench.builders import registry as builders
+
+        print("\n".join(builders.verify(Path(a.out) if a.out else None)))
+    elif a.action == "status":
+        from bench.repro.reproduce import format_scoreboard, scoreboard
+
+        print(format_scoreboard(scoreboard()))
+    elif a.action == "list":
+        from bench.repro.spec import load_specs
+
+        for s in load_specs().values():
+            print(f"{s.id:<28} {s.method:<8} {s.table:<12} {s.title}")
+    elif a.action == "reproduce":
+        from bench.repro.reproduce import reproduce_ids
+
+        for p in reproduce_ids(a.names or None, a.seeds, progress=not a.no_progress):
+            print(f"wrote {p} and {p.with_suffix('.csv')}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mmnas-bench", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compare", help="compare search algorithms over seeds")
+    c.add_argument("--bench", default="nb201")
+    c.add_argument("--dataset", action="append", help="repeatable; default: the benchmark's first dataset")
+    c.add_argument("--algo", action="append", help="repeatable: rs, rea (default both)")
+    c.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1")
+    c.add_argument("--budget", default="300", help="counted evaluations per run, or 'all' to run until the optimum")
+    c.add_argument("--metric", default=None, help="metric to optimise (default: the benchmark's default)")
+    c.add_argument("--out", default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
+    c.add_argument("--no-progress", action="store_true")
+    c.set_defaults(fn=_cmd_compare)
+
+    pl = sub.add_parser("plot", help="re-plot a comparison folder from its saved run records")
+    pl.add_argument("dir")
+    pl.set_defaults(fn=_cmd_plot)
+
+    q = sub.add_parser("query", help="look up one architecture")
+    q.add_argument("arch", help="canonical string or row index")
+    q.add_argument("--bench", default="nb201")
+    q.add_argument("--dataset", default="cifar10")
+    q.add_argument("--metric", action="append")
+    q.set_defaults(fn=_cmd_query)
+
+    i = sub.add_parser("info", help="benchmarks, datasets, optima and metrics")
+    i.add_argument("--bench")
+    i.add_argument("--dataset")
+    i.add_argument("--metrics", action="store_true", help="list every metric with unit and direction")
+    i.set_defaults(fn=_cmd_info)
+
+    t = sub.add_parser("tables", help="score tables (build, verify) and paper tables (list, status, reproduce)")
+    t.add_argument("action", choices=["build", "verify", "list", "status", "reproduce"])
+    t.add_argument("names", nargs="*", help="build: benchmark names or 'all'; reproduce: spec ids (default all)")
+    t.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
+    t.add_argument("--out", help="build/verify: tables folder (default tables/)")
+    t.add_argument("--seeds", type=int, default=None, help="reproduce: override the spec's seed count")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(fn=_cmd_tables)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except (BenchError, ValueError) as exc:
+        print(f"mmnas-bench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Seeded comparison of search algorithms on tabular benchmarks."""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from bench import algorithms
+from bench.registry import open as open_benchmark
+from bench.run import Run, RunRecord
+
+
+def seed_rng(seed: int, *salt: str) -> np.random.Generator:
+    """Generator for one run: same (seed, salt) -> same stream, on any machine."""
+    return np.random.default_rng([seed, *(zlib.crc32(s.encode()) for s in salt)])
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``evals`` counted evaluations, or ``until_optimum`` (``--budget all``)."""
+
+    evals: int | None = None
+    until_optimum: bool = False
+
+    @classmethod
+    def parse(cls, text: str | int) -> "Budget":
+        if str(text).lower() == "all":
+            return cls(None, True)
+        try:
+            n = int(text)
+        except ValueError:
+            raise ValueError(f"budget must be a positive integer or 'all', got {text!r}") from None
+        if n <= 0:
+            raise ValueError(f"budget must be a positive integer or 'all', got {text!r}")
+        return cls(n, False)
+
+
+def run_one(oracle, algo: str, seed: int, budget: Budget, metric: str | None = None, **algo_kwargs) -> RunRecord:
+    """One seeded run of one algorithm; returns its record."""
+    fn = algorithms.get(algo)
+    run = Run(oracle, metric, algo=algo, seed=seed, budget_evals=budget.evals,
+              stop_at_target=budget.until_optimum, target=oracle.optimum(metric).value)
+    fn(run, seed_rng(seed, algo, oracle.dataset), **algo_kwargs)
+    return run.finish()
+
+
+def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds: Sequence[int], budget: Budget,
+            metric: str | Callable[[str], str] | None = None, out_dir: str | Path | None = None,
+            progress: bool = True) -> list[RunRecord]:
+    """Run every (dataset, algorithm, seed); write records, CSVs and the plot to ``out_dir``.
+
+    ``metric`` may be a function of the dataset name, for protocols that use a
+    different metric per dataset.
+    """
+    for a in algos:
+        algorithms.get(a)  # named error before any work
+    records: list[RunRecord] = []
+    total = len(datasets) * len(algos) * len(seeds)
+    with tqdm(total=total, desc=f"compare {benchmark}", unit="run", disable=not progress) as bar:
+        for ds in datasets:
+            oracle = open_benchmark(benchmark, ds, on_missing="nan")
+            m = metric(ds) if callable(metric) else metric
+            for algo in algos:
+                for seed in seeds:
+                    bar.set_postfix_str(f"{ds} {algo} seed {seed}")
+                    records.append(run_one(oracle, algo, seed, budget, m))
+                    bar.update()
+    if out_dir is not None:
+        from bench import report
+
+        report.write_all(records, Path(out_dir))
+    return records
+
+
+def timed(fn, *args, **kwargs):
+    t = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t
+
+
+def nan_if_none(x) -> float:
+    return math.nan if x is None else float(x)

@@ -1,0 +1,218 @@
+"""The tabular oracle: answers ``query(arch, metric)`` from an in-memory table.
+
+Opening reads every array of one dataset once, verifies its checksum and builds the
+string -> row index; later queries touch no disk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import (
+    ArchIndexError,
+    InvalidArchitectureError,
+    MissingValueError,
+    SeedIndexError,
+    UnknownMetricError,
+)
+from bench.spaces.base import SearchSpace
+from bench.tablefile import Metric
+
+_ON_MISSING = ("raise", "nan")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    unit: str
+    direction: str
+    description: str
+    n_seed: int
+    n_epoch: int | None
+
+
+@dataclass(frozen=True)
+class Optimum:
+    arch: str
+    value: float
+    row: int
+    n_ties: int
+
+
+class TabularOracle:
+    """Lookup surface over one dataset of one benchmark table.
+
+    ``arch`` arguments may be a canonical string, a row index, or any object the
+    space can encode. ``seed=None`` answers the mean over recorded seeds.
+    ``on_missing='raise'`` raises :class:`MissingValueError` for a NaN cell;
+    ``'nan'`` returns NaN.
+    """
+
+    def __init__(self, benchmark: str, dataset: str, space: SearchSpace, archs: list[str],
+                 metrics: dict[str, Metric], attrs: dict | None = None, on_missing: str = "raise",
+                 default_metric: str = "test_acc"):
+        if on_missing not in _ON_MISSING:
+            raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
+        self.benchmark = benchmark
+        self.dataset = dataset
+        self.space = space
+        self.attrs = attrs or {}
+        self.on_missing = on_missing
+        self.default_metric = default_metric if default_metric in metrics else next(iter(metrics))
+        self._archs = archs
+        self._row = {a: i for i, a in enumerate(archs)}
+        self._metrics = metrics
+        self._mean: dict[str, np.ndarray] = {}
+        self._mean_list: dict[str, list[float]] = {}
+        for name, m in metrics.items():
+            v = m.values if m.values.ndim == 2 else m.values[:, :, -1]  # curves: final epoch
+            with np.errstate(invalid="ignore"):
+                mean = v[:, 0].copy() if v.shape[1] == 1 else np.nanmean(v, axis=1)
+            self._mean[name] = mean
+
+    # ---- description -------------------------------------------------------------
+    @property
+    def n_arch(self) -> int:
+        return len(self._archs)
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(self._metrics)
+
+    def metric_info(self, metric: str) -> MetricInfo:
+        m = self._metric(metric)
+        return MetricInfo(metric, m.unit, m.direction, m.description, m.values.shape[1],
+                          m.values.shape[2] if m.values.ndim == 3 else None)
+
+    def __repr__(self) -> str:
+        return f"TabularOracle({self.benchmark!r}, dataset={self.dataset!r}, n_arch={self.n_arch}, metrics={len(self._metrics)})"
+
+    # ---- architecture <-> row ----------------------------------------------------
+    def row(self, arch: Any) -> int:
+        """Row index of an architecture; named errors for anything not in the table."""
+        if type(arch) is str:
+            r = self._row.get(arch)
+            if r is not None:
+                return r
+            key = self.space.encode(self.space.decode(arch))  # raises a named error if malformed
+        elif isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):
+            i = int(arch)
+            if not 0 <= i < self.n_arch:
+                raise ArchIndexError(i, self.n_arch)
+            return i
+        else:
+            key = self.space.encode(arch)
+        r = self._row.get(key)
+        if r is None:
+            raise InvalidArchitectureError(
+                f"architecture {key!r} is a valid member of {self.space.space_id} but has no row in the "
+                f"{self.benchmark}/{self.dataset} table"
+            )
+        return r
+
+    def arch(self, row: int) -> str:
+        """Canonical string of a row."""
+        if not 0 <= row < self.n_arch:
+            raise ArchIndexError(row, self.n_arch)
+        return self._archs[row]
+
+    def archs(self) -> list[str]:
+        return list(self._archs)
+
+    def __contains__(self, arch) -> bool:
+        try:
+            self.row(arch)
+            return True
+        except (InvalidArchitectureError, ArchIndexError):
+            return False
+
+    # ---- queries -----------------------------------------------------------------
+    def _metric(self, metric: str) -> Metric:
+        m = self._metrics.get(metric)
+        if m is None:
+            raise UnknownMetricError(metric, self._metrics, f"for {self.benchmark}/{self.dataset}")
+        return m
+
+    def _column(self, metric: str, seed: int | None) -> np.ndarray:
+        if seed is None:
+            col = self._mean.get(metric)
+            if col is None:
+                self._metric(metric)
+            return col
+        m = self._metric(metric)
+        if not 0 <= seed < m.values.shape[1]:
+            raise SeedIndexError(seed, m.values.shape[1], metric)
+        return m.values[:, seed] if m.values.ndim == 2 else m.values[:, seed, -1]
+
+    def query(self, arch: Any, metric: str | None = None, seed: int | None = None, on_missing: str | None = None) -> float:
+        """Value of ``metric`` for ``arch`` (mean over seeds unless ``seed`` is given)."""
+        metric = metric or self.default_metric
+        row = self._row.get(arch) if type(arch) is str else None
+        if row is None:
+            row = self.row(arch)
+        if seed is None:
+            col = self._mean_list.get(metric)
+            if col is None:
+                # a Python list is the fastest scalar lookup; built on first use of a metric
+                col = self._mean_list[metric] = self._column(metric, None).tolist()
+            v = col[row]
+        else:
+            v = float(self._column(metric, seed)[row])
+        if v != v:  # NaN
+            if (on_missing or self.on_missing) == "raise":
+                raise MissingValueError(
+                    f"{self.benchmark}/{self.dataset} has no {metric!r} value for {self._archs[row]!r} (row {row}); "
+                    "pass on_missing='nan' to get NaN instead"
+                )
+            if on_missing not in (None, *_ON_MISSING):
+                raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
+        return v
+
+    def rows(self, archs: Iterable[Any]) -> np.ndarray:
+        """Row indices of many architectures (strings, indices or space objects)."""
+        if isinstance(archs, np.ndarray) and archs.dtype.kind in "iu":
+            rows = archs.astype(np.int64, copy=False)
+            if rows.size and (rows.min() < 0 or rows.max() >= self.n_arch):
+                bad = rows[(rows < 0) | (rows >= self.n_arch)][0]
+                raise ArchIndexError(int(bad), self.n_arch)
+            return rows
+        archs = list(archs)
+        get = self._row.get
+        rows = np.fromiter((get(a, -1) if type(a) is str else -1 for a in archs), dtype=np.int64, count=len(archs))
+        for i in np.flatnonzero(rows < 0):
+            rows[i] = self.row(archs[i])
+        return rows
+
+    def query_many(self, archs: Iterable[Any], metric: str | None = None, seed: int | None = None,
+                   on_missing: str | None = None) -> np.ndarray:
+        """Values of ``metric`` for many architectures, as a float64 array."""
+        metric = metric or self.default_metric
+        out = self._column(metric, seed)[self.rows(archs)]
+        if (on_missing or self.on_missing) == "raise":
+            nan = np.isnan(out)
+            if nan.any():
+                first = int(np.flatnonzero(nan)[0])
+                raise MissingValueError(
+                    f"{self.benchmark}/{self.dataset} has no {metric!r} value for {int(nan.sum())} of the "
+                    f"architectures asked (first at position {first}); pass on_missing='nan' to get NaN instead"
+                )
+        return out
+
+    def optimum(self, metric: str | None = None) -> Optimum:
+        """Best architecture by ``metric`` in its direction (ties: lowest row)."""
+        metric = metric or self.default_metric
+        col = self._column(metric, None)
+        if np.isnan(col).all():
+            raise MissingValueError(f"{self.benchmark}/{self.dataset} has no value at all for {metric!r}")
+        best = np.nanmax(col) if self._metric(metric).direction == "max" else np.nanmin(col)
+        rows = np.flatnonzero(col == best)
+        return Optimum(self._archs[int(rows[0])], float(best), int(rows[0]), int(rows.size))
+
+    def frame(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """The table as a data frame: one row per architecture, seed-mean columns."""
+        names = metrics or self.metrics
+        return pd.DataFrame({"arch": self._archs, **{m: self._column(m, None) for m in names}})

@@ -1,0 +1,72 @@
+"""The benchmarks the suite knows, and ``bench.open``."""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass
+from typing import Callable
+
+from bench.errors import UnknownBenchmarkError, UnknownDatasetError
+from bench.oracle import TabularOracle
+from bench.paths import tables_dir
+from bench.spaces.base import SearchSpace
+from bench.spaces.nb201 import NB201Space
+from bench.tablefile import read_dataset
+
+
+@dataclass(frozen=True)
+class BenchmarkInfo:
+    name: str
+    table_file: str
+    datasets: tuple[str, ...]
+    make_space: Callable[[], SearchSpace]
+    default_metric: str
+    build_command: str
+    description: str
+
+
+def _nb201_space() -> SearchSpace:
+    return NB201Space()
+
+
+BENCHMARKS: dict[str, BenchmarkInfo] = {
+    "nb201": BenchmarkInfo(
+        name="nb201",
+        table_file="nb201.h5",
+        datasets=("cifar10", "cifar100", "ImageNet16-120"),
+        make_space=_nb201_space,
+        default_metric="test_acc",
+        build_command="mmnas-bench tables build nb201",
+        description="NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
+    ),
+}
+
+
+def benchmarks() -> list[str]:
+    """Names accepted by :func:`open`."""
+    return list(BENCHMARKS)
+
+
+def info(benchmark: str) -> BenchmarkInfo:
+    b = BENCHMARKS.get(benchmark)
+    if b is None:
+        raise UnknownBenchmarkError(benchmark, BENCHMARKS)
+    return b
+
+
+def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool = True) -> TabularOracle:  # noqa: A001
+    """Open one dataset of a benchmark as a :class:`TabularOracle`.
+
+    >>> o = open("nb201", dataset="cifar10")            # doctest: +SKIP
+    >>> o.query(o.optimum("test_acc").arch, "test_acc")  # doctest: +SKIP
+    94.37333333333333
+    """
+    b = info(benchmark)
+    if dataset not in b.datasets:
+        raise UnknownDatasetError(dataset, b.datasets, f"for benchmark {benchmark!r}")
+    archs, metrics, attrs = read_dataset(tables_dir() / b.table_file, dataset, build_hint=b.build_command, verify=verify)
+    return TabularOracle(benchmark, dataset, b.make_space(), archs, metrics, attrs,
+                         on_missing=on_missing, default_metric=b.default_metric)
+
+
+_ = builtins  # `open` shadows the builtin inside this module only

@@ -1,0 +1,124 @@
+"""Paper-table specs: what the paper reports and how we regenerate it.
+
+A spec (``paper_repro/specs/<id>.toml``) names the paper file and table, the
+columns, and per row the paper's values (``nan`` where the paper has none) and its
+status: ``same-benchmark`` (regenerated on the benchmark the paper used),
+``proxy`` (regenerated on stand-in data, said how), or ``pending`` with a reason.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import SpecError, UnknownTableSpecError
+from bench.paths import paper_repro_dir
+
+STATUSES = ("same-benchmark", "proxy", "pending")
+PAPERS = {
+    "000_62c610aae6b2430e.txt": "CSG-NAS",
+    "001_6b80f99565a0cbd2.txt": "HF-MNAS",
+    "002_21034c53427ddd7b.txt": "MRO",
+    "003_ca6407ec0d2ea38c.txt": "RMNAS",
+    "004_9859b4c5803c0e34.txt": "KTNAS",
+}
+
+
+@dataclass
+class Row:
+    name: str
+    paper: list[float]
+    status: str
+    reason: str = ""
+    key: str = ""  # what the runner computes for this row
+    paper_text: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TableSpec:
+    id: str
+    paper: str
+    table: str
+    kind: str
+    title: str
+    columns: list[str]
+    rows: list[Row]
+    protocol: str = ""
+    runner: str = ""
+    unit: str = ""
+    lower_is_better: bool = False
+    params: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def method(self) -> str:
+        return PAPERS.get(self.paper, "?")
+
+    def status_counts(self) -> dict[str, int]:
+        out = {s: 0 for s in STATUSES}
+        for r in self.rows:
+            out[r.status] += 1
+        return out
+
+
+def _value(x) -> float:
+    if isinstance(x, (int, float)):
+        return float(x)
+    if isinstance(x, str) and x.strip().lower() in ("nan", "-", ""):
+        return math.nan
+    raise SpecError(f"paper value {x!r} must be a number or 'nan'")
+
+
+def load_spec(path: str | Path) -> TableSpec:
+    """Parse and check one spec file; every problem names the file and field."""
+    path = Path(path)
+    try:
+        d = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML ({exc})") from exc
+    for key in ("id", "paper", "table", "title", "columns", "rows"):
+        if key not in d:
+            raise SpecError(f"{path}: missing field {key!r}")
+    if d["paper"] not in PAPERS:
+        raise SpecError(f"{path}: paper {d['paper']!r} is not one of {sorted(PAPERS)}")
+    if d["id"] != path.stem:
+        raise SpecError(f"{path}: id {d['id']!r} must equal the file name {path.stem!r}")
+    ncol = len(d["columns"])
+    rows = []
+    for i, r in enumerate(d["rows"]):
+        where = f"{path}: row {i} ({r.get('name', '?')!r})"
+        status = r.get("status", "pending")
+        if status not in STATUSES:
+            raise SpecError(f"{where}: status {status!r} is not one of {STATUSES}")
+        if status == "pending" and not r.get("reason", d.get("pending_reason", "")):
+            raise SpecError(f"{where}: a pending row needs a reason (row 'reason' or spec 'pending_reason')")
+        if status != "pending" and not d.get("runner"):
+            raise SpecError(f"{where}: status {status!r} needs the spec to name a runner")
+        paper = [_value(x) for x in r.get("paper", [math.nan] * ncol)]
+        if len(paper) != ncol:
+            raise SpecError(f"{where}: {len(paper)} paper values for {ncol} columns")
+        rows.append(Row(r["name"], paper, status, r.get("reason", d.get("pending_reason", "")) if status == "pending" else r.get("reason", ""),
+                        r.get("key", ""), [str(x) for x in r.get("paper_text", [])]))
+    return TableSpec(d["id"], d["paper"], d["table"], d.get("kind", "table"), d["title"], list(d["columns"]), rows,
+                     d.get("protocol", ""), d.get("runner", ""), d.get("unit", ""), bool(d.get("lower_is_better", False)),
+                     dict(d.get("params", {})), path)
+
+
+def specs_dir() -> Path:
+    return paper_repro_dir() / "specs"
+
+
+def load_specs(directory: str | Path | None = None) -> dict[str, TableSpec]:
+    """Every spec, by id, in paper then file order."""
+    directory = Path(directory) if directory else specs_dir()
+    specs = [load_spec(p) for p in sorted(directory.glob("*.toml"))]
+    return {s.id: s for s in sorted(specs, key=lambda s: (s.paper, s.path.name))}
+
+
+def get_spec(table_id: str, directory: str | Path | None = None) -> TableSpec:
+    specs = load_specs(directory)
+    if table_id not in specs:
+        raise UnknownTableSpecError(table_id, specs)
+    return specs[table_id]

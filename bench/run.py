@@ -1,0 +1,186 @@
+"""Runs: the one path by which a search algorithm queries an oracle.
+
+A :class:`Run` counts distinct evaluations (a repeated architecture is answered from
+the run's memory and not counted again), keeps the incumbent and the trajectory,
+stops at an evaluation budget, a simulated-time budget or a target value, and
+saves a :class:`RunRecord` that can be compared and re-plotted later.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BudgetExhausted
+from bench.oracle import TabularOracle
+
+#: safety stop for algorithms that keep proposing seen architectures
+DEFAULT_MAX_QUERIES = 2_000_000
+
+
+@dataclass
+class RunRecord:
+    """Everything needed to compare and re-plot a finished run (plain data)."""
+
+    benchmark: str
+    dataset: str
+    metric: str
+    direction: str
+    algo: str
+    seed: int | None
+    budget_evals: int | None
+    budget_seconds: float | None
+    target: float | None
+    settings: dict = field(default_factory=dict)
+    # one entry per counted evaluation
+    archs: list[str] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    evals: list[int] = field(default_factory=list)
+    sim_seconds: list[float] = field(default_factory=list)
+    n_queries: int = 0
+    wall_seconds: float = 0.0
+    stop_reason: str = ""
+
+    @property
+    def sign(self) -> float:
+        return 1.0 if self.direction == "max" else -1.0
+
+    def incumbent_curve(self) -> list[float]:
+        """Best value so far after each counted evaluation (NaN counts as worst)."""
+        out, best = [], -math.inf
+        for v in self.values:
+            s = self.sign * v if v == v else -math.inf
+            best = max(best, s)
+            out.append(self.sign * best if best > -math.inf else math.nan)
+        return out
+
+    @property
+    def best_value(self) -> float:
+        curve = self.incumbent_curve()
+        return curve[-1] if curve else math.nan
+
+    @property
+    def best_arch(self) -> str | None:
+        best, arch = -math.inf, None
+        for a, v in zip(self.archs, self.values):
+            if v == v and self.sign * v > best:
+                best, arch = self.sign * v, a
+        return arch
+
+    def evals_to(self, target: float) -> int | None:
+        """Counted evaluations until the incumbent first reached ``target`` (None if never)."""
+        for n, v in zip(self.evals, self.values):
+            if v == v and self.sign * v >= self.sign * target:
+                return n
+        return None
+
+    def save(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(asdict(self), separators=(",", ":")))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunRecord":
+        return cls(**json.loads(Path(path).read_text()))
+
+
+class Run:
+    """Budgeted, counted access to an oracle for one search run.
+
+    ``cost_metric`` names a table column in seconds charged per evaluation (e.g.
+    train seconds); otherwise each evaluation costs ``seconds_per_eval``.
+    With ``stop_at_target`` the run ends when the incumbent reaches ``target``.
+    """
+
+    def __init__(self, oracle: TabularOracle, metric: str | None = None, *, algo: str = "", seed: int | None = None,
+                 budget_evals: int | None = None, budget_seconds: float | None = None,
+                 cost_metric: str | None = None, seconds_per_eval: float = 0.0,
+                 target: float | None = None, stop_at_target: bool = False,
+                 max_queries: int = DEFAULT_MAX_QUERIES, settings: dict | None = None):
+        self.oracle = oracle
+        self.space = oracle.space
+        self.metric = metric or oracle.default_metric
+        info = oracle.metric_info(self.metric)
+        if cost_metric is not None:
+            oracle.metric_info(cost_metric)  # named error if unknown
+        if stop_at_target and target is None:
+            target = oracle.optimum(self.metric).value
+        self.cost_metric = cost_metric
+        self.seconds_per_eval = seconds_per_eval
+        self.stop_at_target = stop_at_target
+        self.max_queries = max_queries
+        self._sign = 1.0 if info.direction == "max" else -1.0
+        self._seen: dict[str, float] = {}
+        self._best = -math.inf
+        self._sim = 0.0
+        self._t0 = time.perf_counter()
+        self.record = RunRecord(oracle.benchmark, oracle.dataset, self.metric, info.direction, algo, seed,
+                                budget_evals, budget_seconds, target, dict(settings or {}))
+        self.incumbent: tuple[str, float] | None = None
+
+    # ---- state -------------------------------------------------------------------
+    @property
+    def n_evals(self) -> int:
+        return len(self._seen)
+
+    @property
+    def sim_seconds(self) -> float:
+        return self._sim
+
+    @property
+    def done(self) -> bool:
+        return self._stop_reason() != ""
+
+    def _stop_reason(self) -> str:
+        r = self.record
+        if r.budget_evals is not None and len(self._seen) >= r.budget_evals:
+            return "budget_evals"
+        if r.budget_seconds is not None and self._sim >= r.budget_seconds:
+            return "budget_seconds"
+        if self.stop_at_target and self._best >= self._sign * r.target:
+            return "target"
+        if self.space.size is not None and len(self._seen) >= self.oracle.n_arch:
+            return "space_exhausted"
+        if r.n_queries >= self.max_queries:
+            return "max_queries"
+        return ""
+
+    def seen(self, arch: Any) -> bool:
+        return self._key(arch) in self._seen
+
+    def _key(self, arch: Any) -> str:
+        return arch if type(arch) is str else self.space.encode(arch)
+
+    # ---- the one query path --------------------------------------------------------
+    def evaluate(self, arch: Any) -> float:
+        """Value of ``arch``; counted once per distinct architecture."""
+        key = self._key(arch)
+        r = self.record
+        v = self._seen.get(key)
+        if v is not None:
+            r.n_queries += 1
+            return v
+        if self.done:
+            raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
+        r.n_queries += 1
+        v = self.oracle.query(key, self.metric, on_missing="nan")
+        self._seen[key] = v
+        self._sim += self.seconds_per_eval if self.cost_metric is None else self.oracle.query(key, self.cost_metric, on_missing="nan")
+        s = self._sign * v if v == v else -math.inf  # a missing value ranks last
+        if s > self._best:
+            self._best = s
+            self.incumbent = (key, v)
+        r.archs.append(key)
+        r.values.append(v)
+        r.evals.append(len(self._seen))
+        r.sim_seconds.append(self._sim)
+        return v
+
+    def finish(self) -> RunRecord:
+        """Close the run: wall time and stop reason go into the record."""
+        self.record.wall_seconds = time.perf_counter() - self._t0
+        self.record.stop_reason = self._stop_reason() or "algorithm_stopped"
+        return self.record
