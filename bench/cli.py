@@ -67,8 +67,15 @@ def _cmd_tables(a) -> int:
     if a.action == "build":
         from bench.builders import registry as builders
 
+        from bench import registry
+        from bench.paths import tables_dir
+
         names = list(builders.BUILDERS) if a.names in ([], ["all"]) else a.names
         for n in names:
+            target = (Path(a.out) if a.out else tables_dir()) / registry.info(n).table_file
+            if a.if_missing and target.exists():
+                print(f"present {target}")
+                continue
             path = builders.build(n, Path(a.out) if a.out else None, Path(a.source) if a.source else None)
             print(f"built {path}")
     elif a.action == "verify":
@@ -129,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("names", nargs="*", help="build: benchmark names or 'all'; reproduce: spec ids (default all)")
     t.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
     t.add_argument("--out", help="build/verify: tables folder (default tables/)")
+    t.add_argument("--if-missing", action="store_true", help="build: skip tables that exist")
     t.add_argument("--seeds", type=int, default=None, help="reproduce: override the spec's seed count")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(fn=_cmd_tables)

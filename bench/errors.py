@@ -12,8 +12,8 @@ class BenchError(Exception):
 
 def _choices(valid) -> str:
     valid = list(valid)
-    shown = ", ".join(repr(v) for v in valid[:20])
-    more = f", ... ({len(valid)} in all)" if len(valid) > 20 else ""
+    shown = ", ".join(repr(v) for v in valid[:80])
+    more = f", ... ({len(valid)} in all)" if len(valid) > 80 else ""
     return f"valid choices: {shown}{more}"
 
 

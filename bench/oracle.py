@@ -65,6 +65,7 @@ class TabularOracle:
         self.default_metric = default_metric if default_metric in metrics else next(iter(metrics))
         self._archs = archs
         self._row = {a: i for i, a in enumerate(archs)}
+        self._index: pd.Index | None = None  # built on the first long query_many
         self._metrics = metrics
         self._mean: dict[str, np.ndarray] = {}
         self._mean_list: dict[str, list[float]] = {}
@@ -181,8 +182,14 @@ class TabularOracle:
                 raise ArchIndexError(int(bad), self.n_arch)
             return rows
         archs = list(archs)
-        get = self._row.get
-        rows = np.fromiter((get(a, -1) if type(a) is str else -1 for a in archs), dtype=np.int64, count=len(archs))
+        if len(archs) > 4096:
+            # pandas' C hash table beats a Python dict loop by ~3x on long lists
+            if self._index is None:
+                self._index = pd.Index(self._archs)
+            rows = self._index.get_indexer(np.asarray(archs, dtype=object)).astype(np.int64, copy=False)
+        else:
+            get = self._row.get
+            rows = np.fromiter((get(a, -1) if type(a) is str else -1 for a in archs), dtype=np.int64, count=len(archs))
         for i in np.flatnonzero(rows < 0):
             rows[i] = self.row(archs[i])
         return rows

@@ -15,6 +15,7 @@ STATUS_TEXT = {
     "same-benchmark": "reproduced on the same benchmark (real data)",
     "proxy": "reproduced on a proxy (stand-in data)",
     "pending": "pending",
+    "not-offline": "not possible offline",
 }
 
 
@@ -43,6 +44,14 @@ class TableResult:
     command: str = ""
 
 
+def _row_status(row, result: TableResult) -> tuple[str, str]:
+    """A row's status and note after a run: a row the runner did not fill stays unrun."""
+    if row.name in result.cells:
+        return row.status, result.row_notes.get(row.name, "")
+    status = row.status if row.status in ("pending", "not-offline") else "pending"
+    return status, row.reason or "not produced by the runner"
+
+
 def _paper_text(v: float, nd: int) -> str:
     return "-" if v != v else f"{v:.{nd}f}".rstrip("0").rstrip(".") if nd else f"{v:g}"
 
@@ -53,8 +62,7 @@ def write_outputs(spec: TableSpec, result: TableResult, out_dir: Path, decimals:
     records = []
     for row in spec.rows:
         cells = result.cells.get(row.name)
-        status = row.status if cells is not None else "pending"
-        note = result.row_notes.get(row.name, "") if cells is not None else (row.reason or "not run")
+        status, note = _row_status(row, result)
         for j, col in enumerate(spec.columns):
             c = cells[j] if cells is not None and j < len(cells) else None
             records.append({
@@ -80,16 +88,17 @@ def write_outputs(spec: TableSpec, result: TableResult, out_dir: Path, decimals:
     lines += ["## Paper vs ours", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in spec.rows:
         cells = result.cells.get(row.name)
-        status = row.status if cells is not None else "pending"
+        status, _ = _row_status(row, result)
         paper = [row.paper_text[j] if j < len(row.paper_text) else _paper_text(v, decimals) for j, v in enumerate(row.paper)]
         ours = [(cells[j].text(decimals) if cells[j] is not None else "-") if cells is not None else "-" for j in range(len(spec.columns))]
         lines.append("| " + " | ".join([row.name, status] + paper + ours) + " |")
     lines += ["", "## Status per row", ""]
+    groups: dict[tuple[str, str], list[str]] = {}
     for row in spec.rows:
-        cells = result.cells.get(row.name)
-        status = row.status if cells is not None else "pending"
-        note = result.row_notes.get(row.name, "") if cells is not None else (row.reason or "not run")
-        lines.append(f"- **{row.name}**: {STATUS_TEXT[status]}" + (f". {note}" if note else ""))
+        status, note = _row_status(row, result)
+        groups.setdefault((status, note), []).append(row.name)
+    for (status, note), names in groups.items():
+        lines.append(f"- **{', '.join(names)}**: {STATUS_TEXT[status]}" + (f". {note}" if note else ""))
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
     md_path = out_dir / f"{spec.id}.md"

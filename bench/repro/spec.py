@@ -3,7 +3,9 @@
 A spec (``paper_repro/specs/<id>.toml``) names the paper file and table, the
 columns, and per row the paper's values (``nan`` where the paper has none) and its
 status: ``same-benchmark`` (regenerated on the benchmark the paper used),
-``proxy`` (regenerated on stand-in data, said how), or ``pending`` with a reason.
+``proxy`` (regenerated on stand-in data, said how), ``pending`` (possible here,
+not built yet) or ``not-offline`` (the paper's data cannot be had offline and no
+proxy is planned); the last two carry a reason.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 from bench.errors import SpecError, UnknownTableSpecError
 from bench.paths import paper_repro_dir
 
-STATUSES = ("same-benchmark", "proxy", "pending")
+STATUSES = ("same-benchmark", "proxy", "pending", "not-offline")
 PAPERS = {
     "000_62c610aae6b2430e.txt": "CSG-NAS",
     "001_6b80f99565a0cbd2.txt": "HF-MNAS",
@@ -89,17 +91,18 @@ def load_spec(path: str | Path) -> TableSpec:
     rows = []
     for i, r in enumerate(d["rows"]):
         where = f"{path}: row {i} ({r.get('name', '?')!r})"
-        status = r.get("status", "pending")
+        status = r.get("status", d.get("default_status", "pending"))
         if status not in STATUSES:
             raise SpecError(f"{where}: status {status!r} is not one of {STATUSES}")
-        if status == "pending" and not r.get("reason", d.get("pending_reason", "")):
+        unrun = status in ("pending", "not-offline")
+        if unrun and not r.get("reason", d.get("pending_reason", "")):
             raise SpecError(f"{where}: a pending row needs a reason (row 'reason' or spec 'pending_reason')")
-        if status != "pending" and not d.get("runner"):
+        if not unrun and not d.get("runner"):
             raise SpecError(f"{where}: status {status!r} needs the spec to name a runner")
         paper = [_value(x) for x in r.get("paper", [math.nan] * ncol)]
         if len(paper) != ncol:
             raise SpecError(f"{where}: {len(paper)} paper values for {ncol} columns")
-        rows.append(Row(r["name"], paper, status, r.get("reason", d.get("pending_reason", "")) if status == "pending" else r.get("reason", ""),
+        rows.append(Row(r["name"], paper, status, r.get("reason", d.get("pending_reason", "")) if unrun else r.get("reason", ""),
                         r.get("key", ""), [str(x) for x in r.get("paper_text", [])]))
     return TableSpec(d["id"], d["paper"], d["table"], d.get("kind", "table"), d["title"], list(d["columns"]), rows,
                      d.get("protocol", ""), d.get("runner", ""), d.get("unit", ""), bool(d.get("lower_is_better", False)),

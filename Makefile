@@ -1,0 +1,41 @@
+# One command to set up and run, one to test. Everything runs from .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+TABLE  ?=
+
+.PHONY: install reproduce-table tables tables-verify test test-all bench clean-out
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Regenerate paper tables: all, or one with TABLE=<id> (ids: `mmnas-bench tables list`).
+reproduce-table: $(STAMP)
+	$(BIN)/mmnas-bench tables build all --if-missing
+	$(BIN)/mmnas-bench tables reproduce $(TABLE)
+	$(BIN)/mmnas-bench tables status
+
+## Rebuild every score table from ../shared/data (or MMNAS_SHARED_DATA) and update tables/MANIFEST.
+tables: $(STAMP)
+	$(BIN)/mmnas-bench tables build all
+	$(BIN)/mmnas-bench tables verify
+
+tables-verify: $(STAMP)
+	$(BIN)/mmnas-bench tables verify
+
+## Default test run (< 10 minutes, no slow suites).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## Every suite, slow ones included.
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m ""
+
+## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group

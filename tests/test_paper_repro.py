@@ -1,0 +1,64 @@
+import shutil
+
+import pandas as pd
+import pytest
+
+from bench.errors import SpecError, UnknownTableSpecError
+from bench.repro.reproduce import reproduce, scoreboard
+from bench.repro.spec import PAPERS, STATUSES, get_spec, load_spec, load_specs
+
+
+def test_every_spec_loads_and_every_paper_is_catalogued():
+    specs = load_specs()
+    assert len(specs) >= 50
+    assert {s.paper for s in specs.values()} == set(PAPERS)
+    for s in specs.values():
+        assert s.rows and all(len(r.paper) == len(s.columns) for r in s.rows)
+        for r in s.rows:
+            assert r.status in STATUSES
+            if r.status in ("pending", "not-offline"):
+                assert r.reason
+
+
+def test_ktnas_table2_spec_transcribes_the_paper():
+    s = get_spec("ktnas-table2")
+    rows = {r.name: r for r in s.rows}
+    assert rows["RS"].paper == [7782.1, 7621.2, 7726.1, 23129.4]
+    assert rows["KTNAS"].paper == [100.7, 27.9, 60.0, 188.5]
+    assert rows["RS"].status == rows["REA"].status == "same-benchmark"
+
+
+def test_reproduce_ktnas_table2_writes_paper_and_ours_side_by_side(tmp_path, monkeypatch, repo_root):
+    shutil.copytree(repo_root / "paper_repro" / "specs", tmp_path / "specs")
+    monkeypatch.setenv("MMNAS_PAPER_REPRO", str(tmp_path))
+    md, csv = reproduce(get_spec("ktnas-table2"), seeds=3, progress=False)
+    df = pd.read_csv(csv)
+    rea = df[(df.row == "REA") & (df.column == "C-100")].iloc[0]
+    assert rea.paper == 438.2 and rea.ours_n == 3 and rea.status == "same-benchmark" and 1 <= rea.ours_mean < 15625
+    total = df[(df.row == "RS") & (df.column == "Total")].iloc[0]
+    parts = df[(df.row == "RS") & (df.column != "Total")]
+    assert total.ours_mean == pytest.approx(parts.ours_mean.sum())
+    assert (df[df.row == "KTNAS"].status == "pending").all()
+    text = md.read_text()
+    assert "| REA | same-benchmark | 563.2 |" in text and "validation accuracy" in text
+    assert (tmp_path / "out" / "ktnas-table2.md").exists()
+
+
+def test_scoreboard_counts_rows_by_status():
+    df = scoreboard()
+    assert set(STATUSES) <= set(df.columns)
+    row = df[df.id == "ktnas-table2"].iloc[0]
+    assert row["same-benchmark"] == 2 and row["pending"] == 7
+
+
+def test_bad_specs_are_refused(tmp_path):
+    p = tmp_path / "x.toml"
+    p.write_text('id = "x"\npaper = "004_9859b4c5803c0e34.txt"\ntable = "T"\ntitle = "t"\ncolumns = ["a"]\n'
+                 '[[rows]]\nname = "r"\npaper = [1.0]\n')
+    with pytest.raises(SpecError, match="needs a reason"):
+        load_spec(p)
+    p.write_text(p.read_text().replace('paper = [1.0]', 'paper = [1.0, 2.0]\nreason = "r"'))
+    with pytest.raises(SpecError, match="2 paper values for 1 columns"):
+        load_spec(p)
+    with pytest.raises(UnknownTableSpecError, match="ktnas-table2"):
+        get_spec("ktnas-table99")
