@@ -25,7 +25,8 @@ def test_ktnas_table2_spec_transcribes_the_paper():
     rows = {r.name: r for r in s.rows}
     assert rows["RS"].paper == [7782.1, 7621.2, 7726.1, 23129.4]
     assert rows["KTNAS"].paper == [100.7, 27.9, 60.0, 188.5]
-    assert rows["RS"].status == rows["REA"].status == "same-benchmark"
+    assert rows["RS"].status == rows["REA"].status == rows["KTNAS"].status == "same-benchmark"
+    assert rows["Zero"].status == "pending" and "725" in rows["Zero"].reason
 
 
 def test_reproduce_ktnas_table2_writes_paper_and_ours_side_by_side(tmp_path, monkeypatch, repo_root):
@@ -38,7 +39,8 @@ def test_reproduce_ktnas_table2_writes_paper_and_ours_side_by_side(tmp_path, mon
     total = df[(df.row == "RS") & (df.column == "Total")].iloc[0]
     parts = df[(df.row == "RS") & (df.column != "Total")]
     assert total.ours_mean == pytest.approx(parts.ours_mean.sum())
-    assert (df[df.row == "KTNAS"].status == "pending").all()
+    assert (df[df.row == "KTNAS"].status == "same-benchmark").all() and (df[df.row == "KTNAS"].ours_n == 3).all()
+    assert (df[df.row == "GCN"].status == "pending").all() and df[df.row == "GCN"].ours_mean.isna().all()
     text = md.read_text()
     assert "| REA | same-benchmark | 563.2 |" in text and "validation accuracy" in text
     assert (tmp_path / "out" / "ktnas-table2.md").exists()
@@ -48,7 +50,7 @@ def test_scoreboard_counts_rows_by_status():
     df = scoreboard()
     assert set(STATUSES) <= set(df.columns)
     row = df[df.id == "ktnas-table2"].iloc[0]
-    assert row["same-benchmark"] == 2 and row["pending"] == 7
+    assert row["same-benchmark"] == 5 and row["pending"] == 4
 
 
 def test_bad_specs_are_refused(tmp_path):

@@ -42,6 +42,7 @@ class TableResult:
     row_notes: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     command: str = ""
+    figures: list = field(default_factory=list)  # matplotlib figures, saved as <id>.png (first) / <id>-<k>.png
 
 
 def _row_status(row, result: TableResult) -> tuple[str, str]:
@@ -99,6 +100,10 @@ def write_outputs(spec: TableSpec, result: TableResult, out_dir: Path, decimals:
         groups.setdefault((status, note), []).append(row.name)
     for (status, note), names in groups.items():
         lines.append(f"- **{', '.join(names)}**: {STATUS_TEXT[status]}" + (f". {note}" if note else ""))
+    for k, fig in enumerate(result.figures):
+        png = out_dir / (f"{spec.id}.png" if k == 0 else f"{spec.id}-{k}.png")
+        fig.savefig(png, dpi=110)
+        lines += ["", f"![{spec.table}]({png.name})"]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
     md_path = out_dir / f"{spec.id}.md"
