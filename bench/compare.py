@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,13 +75,3 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
 
         report.write_all(records, Path(out_dir))
     return records
-
-
-def timed(fn, *args, **kwargs):
-    t = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t
-
-
-def nan_if_none(x) -> float:
-    return math.nan if x is None else float(x)

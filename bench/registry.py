@@ -11,6 +11,7 @@ from bench.oracle import TabularOracle
 from bench.paths import tables_dir
 from bench.spaces.base import SearchSpace
 from bench.spaces.nb201 import NB201Space
+from bench.spaces.transnas import RestrictedSpace, TransNASMicroSpace
 from bench.tablefile import read_dataset
 
 
@@ -19,14 +20,18 @@ class BenchmarkInfo:
     name: str
     table_file: str
     datasets: tuple[str, ...]
-    make_space: Callable[[], SearchSpace]
+    make_space: Callable[[list[str]], SearchSpace]  # given the table's architecture strings
     default_metric: str
     build_command: str
     description: str
 
 
-def _nb201_space() -> SearchSpace:
+def _nb201_space(archs: list[str]) -> SearchSpace:
     return NB201Space()
+
+
+def _transnas_space(archs: list[str]) -> SearchSpace:
+    return RestrictedSpace(TransNASMicroSpace(), archs)
 
 
 BENCHMARKS: dict[str, BenchmarkInfo] = {
@@ -38,6 +43,15 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
         default_metric="test_acc",
         build_command="mmnas-bench tables build nb201",
         description="NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
+    ),
+    "transnas101-micro": BenchmarkInfo(
+        name="transnas101-micro",
+        table_file="transnas101_micro.h5",
+        datasets=("class_object", "class_scene", "room_layout", "autoencoder", "normal", "jigsaw", "segmentsemantic"),
+        make_space=_transnas_space,
+        default_metric="val_score",
+        build_command="mmnas-bench tables build transnas101-micro",
+        description="TransNAS-Bench-101 micro cells, a 711-cell SAMPLE of 4,096, 7 tasks (NASLib export)",
     ),
 }
 
@@ -65,7 +79,7 @@ def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool =
     if dataset not in b.datasets:
         raise UnknownDatasetError(dataset, b.datasets, f"for benchmark {benchmark!r}")
     archs, metrics, attrs = read_dataset(tables_dir() / b.table_file, dataset, build_hint=b.build_command, verify=verify)
-    return TabularOracle(benchmark, dataset, b.make_space(), archs, metrics, attrs,
+    return TabularOracle(benchmark, dataset, b.make_space(archs), archs, metrics, attrs,
                          on_missing=on_missing, default_metric=b.default_metric)
 
 

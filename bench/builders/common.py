@@ -9,7 +9,8 @@ from pathlib import Path
 from bench import __version__
 from bench.errors import ChecksumError, SourceMissingError
 from bench.paths import REPO_ROOT
-from bench.tablefile import file_sha256
+from bench.paths import tables_dir
+from bench.tablefile import ScoreTable, file_sha256, write_table
 
 MANIFEST_HEADER = "file\tsha256\tcontent_sha256"
 
@@ -64,3 +65,14 @@ def update_manifest(tables: Path, table_file: Path, content_sha256: str) -> None
     entries[table_file.name] = (file_sha256(table_file), content_sha256)
     lines = [MANIFEST_HEADER] + [f"{k}\t{v[0]}\t{v[1]}" for k, v in sorted(entries.items())]
     (Path(tables) / "MANIFEST").write_text("\n".join(lines) + "\n")
+
+
+def write_built_table(table: ScoreTable, file_name: str, out_dir: Path | None = None, manifest: bool = True) -> Path:
+    """Write a freshly built table into ``out_dir`` (default ``tables/``) and record it in MANIFEST."""
+    out_dir = Path(out_dir) if out_dir else tables_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / file_name
+    digest = write_table(table, path)
+    if manifest:
+        update_manifest(out_dir, path, digest)
+    return path

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.builders.common import provenance, update_manifest, verify_source
+from bench.builders.common import provenance, verify_source, write_built_table
 from bench.errors import SourceMissingError
-from bench.paths import shared_data_dir, tables_dir
+from bench.paths import shared_data_dir
 from bench.spaces.nb201 import NB201Space
-from bench.tablefile import DatasetTable, Metric, ScoreTable, write_table
+from bench.tablefile import DatasetTable, Metric, ScoreTable
 
 TABLE_FILE = "nb201.h5"
 BUILD_COMMAND = "mmnas-bench tables build nb201"
@@ -135,10 +135,4 @@ def build_table(source_dir: Path | None = None) -> ScoreTable:
 
 def build(out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True) -> Path:
     """Build and write the table; update ``MANIFEST`` beside it. Returns the file path."""
-    out_dir = Path(out_dir) if out_dir else tables_dir()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / TABLE_FILE
-    digest = write_table(build_table(source_dir), path)
-    if manifest:
-        update_manifest(out_dir, path, digest)
-    return path
+    return write_built_table(build_table(source_dir), TABLE_FILE, out_dir, manifest)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from bench.builders import nb201
+from bench.builders import nb201, transnas
 from bench.builders.common import read_manifest
 from bench.errors import ChecksumError, UnknownBenchmarkError
 from bench.paths import tables_dir
@@ -13,6 +13,7 @@ from bench.tablefile import file_sha256, list_datasets, read_dataset
 
 BUILDERS: dict[str, Callable[..., Path]] = {
     "nb201": nb201.build,
+    "transnas101-micro": transnas.build,
 }
 
 

@@ -5,6 +5,8 @@ space's internals or into the tables.
 """
 
 from bench.spaces.base import SearchSpace
+from bench.spaces.cell import Cell, CellSpace
 from bench.spaces.nb201 import NB201Arch, NB201Space
+from bench.spaces.transnas import RestrictedSpace, TransNASMicroSpace
 
-__all__ = ["SearchSpace", "NB201Space", "NB201Arch"]
+__all__ = ["SearchSpace", "Cell", "CellSpace", "NB201Space", "NB201Arch", "TransNASMicroSpace", "RestrictedSpace"]
