@@ -140,3 +140,15 @@ def test_ktnas_uses_the_embedding_cache(monkeypatch):
     monkeypatch.setattr(Node2VecEmbedding, "_compute", boom)
     rec = _run("ktnas", 3)
     assert all(v is not None for v in rec.evals_to_targets().values())
+
+
+def test_single_task_algorithms_run_on_the_multitask_api():
+    from bench.algorithms.multitask import MULTITASK_ALGORITHMS, get
+
+    assert {"rs", "rea", "ktnas", "ktnas-random", "emt-nas", "mtnas"} <= set(MULTITASK_ALGORITHMS)
+    m = MultiTaskRun.open("nb201", TASKS, algo="rea", seed=0, budget_evals=40)
+    get("rea")(m, seed_rng(0, "rea"))
+    rec = m.finish()
+    assert [len(r.values) for r in rec.records] == [40, 40, 40] and rec.total_evals == 120
+    with pytest.raises(Exception, match="unknown algorithm 'gcn'"):
+        get("gcn")

@@ -8,7 +8,6 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from bench import algorithms
 from bench.compare import Budget, compare, seed_rng
 from bench.multitask import MultiTaskRecord
 from bench.repro.output import Cell, TableResult
@@ -27,39 +26,37 @@ def _nb201_metric(dataset: str) -> str:
 
 def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool, until_optimum: bool = True,
                        **overrides) -> list[MultiTaskRecord]:
-    """Seeded multi-task runs of one KTNAS-family preset over the given NB201 datasets."""
+    """Seeded multi-task runs of one algorithm (``overrides`` tune a KTNAS-family preset)."""
+    from bench.algorithms import multitask as mt_algorithms
     from bench.algorithms.ktnas import ktnas, preset
     from bench.multitask import MultiTaskRun
 
-    settings = preset(key, **overrides)
+    algo = (lambda m, rng: ktnas(m, rng, preset(key, **overrides))) if overrides else mt_algorithms.get(key)
     out = []
     for seed in tqdm(range(seeds), desc=key, unit="seed", disable=not progress):
         m = MultiTaskRun.open("nb201", {ds: _nb201_metric(ds) for ds in datasets}, algo=key, seed=seed,
                               until_optimum=until_optimum)
-        ktnas(m, seed_rng(seed, key, *datasets), settings)
-        out.append(m.finish(settings=dict(vars(settings))))
+        algo(m, seed_rng(seed, key, *datasets))
+        out.append(m.finish())
     return out
 
 
 def _evals_to_optimum_records(spec: TableSpec, seeds: int, progress: bool) -> tuple[list[RunRecord], list[str], list[str]]:
-    """Per-task run records of every implemented row, single- and multi-task alike."""
-    from bench.algorithms.ktnas import PRESETS
+    """Per-task run records of every implemented row, all through the multi-task run API."""
+    from bench.algorithms.multitask import MULTITASK_ALGORITHMS
 
     keys = [r.key for r in spec.rows if r.status != "pending" and r.key]
-    unknown = [k for k in keys if k not in algorithms.ALGORITHMS and k not in PRESETS]
+    unknown = [k for k in keys if k not in MULTITASK_ALGORITHMS]
     if unknown:
         raise ValueError(f"{spec.path}: rows name algorithms {unknown} that are not implemented")
     cols = [c for c in spec.columns if c != "Total"]
     datasets = [KTNAS_NB201[c][0] for c in cols]
-    single = [k for k in keys if k in algorithms.ALGORITHMS]
-    records = compare("nb201", datasets, single, range(seeds), Budget.parse("all"), metric=_nb201_metric,
-                      progress=progress) if single else []
+    records = []
     for k in keys:
-        if k in PRESETS:
-            for mt in _multitask_records(k, datasets, seeds, progress):
-                for rec in mt.records:
-                    rec.algo = k
-                    records.append(rec)
+        for mt in _multitask_records(k, datasets, seeds, progress):
+            for rec in mt.records:
+                rec.algo = k
+                records.append(rec)
     return records, cols, datasets
 
 
