@@ -1,0 +1,330 @@
+"""The tree fusion space of CSG-NAS (``000_62c610aae6b2430e.txt``, Sec. 3): binary trees
+whose leaves are features and whose inner nodes are fusion operators.
+
+A tree with k leaves has k-1 operators. All five operators are commutative as model
+classes (concat is followed by a learned projection, so operand order only permutes
+weights), so the canonical string orders every operator's two operands by their own
+canonical strings: one model, one key. Strings look like ``add(concat(a,b),c)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import combinations
+from typing import Iterator, Sequence, Union
+
+import networkx as nx
+import numpy as np
+
+from bench.errors import InvalidArchitectureError
+from bench.spaces.base import SearchSpace
+
+FUSION_OPS: tuple[str, ...] = ("concat", "add", "mul", "max", "avg")
+_NAME = re.compile(r"^[A-Za-z0-9_.@\-]+$")
+
+
+@dataclass(frozen=True)
+class Leaf:
+    feature: str
+
+    def __str__(self) -> str:
+        return self.feature
+
+
+@dataclass(frozen=True)
+class Fuse:
+    op: str
+    left: "Tree"
+    right: "Tree"
+
+    def __str__(self) -> str:
+        return f"{self.op}({self.left},{self.right})"
+
+
+Tree = Union[Leaf, Fuse]
+
+
+def canonical(t: Tree) -> Tree:
+    """The same tree with every operator's operands in sorted order."""
+    if isinstance(t, Leaf):
+        return t
+    a, b = canonical(t.left), canonical(t.right)
+    return Fuse(t.op, *sorted((a, b), key=str))
+
+
+def leaves(t: Tree) -> list[str]:
+    return [t.feature] if isinstance(t, Leaf) else leaves(t.left) + leaves(t.right)
+
+
+def subtrees(t: Tree) -> list[Tree]:
+    """Every subtree, root first (pre-order)."""
+    return [t] if isinstance(t, Leaf) else [t] + subtrees(t.left) + subtrees(t.right)
+
+
+def _replace(t: Tree, target_index: int, new: Tree) -> Tree:
+    """``t`` with its ``target_index``-th pre-order subtree replaced by ``new``."""
+    counter = [0]
+
+    def go(node: Tree) -> Tree:
+        i = counter[0]
+        counter[0] += 1
+        if i == target_index:
+            return new
+        if isinstance(node, Leaf):
+            return node
+        return Fuse(node.op, go(node.left), go(node.right))
+
+    return go(t)
+
+
+def double_factorial(n: int) -> int:
+    return 1 if n <= 0 else n * double_factorial(n - 2)
+
+
+class TreeFusionSpace(SearchSpace):
+    """Fusion trees over ``features`` and ``ops`` with at most ``max_leaves`` leaves."""
+
+    space_version = "1"
+
+    def __init__(self, features: Sequence[str], ops: Sequence[str] = FUSION_OPS, max_leaves: int = 3,
+                 repeatable: bool = False):
+        bad = [f for f in features if not _NAME.match(f)]
+        if bad:
+            raise InvalidArchitectureError(f"feature names {bad} may only use letters, digits and _ . @ -")
+        unknown = [o for o in ops if o not in FUSION_OPS]
+        if unknown:
+            raise InvalidArchitectureError(f"unknown fusion operator(s) {unknown}; valid: {', '.join(FUSION_OPS)}")
+        if len(set(features)) != len(features) or not features:
+            raise InvalidArchitectureError("features must be a non-empty list of distinct names")
+        if max_leaves < 1 or (not repeatable and max_leaves > len(features)):
+            raise InvalidArchitectureError(
+                f"max_leaves must be in 1..{len(features) if not repeatable else 'any'} for {len(features)} features"
+                f"{' without repeats' if not repeatable else ''}, got {max_leaves}")
+        self.features = tuple(features)
+        self.ops = tuple(ops)
+        self.max_leaves = max_leaves
+        self.repeatable = repeatable
+        self.space_id = f"tree-fusion[{len(self.features)}f,{len(self.ops)}op,<={max_leaves},{'rep' if repeatable else 'norep'}]"
+
+    # ---- strings -----------------------------------------------------------------
+    def encode(self, arch) -> str:
+        tree = self.decode(arch) if isinstance(arch, str) else arch
+        self.check(tree)
+        return str(canonical(tree))
+
+    def decode(self, text: str) -> Tree:
+        if not isinstance(text, str):
+            raise InvalidArchitectureError(f"a fusion tree string must be str, got {type(text).__name__}")
+        tree, pos = self._parse(text.replace(" ", ""), 0)
+        if pos != len(text.replace(" ", "")):
+            raise InvalidArchitectureError(f"malformed fusion tree {text!r}: unexpected text at position {pos}")
+        self.check(tree)
+        return canonical(tree)
+
+    def _parse(self, s: str, i: int) -> tuple[Tree, int]:
+        m = re.match(r"[A-Za-z0-9_.@\-]+", s[i:])
+        if not m:
+            raise InvalidArchitectureError(f"malformed fusion tree {s!r}: expected a name at position {i}")
+        name, j = m.group(0), i + m.end()
+        if j < len(s) and s[j] == "(":
+            left, j = self._parse(s, j + 1)
+            if j >= len(s) or s[j] != ",":
+                raise InvalidArchitectureError(f"malformed fusion tree {s!r}: operator {name!r} needs two operands 'op(x,y)'")
+            right, j = self._parse(s, j + 1)
+            if j >= len(s) or s[j] != ")":
+                raise InvalidArchitectureError(f"malformed fusion tree {s!r}: missing ')' after the operands of {name!r}")
+            return Fuse(name, left, right), j + 1
+        return Leaf(name), j
+
+    def check(self, tree: Tree) -> None:
+        """Named errors for unknown names, too many leaves or forbidden repeats."""
+        for t in subtrees(tree):
+            if isinstance(t, Fuse) and t.op not in self.ops:
+                raise InvalidArchitectureError(f"unknown fusion operator {t.op!r}; valid: {', '.join(self.ops)}")
+            if isinstance(t, Leaf) and t.feature not in self.features:
+                raise InvalidArchitectureError(f"unknown feature {t.feature!r}; valid: {', '.join(self.features)}")
+        names = leaves(tree)
+        if len(names) > self.max_leaves:
+            raise InvalidArchitectureError(f"tree {tree} has {len(names)} leaves; this space allows at most {self.max_leaves}")
+        if not self.repeatable and len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise InvalidArchitectureError(f"tree {tree} repeats feature(s) {dup}; this space forbids repeated features")
+
+    # ---- counting and enumeration --------------------------------------------------
+    def count(self, k: int | None = None) -> int:
+        """Closed-form number of members with ``k`` leaves (all sizes if None), no repeats.
+
+        A canonical tree is an unordered binary tree on k distinct labelled leaves,
+        (2k-3)!! of them, with one of |ops| operators on each of its k-1 inner nodes,
+        over C(n, k) choices of features.
+        """
+        if self.repeatable:
+            raise NotImplementedError("closed-form counts are for spaces without repeated features; use enumerate()")
+        if k is None:
+            return sum(self.count(j) for j in range(1, self.max_leaves + 1))
+        return math.comb(len(self.features), k) * double_factorial(2 * k - 3) * len(self.ops) ** (k - 1)
+
+    @property
+    def size(self) -> int | None:
+        return None if self.repeatable else self.count()
+
+    def enumerate(self) -> Iterator[Tree]:
+        """Every member once, by number of leaves, then canonical string."""
+        for k in range(1, self.max_leaves + 1):
+            pools = ([c for c in self._multisets(k)] if self.repeatable else list(combinations(self.features, k)))
+            out = set()
+            for pool in pools:
+                out.update(self._trees_over(tuple(pool)))
+            yield from (self.decode(s) for s in sorted(out))
+
+    def _multisets(self, k: int):
+        from itertools import combinations_with_replacement
+
+        return combinations_with_replacement(self.features, k)
+
+    def _trees_over(self, pool: tuple[str, ...]) -> set[str]:
+        return set(_trees_over(pool, self.ops))
+
+    # ---- search operators --------------------------------------------------------
+    def random_tree(self, rng: np.random.Generator, n_leaves: int, features: Sequence[str] | None = None,
+                    ops: Sequence[str] | None = None, exclude: Sequence[str] = ()) -> Tree:
+        """A random tree of ``n_leaves`` leaves drawn from ``features`` and ``ops``."""
+        feats = [f for f in (features or self.features) if self.repeatable or f not in exclude]
+        ops = list(ops or self.ops)
+        if not self.repeatable and n_leaves > len(feats):
+            raise InvalidArchitectureError(f"cannot draw {n_leaves} distinct features from {len(feats)}")
+        chosen = ([feats[int(i)] for i in rng.integers(0, len(feats), n_leaves)] if self.repeatable
+                  else [feats[int(i)] for i in rng.permutation(len(feats))[:n_leaves]])
+        nodes: list[Tree] = [Leaf(f) for f in chosen]
+        while len(nodes) > 1:  # join two random nodes until one tree is left
+            i, j = sorted(rng.permutation(len(nodes))[:2].tolist())
+            b, a = nodes.pop(j), nodes.pop(i)
+            nodes.append(Fuse(ops[int(rng.integers(len(ops)))], a, b))
+        return canonical(nodes[0])
+
+    def sample(self, rng: np.random.Generator) -> Tree:
+        """Leaf count uniform in 1..max_leaves, then a random tree of that size."""
+        return self.random_tree(rng, int(rng.integers(1, self.max_leaves + 1)))
+
+    def mutate(self, arch, rng: np.random.Generator, max_tries: int = 100) -> Tree:
+        """Replace a random subtree by a new random one (a different valid member)."""
+        tree = self.decode(arch) if isinstance(arch, str) else canonical(arch)
+        key = str(tree)
+        for _ in range(max_tries):
+            subs = subtrees(tree)
+            idx = int(rng.integers(len(subs)))
+            old = subs[idx]
+            others = [f for f in leaves(tree)]
+            for f in leaves(old):
+                others.remove(f)
+            room = self.max_leaves - len(others)
+            n = int(rng.integers(1, room + 1))
+            new = self.random_tree(rng, n, exclude=others)
+            child = canonical(_replace(tree, idx, new))
+            if str(child) != key:
+                return child
+        raise InvalidArchitectureError(f"no different member found near {key} after {max_tries} tries")
+
+    def add_substructure(self, arch, rng: np.random.Generator, features: Sequence[str] | None = None,
+                         ops: Sequence[str] | None = None, max_tries: int = 100) -> Tree:
+        """Grow the tree: a random node ``n`` becomes ``op(n, s)`` with ``s`` a new subtree
+        built only from ``features`` and ``ops`` (CSG-NAS ENAS2's mutation)."""
+        tree = self.decode(arch) if isinstance(arch, str) else canonical(arch)
+        room = self.max_leaves - len(leaves(tree))
+        if room < 1:
+            raise InvalidArchitectureError(f"{tree} already has the maximum of {self.max_leaves} leaves")
+        ops = list(ops or self.ops)
+        for _ in range(max_tries):
+            subs = subtrees(tree)
+            idx = int(rng.integers(len(subs)))
+            try:
+                s = self.random_tree(rng, int(rng.integers(1, room + 1)), features, ops, exclude=leaves(tree))
+            except InvalidArchitectureError:
+                continue
+            grown = canonical(_replace(tree, idx, Fuse(ops[int(rng.integers(len(ops)))], subs[idx], s)))
+            self.check(grown)
+            return grown
+        raise InvalidArchitectureError(f"no substructure from {features} fits into {tree}")
+
+    def crossover(self, a, b, rng: np.random.Generator, max_tries: int = 100) -> Tree:
+        """Subtree exchange: a random subtree of ``a`` replaced by a random subtree of ``b``.
+
+        Children that break the leaf limit or repeat features are redrawn; after
+        ``max_tries`` the result is a mutation of ``a``.
+        """
+        ta = self.decode(a) if isinstance(a, str) else canonical(a)
+        tb = self.decode(b) if isinstance(b, str) else canonical(b)
+        sa, sb = subtrees(ta), subtrees(tb)
+        for _ in range(max_tries):
+            child = canonical(_replace(ta, int(rng.integers(len(sa))), sb[int(rng.integers(len(sb)))]))
+            try:
+                self.check(child)
+                return child
+            except InvalidArchitectureError:
+                continue
+        return self.mutate(ta, rng)
+
+    # ---- other forms ---------------------------------------------------------------
+    def to_zss(self, arch):
+        """The tree as ``zss.Node``s (operands in canonical order) for tree edit distance."""
+        from zss import Node
+
+        def go(t: Tree):
+            if isinstance(t, Leaf):
+                return Node(t.feature)
+            return Node(t.op).addkid(go(t.left)).addkid(go(t.right))
+
+        return go(self.decode(arch) if isinstance(arch, str) else canonical(arch))
+
+    def edit_distance(self, a, b) -> int:
+        """Tree edit distance (Zhang-Shasha, unit costs) between canonical forms."""
+        from zss import simple_distance
+
+        return int(simple_distance(self.to_zss(a), self.to_zss(b)))
+
+    def similarity(self, a, b) -> float:
+        """1 - edit distance / (nodes of a + nodes of b): 1 for equal trees, in [0, 1]."""
+        ta = self.decode(a) if isinstance(a, str) else canonical(a)
+        tb = self.decode(b) if isinstance(b, str) else canonical(b)
+        total = len(subtrees(ta)) + len(subtrees(tb))
+        return 1.0 - self.edit_distance(ta, tb) / total
+
+    def to_graph(self, arch) -> nx.DiGraph:
+        """DiGraph with edges from operands to operators; node attribute ``label``."""
+        g = nx.DiGraph()
+
+        def go(t: Tree, path: str) -> str:
+            g.add_node(path, label=t.feature if isinstance(t, Leaf) else t.op,
+                       kind="feature" if isinstance(t, Leaf) else "op")
+            if isinstance(t, Fuse):
+                g.add_edge(go(t.left, path + "0"), path)
+                g.add_edge(go(t.right, path + "1"), path)
+            return path
+
+        go(self.decode(arch) if isinstance(arch, str) else canonical(arch), "r")
+        return g
+
+
+@lru_cache(maxsize=None)
+def _trees_over(pool: tuple[str, ...], ops: tuple[str, ...]) -> tuple[str, ...]:
+    """Canonical strings of every tree using exactly the leaves in ``pool`` (a multiset)."""
+    if len(pool) == 1:
+        return (pool[0],)
+    out = set()
+    n = len(pool)
+    first = pool[0]
+    rest = pool[1:]
+    # split the multiset: the part holding pool[0] goes left, avoiding mirrored duplicates
+    for r in range(0, n - 1):
+        for idx in combinations(range(len(rest)), r):
+            left = tuple(sorted((first,) + tuple(rest[i] for i in idx)))
+            right = tuple(sorted(rest[i] for i in range(len(rest)) if i not in idx))
+            for a in _trees_over(left, ops):
+                for b in _trees_over(right, ops):
+                    x, y = sorted((a, b))
+                    for op in ops:
+                        out.add(f"{op}({x},{y})")
+    return tuple(sorted(out))
