@@ -20,9 +20,10 @@ reproduce-table: $(STAMP)
 	$(BIN)/mmnas-bench tables reproduce $(TABLE)
 	$(BIN)/mmnas-bench tables status
 
-## Rebuild every score table from ../shared/data (or MMNAS_SHARED_DATA) and update tables/MANIFEST.
+## Rebuild every score table and feature store from ../shared/data (or MMNAS_SHARED_DATA); update the MANIFESTs.
 tables: $(STAMP)
 	$(BIN)/mmnas-bench tables build all
+	$(BIN)/mmnas-bench features build all
 	$(BIN)/mmnas-bench tables verify
 
 tables-verify: $(STAMP)

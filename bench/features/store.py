@@ -1,0 +1,181 @@
+"""Feature stores: build (from a source), write atomically, open and verify.
+
+Layout of ``data_cache/features/<name>.h5``::
+
+    /                 attrs: name, description, n_classes, provenance (JSON), content_sha256
+    /labels           int64 [n]
+    /views/<view>     float32 [n, d]   raw features
+    /splits/<split>/<part>   int64 row indices; splits 'holdout' (train/val/test 60/20/20)
+                             and 'fold0'..'fold4' (train/test), all stratified by class
+    /scaling/<split>/<view>/{mean,std}   fitted on the split's training rows only
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from bench.errors import ChecksumError, TableMissingError, UnknownChoiceError
+from bench.paths import data_cache_dir
+from bench.tablefile import writer_lock
+
+SPLIT_SEED = 0
+N_FOLDS = 5
+HOLDOUT = (0.6, 0.2, 0.2)
+
+
+class UnknownFeatureStoreError(UnknownChoiceError):
+    what = "feature store"
+
+
+class UnknownSplitError(UnknownChoiceError):
+    what = "split"
+
+
+def stores_dir() -> Path:
+    return data_cache_dir() / "features"
+
+
+def stores() -> list[str]:
+    from bench.features.build import FEATURE_SETS
+
+    return list(FEATURE_SETS)
+
+
+def stratified_splits(y: np.ndarray, seed: int = SPLIT_SEED) -> dict[str, dict[str, np.ndarray]]:
+    """Holdout 60/20/20 and 5 folds, each stratified by class, fixed by ``seed``."""
+    rng = np.random.default_rng(seed)
+    fold_of = np.empty(len(y), dtype=np.int64)
+    part_of = np.empty(len(y), dtype=np.int64)
+    for c in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == c))
+        fold_of[rows] = np.arange(len(rows)) % N_FOLDS
+        cut = np.cumsum(np.round(np.array(HOLDOUT[:2]) * len(rows)).astype(int))
+        part_of[rows] = np.searchsorted(cut, np.arange(len(rows)), side="right")
+    out = {"holdout": {p: np.flatnonzero(part_of == i) for i, p in enumerate(("train", "val", "test"))}}
+    for k in range(N_FOLDS):
+        out[f"fold{k}"] = {"train": np.flatnonzero(fold_of != k), "test": np.flatnonzero(fold_of == k)}
+    return out
+
+
+def _digest(f: h5py.File) -> str:
+    h = hashlib.sha256()
+    items = []
+    f.visititems(lambda name, obj: items.append(name) if isinstance(obj, h5py.Dataset) else None)
+    for name in sorted(items):
+        arr = f[name][()]
+        h.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
+        h.update(np.ascontiguousarray(arr).tobytes())
+    return h.hexdigest()
+
+
+def write_store(path: Path, name: str, views: dict[str, np.ndarray], labels: np.ndarray, description: str,
+                provenance: dict) -> str:
+    """Write a store atomically (lock, temp file, fsync, rename); return its content sha256."""
+    splits = stratified_splits(labels)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with writer_lock(path):
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.attrs.update(name=name, description=description, n_classes=int(labels.max() + 1),
+                               provenance=json.dumps(provenance, sort_keys=True, indent=1))
+                f.create_dataset("labels", data=labels.astype(np.int64), track_times=False)
+                for v, arr in views.items():
+                    f.create_dataset(f"views/{v}", data=arr.astype(np.float32), compression="gzip", track_times=False)
+                for s, parts in splits.items():
+                    for p, idx in parts.items():
+                        f.create_dataset(f"splits/{s}/{p}", data=idx, track_times=False)
+                    train = parts["train"]
+                    for v, arr in views.items():
+                        x = arr[train].astype(np.float64)
+                        std = x.std(axis=0)
+                        f.create_dataset(f"scaling/{s}/{v}/mean", data=x.mean(axis=0).astype(np.float32), track_times=False)
+                        # constant columns keep their value (scale 1) instead of dividing by zero
+                        f.create_dataset(f"scaling/{s}/{v}/std", data=np.where(std > 1e-12, std, 1.0).astype(np.float32),
+                                         track_times=False)
+                f.flush()
+                digest = _digest(f)
+                f.attrs["content_sha256"] = digest
+            with builtins.open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+    return digest
+
+
+@dataclass
+class FeatureStore:
+    """An opened store: every array in memory, checksum verified."""
+
+    name: str
+    description: str
+    labels: np.ndarray
+    views: dict[str, np.ndarray]
+    splits: dict[str, dict[str, np.ndarray]]
+    scaling: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]
+    provenance: dict
+    content_sha256: str
+
+    @property
+    def view_names(self) -> list[str]:
+        return list(self.views)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {v: a.shape[1] for v, a in self.views.items()}
+
+    @property
+    def n_classes(self) -> int:
+        return int(self.labels.max() + 1)
+
+    def rows(self, split: str, part: str) -> np.ndarray:
+        if split not in self.splits:
+            raise UnknownSplitError(split, self.splits, f"in feature store {self.name!r}")
+        if part not in self.splits[split]:
+            raise UnknownSplitError(f"{split}/{part}", [f"{split}/{p}" for p in self.splits[split]])
+        return self.splits[split][part]
+
+    def arrays(self, split: str = "holdout", part: str = "train", views: list[str] | None = None
+               ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Standardised views (scaling fitted on ``split``'s training rows) and labels of one part."""
+        idx = self.rows(split, part)
+        names = views or self.view_names
+        unknown = [v for v in names if v not in self.views]
+        if unknown:
+            raise UnknownChoiceError(unknown[0], self.views, f"(view of {self.name!r})")
+        out = {}
+        for v in names:
+            mean, std = self.scaling[split][v]
+            out[v] = (self.views[v][idx] - mean) / std
+        return out, self.labels[idx]
+
+
+def open(name: str, directory: Path | None = None) -> FeatureStore:  # noqa: A001
+    """Open a built store; a missing one names the command that builds it."""
+    from bench.features.build import FEATURE_SETS
+
+    if name not in FEATURE_SETS:
+        raise UnknownFeatureStoreError(name, FEATURE_SETS)
+    path = Path(directory or stores_dir()) / f"{name}.h5"
+    if not path.exists():
+        raise TableMissingError(f"feature store {path} does not exist; build it with: mmnas-bench features build {name}")
+    with h5py.File(path, "r") as f:
+        digest = _digest(f)
+        if digest != f.attrs.get("content_sha256"):
+            raise ChecksumError(f"feature store {path}: content checksum does not match; rebuild it with: "
+                                f"mmnas-bench features build {name}")
+        views = {v: f[f"views/{v}"][()] for v in f["views"]}
+        splits = {s: {p: f[f"splits/{s}/{p}"][()] for p in f[f"splits/{s}"]} for s in f["splits"]}
+        scaling = {s: {v: (f[f"scaling/{s}/{v}/mean"][()], f[f"scaling/{s}/{v}/std"][()]) for v in views} for s in splits}
+        return FeatureStore(str(f.attrs["name"]), str(f.attrs["description"]), f["labels"][()], views, splits, scaling,
+                            json.loads(f.attrs["provenance"]), digest)
