@@ -119,6 +119,29 @@ def _cmd_features(a) -> int:
     return 0
 
 
+def _cmd_fill(a) -> int:
+    from dataclasses import replace
+
+    from bench.features.store import open as open_store
+    from bench.fill import fill
+    from bench.spaces.tree_fusion import TreeFusionSpace
+    from bench.training.trainer import Recipe, resolve_device
+
+    if a.bench != "tree-fusion":
+        raise BenchError(f"fill trains architectures of 'tree-fusion' only; {a.bench!r} is a fixed table")
+    if a.executor != "local":
+        raise BenchError(f"executor {a.executor!r} is not available yet; use --executor local")
+    resolve_device(a.device)  # named error before any work
+    store = open_store(a.dataset)
+    space = TreeFusionSpace(store.view_names, max_leaves=a.max_leaves)
+    archs = [space.encode(t) for t in space.enumerate()]
+    recipe = Recipe() if a.epochs is None else replace(Recipe(), epochs=a.epochs)
+    rep = fill(a.dataset, archs, a.seeds, a.workers, recipe, a.overlay, a.device, progress=not a.no_progress)
+    print(f"{rep.total} (architecture, seed) pairs: {rep.already} already in the overlay, {rep.trained} trained "
+          f"in {rep.wall_seconds:.1f} s with {a.workers} worker(s)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mmnas-bench", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -150,6 +173,19 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--dataset")
     i.add_argument("--metrics", action="store_true", help="list every metric with unit and direction")
     i.set_defaults(fn=_cmd_info)
+
+    fl = sub.add_parser("fill", help="train missing tree-fusion architectures into the overlay")
+    fl.add_argument("--bench", default="tree-fusion")
+    fl.add_argument("--dataset", required=True)
+    fl.add_argument("--max-leaves", type=int, default=2)
+    fl.add_argument("--seeds", type=int, default=1)
+    fl.add_argument("--workers", type=int, default=1)
+    fl.add_argument("--executor", default="local", choices=["local"])
+    fl.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (a different recipe key)")
+    fl.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/tree-fusion.sqlite)")
+    fl.add_argument("--no-progress", action="store_true")
+    fl.set_defaults(fn=_cmd_fill)
 
     f = sub.add_parser("features", help="multimodal feature stores in data_cache/features/")
     f.add_argument("action", choices=["build", "list"])

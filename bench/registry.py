@@ -58,23 +58,30 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
 
 def benchmarks() -> list[str]:
     """Names accepted by :func:`open`."""
-    return list(BENCHMARKS)
+    return [*BENCHMARKS, "tree-fusion"]
 
 
 def info(benchmark: str) -> BenchmarkInfo:
     b = BENCHMARKS.get(benchmark)
     if b is None:
-        raise UnknownBenchmarkError(benchmark, BENCHMARKS)
+        raise UnknownBenchmarkError(benchmark, benchmarks())
     return b
 
 
-def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool = True) -> TabularOracle:  # noqa: A001
+def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool = True, **options):  # noqa: A001
     """Open one dataset of a benchmark as a :class:`TabularOracle`.
 
     >>> o = open("nb201", dataset="cifar10")            # doctest: +SKIP
     >>> o.query(o.optimum("test_acc").arch, "test_acc")  # doctest: +SKIP
     94.37333333333333
     """
+    if benchmark == "tree-fusion":
+        from bench.features.store import stores
+        from bench.fusion_oracle import FusionOracle
+
+        if dataset not in stores():
+            raise UnknownDatasetError(dataset, stores(), "for benchmark 'tree-fusion'")
+        return FusionOracle.open(dataset, **options)
     b = info(benchmark)
     if dataset not in b.datasets:
         raise UnknownDatasetError(dataset, b.datasets, f"for benchmark {benchmark!r}")

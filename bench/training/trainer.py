@@ -1,0 +1,125 @@
+"""One fixed, seeded training recipe for fusion trees; bit-for-bit repeatable on CPU."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from bench.errors import BenchError
+from bench.features.store import FeatureStore
+from bench.spaces.tree_fusion import Tree, leaves
+from bench.training.decoder import FusionNet
+
+
+class DeviceUnavailableError(BenchError):
+    """A device was asked for that this machine does not have."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The training recipe. Its ``key`` is part of every cached result's key."""
+
+    fusion_dim: int = 64
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    split: str = "holdout"  # 'holdout' (train/val/test) or 'fold<k>' (train/test; val = test)
+    version: int = 1
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass
+class TrainResult:
+    test_acc: float
+    val_acc: float
+    macro_f1: float
+    weighted_f1: float
+    params: int
+    flops: int
+    train_seconds: float
+    val_curve: list[float] = field(default_factory=list)
+    device: str = "cpu"
+
+    def metrics(self) -> dict[str, float]:
+        d = asdict(self)
+        d.pop("val_curve"), d.pop("device")
+        return d
+
+
+def resolve_device(device: str | None) -> torch.device:
+    """'cuda' when present unless told otherwise; a named error when 'cuda' is absent."""
+    if device in (None, "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceUnavailableError(f"device {device!r} was asked for but CUDA is not available on this machine; use 'cpu'")
+    return torch.device(device)
+
+
+def f1_scores(y: np.ndarray, pred: np.ndarray, n_classes: int) -> tuple[float, float]:
+    """Macro and support-weighted F1 (classes absent from both y and pred count 0 in macro)."""
+    f1 = np.zeros(n_classes)
+    support = np.bincount(y, minlength=n_classes)
+    for c in range(n_classes):
+        tp = np.sum((pred == c) & (y == c))
+        denom = np.sum(pred == c) + support[c]
+        f1[c] = 2 * tp / denom if denom else 0.0
+    return float(f1.mean()), float((f1 * support).sum() / support.sum())
+
+
+def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
+    """Train the tree's fusion model from scratch and evaluate it."""
+    dev = resolve_device(device)
+    views = sorted(set(leaves(tree)))
+    parts = ("train", "val", "test") if recipe.split == "holdout" else ("train", "test", "test")
+    data = {}
+    for part in set(parts):
+        x, y = store.arrays(recipe.split, part, views)
+        data[part] = ({v: torch.as_tensor(a, dtype=torch.float32, device=dev) for v, a in x.items()},
+                      torch.as_tensor(y, device=dev))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: identical float reductions on every CPU
+    try:
+        gen = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+        model = FusionNet(tree, store.dims, recipe.fusion_dim, store.n_classes).to(dev)
+        opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        xtr, ytr = data[parts[0]]
+        n = len(ytr)
+        curve = []
+        t0 = time.perf_counter()
+        for _ in range(recipe.epochs):
+            model.train()
+            order = torch.randperm(n, generator=gen).to(dev)
+            for start in range(0, n, recipe.batch_size):
+                idx = order[start:start + recipe.batch_size]
+                loss = torch.nn.functional.cross_entropy(model({v: x[idx] for v, x in xtr.items()}), ytr[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+            curve.append(_accuracy(model, *data[parts[1]]))
+        seconds = time.perf_counter() - t0
+        xte, yte = data[parts[2]]
+        with torch.no_grad():
+            model.eval()
+            pred = model(xte).argmax(dim=1).cpu().numpy()
+        y = yte.cpu().numpy()
+        macro, weighted = f1_scores(y, pred, store.n_classes)
+        return TrainResult(float((pred == y).mean() * 100), curve[-1], macro * 100, weighted * 100,
+                           model.n_params(), model.flops(), seconds, curve, dev.type)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _accuracy(model: FusionNet, x: dict[str, torch.Tensor], y: torch.Tensor) -> float:
+    with torch.no_grad():
+        model.eval()
+        return float((model(x).argmax(dim=1) == y).float().mean().item() * 100)

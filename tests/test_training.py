@@ -1,0 +1,110 @@
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import bench
+import bench.features as F
+from bench.errors import MissingValueError, UnknownMetricError
+from bench.fill import fill
+from bench.overlay import Overlay
+from bench.spaces.tree_fusion import TreeFusionSpace
+from bench.training.trainer import DeviceUnavailableError, Recipe, f1_scores, resolve_device, train
+
+FAST = Recipe(epochs=2)
+
+
+@pytest.fixture(scope="module")
+def aloi():
+    return F.open("aloi")
+
+
+def test_training_is_bit_for_bit_repeatable_on_cpu(aloi):
+    s = TreeFusionSpace(aloi.view_names, max_leaves=3)
+    tree = s.decode("concat(v1,max(v2,v4))")
+    a, b = train(tree, aloi, 7, FAST), train(tree, aloi, 7, FAST)
+    assert a.metrics() | {"train_seconds": 0} == b.metrics() | {"train_seconds": 0} and a.val_curve == b.val_curve
+    c = train(tree, aloi, 8, FAST)
+    assert c.val_curve != a.val_curve
+    assert 0 <= a.test_acc <= 100 and a.params > 0 and a.flops > 0 and len(a.val_curve) == 2
+
+
+def test_f1_scores():
+    y = np.array([0, 0, 1, 1, 2])
+    macro, weighted = f1_scores(y, np.array([0, 1, 1, 1, 2]), 3)
+    assert macro == pytest.approx((2 / 3 + 0.8 + 1) / 3) and weighted == pytest.approx((2 * 2 / 3 + 2 * 0.8 + 1) / 5)
+
+
+def test_absent_cuda_is_a_named_error():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(DeviceUnavailableError, match="CUDA is not available"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"
+
+
+def test_cache_miss_trains_once_then_answers_from_the_overlay(tmp_path, aloi):
+    o = bench.open("tree-fusion", "aloi", overlay=tmp_path / "ov.sqlite", recipe=FAST)
+    with pytest.raises(MissingValueError, match="mmnas-bench fill"):
+        o.query("add(v1,v3)")
+    v = o.query("add(v1,v3)", allow_train=True, seed=2)
+    assert o.n_trained == 1
+    assert o.query("add(v3,v1)", seed=2) == v  # commutative variant: same key, no training
+    assert o.n_trained == 1
+    fresh = bench.open("tree-fusion", "aloi", overlay=tmp_path / "ov.sqlite", recipe=FAST)
+    assert fresh.query("add(v1,v3)", "macro_f1", seed=2) == o.query("add(v1,v3)", "macro_f1", seed=2)
+    assert fresh.n_trained == 0
+    # a hit equals a fresh training run of the same architecture and seed, exactly
+    assert train(o.space.decode("add(v1,v3)"), aloi, 2, FAST).test_acc == v
+    with pytest.raises(UnknownMetricError, match="test_acc"):
+        o.query("add(v1,v3)", "auc", seed=2)
+
+
+def test_recipe_is_part_of_the_key(tmp_path):
+    o1 = bench.open("tree-fusion", "aloi", overlay=tmp_path / "ov.sqlite", recipe=FAST)
+    o1.query("v2", allow_train=True)
+    o2 = bench.open("tree-fusion", "aloi", overlay=tmp_path / "ov.sqlite", recipe=replace(FAST, epochs=3))
+    with pytest.raises(MissingValueError):
+        o2.query("v2")
+
+
+def test_fill_skips_what_is_there(tmp_path):
+    archs = ["v1", "v2", "add(v1,v2)"]
+    r1 = fill("aloi", archs, 2, workers=1, recipe=FAST, overlay=str(tmp_path / "ov.sqlite"), progress=False)
+    assert (r1.total, r1.already, r1.trained) == (6, 0, 6)
+    r2 = fill("aloi", archs + ["mul(v1,v2)"], 2, workers=2, recipe=FAST, overlay=str(tmp_path / "ov.sqlite"), progress=False)
+    assert (r2.total, r2.already, r2.trained) == (8, 6, 2)
+
+
+def test_fill_killed_mid_way_keeps_every_completed_record_and_retrains_none(tmp_path):
+    ov = tmp_path / "ov.sqlite"
+    cmd = [sys.executable, "-m", "bench", "fill", "--dataset", "aloi", "--max-leaves", "2", "--seeds", "1",
+           "--epochs", "2", "--overlay", str(ov), "--no-progress"]
+    proc = subprocess.Popen(cmd)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if ov.exists():
+            try:
+                if sqlite3.connect(ov).execute("SELECT COUNT(*) FROM records").fetchone()[0] >= 5:
+                    break
+            except sqlite3.OperationalError:
+                pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = Overlay(ov)
+    kept = {k: before.get(k) for k in before.keys()}
+    before.close()
+    assert 5 <= len(kept) < 34
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    assert f"{len(kept)} already in the overlay, {34 - len(kept)} trained" in out
+    after = Overlay(ov)
+    assert len(after) == 34
+    assert all(after.get(k) == v for k, v in kept.items())  # completed records untouched
