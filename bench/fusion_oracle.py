@@ -42,8 +42,10 @@ class FusionOracle:
 
     @classmethod
     def open(cls, dataset: str, max_leaves: int = 3, repeatable: bool = False, recipe: Recipe | None = None,
-             allow_train: bool = False, overlay: str | Path | None = None, device: str | None = "cpu") -> "FusionOracle":
-        store = open_store(dataset)
+             allow_train: bool = False, overlay: str | Path | None = None, device: str | None = "cpu",
+             backbone: bool = False) -> "FusionOracle":
+        """``backbone=True`` adds the multi-level features ``VIEW@1``, ``VIEW@2`` as leaves."""
+        store = open_store(dataset, with_backbone=backbone)
         space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=repeatable)
         return cls(dataset, store, space, recipe or Recipe(), Overlay(overlay or overlay_path("tree-fusion")),
                    allow_train, device)

