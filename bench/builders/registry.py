@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from bench.builders import nb201, transnas
+from functools import partial
+
+from bench.builders import nb201, transnas, tree_fusion
 from bench.builders.common import read_manifest
 from bench.errors import ChecksumError, UnknownBenchmarkError
 from bench.paths import tables_dir
@@ -15,11 +17,17 @@ BUILDERS: dict[str, Callable[..., Path]] = {
     "nb201": nb201.build,
     "transnas101-micro": transnas.build,
 }
+#: trained tables: long builds (real training), run by name or `make tree-fusion-tables`
+TRAINED_BUILDERS: dict[str, Callable[..., Path]] = {
+    f"tree-fusion-{ds}": partial(tree_fusion.build, ds) for ds in tree_fusion.DATASETS
+}
 
 
 def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None) -> Path:
+    if name in TRAINED_BUILDERS:
+        return TRAINED_BUILDERS[name](out_dir=out_dir)
     if name not in BUILDERS:
-        raise UnknownBenchmarkError(name, BUILDERS, "(no builder)")
+        raise UnknownBenchmarkError(name, [*BUILDERS, *TRAINED_BUILDERS], "(no builder)")
     return BUILDERS[name](out_dir=out_dir, source_dir=source_dir)
 
 

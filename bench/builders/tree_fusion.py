@@ -1,0 +1,136 @@
+"""Build ``tables/tree_fusion_<dataset>.h5``: trained scores of fusion trees.
+
+Rows: every tree with up to 3 distinct leaves; the five "all features fused by one
+operator" models that CSG-NAS's core-structure selection ranks (its Figure 4; a left-deep
+chain in view order); and, where the store has 4 or more views, a random sample of
+``N_SAMPLE_4`` four-leaf trees (seed ``SAMPLE_SEED``). Each row is trained with
+``SEEDS`` seeds under the default :class:`~bench.training.trainer.Recipe`. Missing
+(architecture, seed) pairs are trained first (by :func:`bench.fill.fill`) into the build
+overlay ``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from bench.builders.common import provenance, write_built_table
+from bench.errors import MissingValueError
+from bench.features.store import open as open_store
+from bench.fill import fill
+from bench.overlay import Overlay
+from bench.paths import data_cache_dir
+from bench.spaces.tree_fusion import FUSION_OPS, Fuse, Leaf, TreeFusionSpace, canonical
+from bench.tablefile import DatasetTable, Metric, ScoreTable
+
+SEEDS = 3
+MAX_LEAVES = 3
+N_SAMPLE_4 = 100
+SAMPLE_SEED = 0
+DATASETS = ("scene15", "landuse21", "aloi", "mfeat")
+METRICS = {
+    "test_acc": ("%", "max", "holdout test accuracy after the last epoch"),
+    "val_acc": ("%", "max", "holdout validation accuracy after the last epoch"),
+    "macro_f1": ("%", "max", "holdout test macro F1"),
+    "weighted_f1": ("%", "max", "holdout test support-weighted F1"),
+    "params": ("count", "min", "trainable parameters"),
+    "flops": ("FLOPs", "min", "forward FLOPs per sample (2 x multiply-adds of the linear layers + fusions)"),
+    "train_seconds": ("s", "min", "training wall seconds on one CPU thread"),
+}
+
+
+def table_file(dataset: str) -> str:
+    return f"tree_fusion_{dataset}.h5"
+
+
+def build_overlay_path() -> Path:
+    return data_cache_dir() / "build" / "tree-fusion.sqlite"
+
+
+def all_fused(space: TreeFusionSpace, op: str) -> str:
+    """Every feature fused by one operator: a left-deep chain in feature order."""
+    tree = Leaf(space.features[0])
+    for f in space.features[1:]:
+        tree = Fuse(op, tree, Leaf(f))
+    return str(canonical(tree))
+
+
+def table_archs(dataset: str) -> tuple[list[str], TreeFusionSpace]:
+    store = open_store(dataset)
+    n = len(store.view_names)
+    space = TreeFusionSpace(store.view_names, max_leaves=max(MAX_LEAVES, n))
+    small = TreeFusionSpace(store.view_names, max_leaves=min(MAX_LEAVES, n))
+    archs = [small.encode(t) for t in small.enumerate()]
+    extra = [all_fused(space, op) for op in FUSION_OPS]
+    if n >= 4:
+        rng = np.random.default_rng(SAMPLE_SEED)
+        sample: set[str] = set()
+        while len(sample) < N_SAMPLE_4:
+            sample.add(space.encode(space.random_tree(rng, 4)))
+        extra += sorted(sample)
+    seen = set(archs)
+    archs += [a for a in extra if not (a in seen or seen.add(a))]
+    return archs, space
+
+
+def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: Path | None = None,
+          train_missing: bool = True, progress: bool = True) -> Path:
+    """Train what is missing (unless told not to), then write the table and update MANIFEST."""
+    from bench.training.trainer import Recipe
+
+    recipe = Recipe()
+    archs, space = table_archs(dataset)
+    overlay = Path(overlay or build_overlay_path())
+    if train_missing:
+        fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress)
+    ov = Overlay(overlay)
+    recs = []
+    for a in archs:
+        row = []
+        for s in range(SEEDS):
+            r = ov.get(Overlay.key(dataset, a, s, recipe.key))
+            if r is None:
+                raise MissingValueError(f"{overlay} has no result for {a!r} seed {s}; build with train_missing=True")
+            row.append(r)
+        recs.append(row)
+    ov.close()
+    metrics = {m: Metric(np.array([[r[m] for r in row] for row in recs], dtype=float), *METRICS[m]) for m in METRICS}
+    metrics["val_curve"] = Metric(np.array([[r["val_curve"] for r in row] for row in recs], dtype=float), "%", "max",
+                                  "holdout validation accuracy after each epoch [n_arch, n_seed, n_epoch]")
+    store = open_store(dataset)
+    table = ScoreTable("tree-fusion", space.space_id, space.space_version,
+                       {dataset: DatasetTable(archs, metrics, f"fusion trees over {dataset} ({len(archs)} architectures x {SEEDS} seeds)")},
+                       provenance({f"data_cache/features/{dataset}.h5": store.content_sha256},
+                                  f"mmnas-bench tables build tree-fusion-{dataset}",
+                                  f"recipe {recipe.key} {asdict(recipe)}; rows: all trees with <= {MAX_LEAVES} leaves, the 5 "
+                                  f"all-features-one-operator chains, and {N_SAMPLE_4 if len(store.view_names) >= 4 else 0} "
+                                  f"random 4-leaf trees (seed {SAMPLE_SEED})"))
+    table.provenance["recipe_key"] = recipe.key
+    path = write_built_table(table, table_file(dataset), out_dir)
+    plot_spread(dataset, archs, metrics["test_acc"].values, path.with_name(f"tree_fusion_{dataset}_hist.png"))
+    return path
+
+
+def plot_spread(dataset: str, archs: list[str], test_acc: np.ndarray, png: Path) -> None:
+    """Histogram of seed-mean test accuracy, single-feature models marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mean = test_acc.mean(axis=1)
+    single = np.array(["(" not in a for a in archs])
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.hist(mean[~single], bins=40, alpha=0.8, label=f"fusion trees ({(~single).sum()})")
+    for a, v in zip(np.array(archs)[single], mean[single]):
+        ax.axvline(v, color="k", ls="--", lw=1)
+        ax.text(v, ax.get_ylim()[1] * 0.95, a, rotation=90, va="top", ha="right", fontsize=8)
+    ax.set_xlabel(f"test accuracy (%), mean over {test_acc.shape[1]} seeds")
+    ax.set_ylabel("architectures")
+    ax.set_title(f"tree-fusion / {dataset}: spread of scores (dashed: single features)")
+    ax.legend(loc="upper center")
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
