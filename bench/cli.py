@@ -72,7 +72,7 @@ def _cmd_tables(a) -> int:
 
         names = list(builders.BUILDERS) if a.names in ([], ["all"]) else a.names
         for n in names:
-            file_name = (f"tree_fusion_{n.removeprefix('tree-fusion-')}.h5" if n.startswith("tree-fusion-")
+            file_name = (f"tree_fusion_{n.removeprefix('tree-fusion-').replace('-', '_')}.h5" if n.startswith("tree-fusion-")
                          else registry.info(n).table_file)
             target = (Path(a.out) if a.out else tables_dir()) / file_name
             if a.if_missing and target.exists():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.errors import MissingValueError, UnknownMetricError
+from bench.errors import MissingValueError, UnknownChoiceError, UnknownMetricError
 from bench.features.store import FeatureStore
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
@@ -48,13 +48,21 @@ class FusionOracle:
     @classmethod
     def open(cls, dataset: str, max_leaves: int = 3, repeatable: bool = False, recipe: Recipe | None = None,
              allow_train: bool = False, overlay: str | Path | None = None, device: str | None = "cpu",
-             backbone: bool = False) -> "FusionOracle":
-        """``backbone=True`` adds the multi-level features ``VIEW@1``, ``VIEW@2`` as leaves."""
+             backbone: bool = False, protocol: str = "standard") -> "FusionOracle":
+        """``backbone=True`` adds the multi-level features ``VIEW@1``, ``VIEW@2`` as leaves;
+        ``protocol`` names a recipe of :data:`~bench.training.trainer.PROTOCOLS` ('standard',
+        'low-data') unless ``recipe`` is given."""
+        from bench.builders.tree_fusion import table_file
+        from bench.training.trainer import PROTOCOLS
+
+        if protocol not in PROTOCOLS:
+            raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
+        recipe = recipe or PROTOCOLS[protocol]
         store = open_store(dataset, with_backbone=backbone)
         space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=repeatable)
-        oracle = cls(dataset, store, space, recipe or Recipe(), Overlay(overlay or overlay_path("tree-fusion")),
+        oracle = cls(dataset, store, space, recipe, Overlay(overlay or overlay_path("tree-fusion")),
                      allow_train, device)
-        oracle.load_table(tables_dir() / f"tree_fusion_{dataset}.h5")
+        oracle.load_table(tables_dir() / table_file(dataset, protocol))
         return oracle
 
     def load_table(self, path: Path) -> int:

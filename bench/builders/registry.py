@@ -19,7 +19,8 @@ BUILDERS: dict[str, Callable[..., Path]] = {
 }
 #: trained tables: long builds (real training), run by name or `make tree-fusion-tables`
 TRAINED_BUILDERS: dict[str, Callable[..., Path]] = {
-    f"tree-fusion-{ds}": partial(tree_fusion.build, ds) for ds in tree_fusion.DATASETS
+    **{f"tree-fusion-{ds}": partial(tree_fusion.build, ds) for ds in tree_fusion.DATASETS},
+    **{f"tree-fusion-{ds}-lowdata": partial(tree_fusion.build, ds, protocol="low-data") for ds in tree_fusion.DATASETS},
 }
 
 

@@ -31,10 +31,33 @@ class Recipe:
     weight_decay: float = 1e-4
     split: str = "holdout"  # 'holdout' (train/val/test) or 'fold<k>' (train/test; val = test)
     version: int = 1
+    train_fraction: float = 1.0  # < 1: a fixed stratified subset of the training rows (the low-data protocol)
 
     @property
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        d = asdict(self)
+        # fields added after v1 enter the key only when set, so every existing key stays valid
+        for name, default in _LATER_FIELDS.items():
+            if d[name] == default:
+                del d[name]
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+_LATER_FIELDS = {"train_fraction": 1.0}
+#: named protocols: the standard recipe and a harder one for sets that sit near 100%
+PROTOCOLS = {"standard": Recipe(), "low-data": Recipe(train_fraction=0.1)}
+#: the training subset of the low-data protocol is fixed by this seed, not by the model's seed
+SUBSET_SEED = 0
+
+
+def training_subset(y: np.ndarray, fraction: float, seed: int = SUBSET_SEED) -> np.ndarray:
+    """Positions of a stratified ``fraction`` of rows (at least one per class), sorted."""
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        keep.append(rng.permutation(rows)[: max(1, int(round(fraction * len(rows))))])
+    return np.sort(np.concatenate(keep))
 
 
 @dataclass
@@ -83,6 +106,9 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
     data = {}
     for part in set(parts):
         x, y = store.arrays(recipe.split, part, views)
+        if part == "train" and recipe.train_fraction < 1.0:
+            sub = training_subset(y, recipe.train_fraction)
+            x, y = {v: a[sub] for v, a in x.items()}, y[sub]
         data[part] = ({v: torch.as_tensor(a, dtype=torch.float32, device=dev) for v, a in x.items()},
                       torch.as_tensor(y, device=dev))
     threads = torch.get_num_threads()
