@@ -39,8 +39,9 @@ tables-verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## Every suite, slow ones included.
+## Every suite, slow ones included (installs the Ray extra for the Ray executor's test).
 test-all: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[dev,ray]"
 	$(BIN)/python -m pytest -q -m ""
 
 ## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.

@@ -131,14 +131,13 @@ def _cmd_fill(a) -> int:
 
     if a.bench != "tree-fusion":
         raise BenchError(f"fill trains architectures of 'tree-fusion' only; {a.bench!r} is a fixed table")
-    if a.executor != "local":
-        raise BenchError(f"executor {a.executor!r} is not available yet; use --executor local")
     resolve_device(a.device)  # named error before any work
     store = open_store(a.dataset)
     space = TreeFusionSpace(store.view_names, max_leaves=a.max_leaves)
     archs = [space.encode(t) for t in space.enumerate()]
     recipe = Recipe() if a.epochs is None else replace(Recipe(), epochs=a.epochs)
-    rep = fill(a.dataset, archs, a.seeds, a.workers, recipe, a.overlay, a.device, progress=not a.no_progress)
+    rep = fill(a.dataset, archs, a.seeds, a.workers, recipe, a.overlay, a.device, progress=not a.no_progress,
+               executor=a.executor, ray_address=a.ray_address)
     print(f"{rep.total} (architecture, seed) pairs: {rep.already} already in the overlay, {rep.trained} trained "
           f"in {rep.wall_seconds:.1f} s with {a.workers} worker(s)")
     return 0
@@ -182,7 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--max-leaves", type=int, default=2)
     fl.add_argument("--seeds", type=int, default=1)
     fl.add_argument("--workers", type=int, default=1)
-    fl.add_argument("--executor", default="local", choices=["local"])
+    fl.add_argument("--executor", default="local", choices=["local", "ray"],
+                    help="local worker processes, or Ray tasks (pip install 'mmnas-bench[ray]')")
+    fl.add_argument("--ray-address", default=None,
+                    help="ray: omit to start a local instance with --workers CPUs; 'auto' or ray://HOST:10001 for a cluster")
     fl.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (a different recipe key)")
     fl.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/tree-fusion.sqlite)")

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from tqdm.auto import tqdm
 
+from bench.errors import BenchError
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
 from bench.spaces.tree_fusion import TreeFusionSpace
@@ -43,9 +44,49 @@ def _train_one(job: tuple[str, int, dict]) -> tuple[str, int, dict]:
     return arch, seed, {**res.metrics(), "val_curve": res.val_curve, "device": res.device}
 
 
+def _ray_results(store, jobs, recipe: Recipe, device: str, max_leaves: int, workers: int, address: str | None):
+    """Train the jobs as Ray tasks; yield ``(arch, seed, record)`` in completion order.
+
+    The feature store goes into Ray's object store once, so cluster nodes need no files.
+    ``address=None`` starts a local Ray instance with ``workers`` CPUs; ``"auto"`` or
+    ``"ray://host:10001"`` joins an existing cluster.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise BenchError("the Ray executor needs Ray: pip install 'mmnas-bench[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        kwargs = {"num_cpus": workers} if address is None else {"address": address}
+        ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+    try:
+        store_ref = ray.put(store)
+
+        @ray.remote(num_cpus=1)
+        def train_remote(store, arch: str, seed: int) -> tuple[str, int, dict]:
+            space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=True)
+            res = train(space.decode(arch), store, seed, recipe, device)
+            return arch, seed, {**res.metrics(), "val_curve": res.val_curve, "device": res.device}
+
+        pending = [train_remote.remote(store_ref, a, s) for a, s, _ in jobs]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(done[0])
+    finally:
+        if started:
+            ray.shutdown()
+
+
 def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: Recipe | None = None,
-         overlay: str | None = None, device: str = "cpu", progress: bool = True) -> FillReport:
-    """Train every (arch, seed) missing from the overlay; ``archs`` are canonical strings."""
+         overlay: str | None = None, device: str = "cpu", progress: bool = True, executor: str = "local",
+         ray_address: str | None = None) -> FillReport:
+    """Train every (arch, seed) missing from the overlay; ``archs`` are canonical strings.
+
+    ``executor``: 'local' (worker processes on this machine) or 'ray' (Ray tasks, local
+    instance or cluster). Either way this process is the overlay's only writer.
+    """
+    if executor not in ("local", "ray"):
+        raise BenchError(f"unknown executor {executor!r}; valid: 'local', 'ray'")
     recipe = recipe or Recipe()
     ov = Overlay(overlay or overlay_path("tree-fusion"))
     have = ov.keys()
@@ -55,10 +96,12 @@ def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: R
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), desc=f"fill tree-fusion/{dataset}", unit="model", disable=not progress)
     try:
-        if workers <= 1:
+        pool = None
+        if executor == "ray":
+            results = _ray_results(open_store(dataset), jobs, recipe, device, max_leaves, workers, ray_address)
+        elif workers <= 1:
             _init_worker(dataset, asdict(recipe), device, max_leaves)
             results = map(_train_one, jobs)
-            pool = None
         else:
             pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(dataset, asdict(recipe), device, max_leaves))
             results = pool.imap_unordered(_train_one, jobs)

@@ -108,3 +108,23 @@ def test_fill_killed_mid_way_keeps_every_completed_record_and_retrains_none(tmp_
     after = Overlay(ov)
     assert len(after) == 34
     assert all(after.get(k) == v for k, v in kept.items())  # completed records untouched
+
+
+@pytest.mark.slow
+def test_ray_fill_matches_local_fill(tmp_path):
+    """The Ray executor against a local Ray instance: same records as local workers."""
+    pytest.importorskip("ray", reason="install the extra: pip install 'mmnas-bench[ray]'")
+    archs = ["v1", "v4", "add(v1,v2)", "max(v3,concat(v1,v4))"]
+    local = fill("aloi", archs, 2, workers=2, recipe=FAST, overlay=str(tmp_path / "local.sqlite"), progress=False)
+    remote = fill("aloi", archs, 2, workers=2, recipe=FAST, overlay=str(tmp_path / "ray.sqlite"), progress=False,
+                  executor="ray")
+    assert local.trained == remote.trained == 8
+    a, b = Overlay(tmp_path / "local.sqlite"), Overlay(tmp_path / "ray.sqlite")
+    assert a.keys() == b.keys()
+    for k in a.keys():
+        ra, rb = a.get(k), b.get(k)
+        ra.pop("train_seconds"), rb.pop("train_seconds")
+        assert ra == rb
+    again = fill("aloi", archs, 2, workers=2, recipe=FAST, overlay=str(tmp_path / "ray.sqlite"), progress=False,
+                 executor="ray")
+    assert again.trained == 0
