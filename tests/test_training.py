@@ -128,3 +128,18 @@ def test_ray_fill_matches_local_fill(tmp_path):
     again = fill("aloi", archs, 2, workers=2, recipe=FAST, overlay=str(tmp_path / "ray.sqlite"), progress=False,
                  executor="ray")
     assert again.trained == 0
+
+
+def test_batched_training_is_bit_identical_to_one_by_one(aloi):
+    from bench.training.batched import shape_key, train_many
+
+    s = TreeFusionSpace(aloi.view_names, max_leaves=3)
+    names = ["add(v1,v2)", "mul(v1,v2)", "concat(v1,v2)", "max(v1,avg(v2,v4))", "avg(v1,max(v2,v4))", "v3",
+             "concat(concat(v1,v2),v3)", "add(v1,v2)"]
+    trees, seeds = [s.decode(n) for n in names], [0, 1, 2, 3, 4, 5, 6, 9]
+    assert shape_key(trees[0], aloi.dims) == shape_key(trees[1], aloi.dims) != shape_key(trees[2], aloi.dims)
+    many = train_many(trees, seeds, aloi, FAST)
+    for t, sd, b in zip(trees, seeds, many):
+        a = train(t, aloi, sd, FAST)
+        assert (a.test_acc, a.val_acc, a.macro_f1, a.val_curve, a.params, a.flops) == \
+               (b.test_acc, b.val_acc, b.macro_f1, b.val_curve, b.params, b.flops)
