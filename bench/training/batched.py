@@ -21,7 +21,7 @@ import torch
 from bench.features.store import FeatureStore
 from bench.spaces.tree_fusion import Fuse, Leaf, Tree, leaves
 from bench.training.decoder import FusionNet
-from bench.training.trainer import Recipe, TrainResult, f1_scores, resolve_device, training_subset
+from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, resolve_device
 
 
 ELEMENTWISE = ("add", "mul", "max", "avg")
@@ -60,16 +60,7 @@ def _train_group(trees: list[Tree], seeds: list[int], store: FeatureStore, recip
     dev = resolve_device(device)
     B, fd, n_cls = len(trees), recipe.fusion_dim, store.n_classes
     pos = [_positions(t) for t in trees]
-    parts = ("train", "val", "test") if recipe.split == "holdout" else ("train", "test", "test")
-    views = sorted({f for t in trees for f in leaves(t)})
-    data = {}
-    for part in set(parts):
-        x, y = store.arrays(recipe.split, part, views)
-        if part == "train" and recipe.train_fraction < 1.0:
-            sub = training_subset(y, recipe.train_fraction)
-            x, y = {v: a[sub] for v, a in x.items()}, y[sub]
-        data[part] = ({v: torch.as_tensor(a, dtype=torch.float32, device=dev) for v, a in x.items()},
-                      torch.as_tensor(y, device=dev))
+    parts, data = load_parts(store, recipe, sorted({f for t in trees for f in leaves(t)}), dev)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

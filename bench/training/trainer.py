@@ -98,10 +98,9 @@ def f1_scores(y: np.ndarray, pred: np.ndarray, n_classes: int) -> tuple[float, f
     return float(f1.mean()), float((f1 * support).sum() / support.sum())
 
 
-def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
-    """Train the tree's fusion model from scratch and evaluate it."""
-    dev = resolve_device(device)
-    views = sorted(set(leaves(tree)))
+def load_parts(store: FeatureStore, recipe: Recipe, views: list[str], dev: torch.device):
+    """``(parts, data)``: the (train, eval-during-training, final-eval) part names of the recipe's
+    split and, per part, the standardised view tensors and labels (low-data: the fixed subset)."""
     parts = ("train", "val", "test") if recipe.split == "holdout" else ("train", "test", "test")
     data = {}
     for part in set(parts):
@@ -111,6 +110,13 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
             x, y = {v: a[sub] for v, a in x.items()}, y[sub]
         data[part] = ({v: torch.as_tensor(a, dtype=torch.float32, device=dev) for v, a in x.items()},
                       torch.as_tensor(y, device=dev))
+    return parts, data
+
+
+def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
+    """Train the tree's fusion model from scratch and evaluate it."""
+    dev = resolve_device(device)
+    parts, data = load_parts(store, recipe, sorted(set(leaves(tree))), dev)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread: identical float reductions on every CPU
     try:
