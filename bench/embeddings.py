@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from itertools import product
 from pathlib import Path
@@ -28,6 +27,7 @@ import numpy as np
 
 from bench.errors import UnknownChoiceError
 from bench.paths import data_cache_dir
+from bench.tablefile import atomic_write
 from bench.spaces.base import SearchSpace
 
 
@@ -123,10 +123,8 @@ class Node2VecEmbedding:
         if path.exists():
             return np.load(path)
         vecs = self._compute(space)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}.npy")
-        np.save(tmp, vecs)
-        os.replace(tmp, path)  # a killed process leaves no half-written cache
+        with atomic_write(path) as tmp:  # a killed process leaves no half-written cache
+            np.save(tmp, vecs)
         return vecs
 
     def _compute(self, space: SearchSpace) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable
 
 from bench.errors import UnknownBenchmarkError, UnknownDatasetError
@@ -85,6 +86,17 @@ def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool =
     b = info(benchmark)
     if dataset not in b.datasets:
         raise UnknownDatasetError(dataset, b.datasets, f"for benchmark {benchmark!r}")
+    path = tables_dir() / b.table_file
+    stat = path.stat() if path.exists() else None
+    # a rebuilt or replaced file has a new identity, so it is read afresh
+    identity = (str(path), stat.st_mtime_ns, stat.st_size, stat.st_ino) if stat else None
+    return _open_cached(benchmark, dataset, on_missing, verify, identity)
+
+
+@lru_cache(maxsize=32)
+def _open_cached(benchmark: str, dataset: str, on_missing: str, verify: bool, identity) -> TabularOracle:
+    """Opened oracles are read-only, so runs share them instead of re-reading the table."""
+    b = info(benchmark)
     archs, metrics, attrs = read_dataset(tables_dir() / b.table_file, dataset, build_hint=b.build_command, verify=verify)
     return TabularOracle(benchmark, dataset, b.make_space(archs), archs, metrics, attrs,
                          on_missing=on_missing, default_metric=b.default_metric)

@@ -139,42 +139,20 @@ def writer_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def write_table(table: ScoreTable, path: str | os.PathLike) -> str:
-    """Write ``table`` atomically (temp file, fsync, rename); return its content sha256.
+@contextmanager
+def atomic_write(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path to write; on success it replaces ``path`` atomically.
 
-    A process killed mid-write leaves the previous file untouched.
+    One writer at a time (:func:`writer_lock`); the temporary file is flushed to disk
+    before the rename and removed on failure, so a process killed mid-write leaves the
+    previous file untouched.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}{path.suffix}")
     with writer_lock(path):
         try:
-            with h5py.File(tmp, "w", track_order=False) as f:
-                f.attrs["schema_version"] = SCHEMA_VERSION
-                f.attrs["benchmark"] = table.benchmark
-                f.attrs["space_id"] = table.space_id
-                f.attrs["space_version"] = table.space_version
-                f.attrs["provenance"] = json.dumps(table.provenance, sort_keys=True, indent=1)
-                for ds_name, dt in table.datasets.items():
-                    g = f.create_group(ds_name)
-                    g.attrs["description"] = dt.description
-                    width = max((len(a.encode()) for a in dt.archs), default=1)
-                    # dense arrays stay uncompressed: opening a table must take milliseconds
-                    g.create_dataset(ARCHS, data=np.array([a.encode() for a in dt.archs], dtype=f"S{width}"),
-                                     track_times=False)
-                    for m_name, m in dt.metrics.items():
-                        sparse = m.values.size and np.isnan(m.values).mean() > 0.5
-                        d = g.create_dataset(m_name, data=m.values, compression="gzip" if sparse else None,
-                                             track_times=False)
-                        for k in METRIC_ATTRS:
-                            d.attrs[k] = getattr(m, k)
-                    # the same metadata in one attribute, so a reader needs one attribute read
-                    g.attrs[METRICS_JSON] = json.dumps(
-                        {n: {k: getattr(m, k) for k in METRIC_ATTRS} for n, m in dt.metrics.items()}, sort_keys=True)
-                f.flush()
-                groups = {name: content_checksum(f, only=name) for name in table.datasets}
-                digest = content_checksum(f)
-                f.attrs["group_sha256"] = json.dumps(groups, sort_keys=True)
-                f.attrs["content_sha256"] = digest
+            yield tmp
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -186,6 +164,41 @@ def write_table(table: ScoreTable, path: str | os.PathLike) -> str:
         finally:
             if tmp.exists():
                 tmp.unlink()
+
+
+def write_table(table: ScoreTable, path: str | os.PathLike) -> str:
+    """Write ``table`` atomically (temp file, fsync, rename); return its content sha256.
+
+    A process killed mid-write leaves the previous file untouched.
+    """
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w", track_order=False) as f:
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            f.attrs["benchmark"] = table.benchmark
+            f.attrs["space_id"] = table.space_id
+            f.attrs["space_version"] = table.space_version
+            f.attrs["provenance"] = json.dumps(table.provenance, sort_keys=True, indent=1)
+            for ds_name, dt in table.datasets.items():
+                g = f.create_group(ds_name)
+                g.attrs["description"] = dt.description
+                width = max((len(a.encode()) for a in dt.archs), default=1)
+                # dense arrays stay uncompressed: opening a table must take milliseconds
+                g.create_dataset(ARCHS, data=np.array([a.encode() for a in dt.archs], dtype=f"S{width}"),
+                                 track_times=False)
+                for m_name, m in dt.metrics.items():
+                    sparse = m.values.size and np.isnan(m.values).mean() > 0.5
+                    d = g.create_dataset(m_name, data=m.values, compression="gzip" if sparse else None,
+                                         track_times=False)
+                    for k in METRIC_ATTRS:
+                        d.attrs[k] = getattr(m, k)
+                # the same metadata in one attribute, so a reader needs one attribute read
+                g.attrs[METRICS_JSON] = json.dumps(
+                    {n: {k: getattr(m, k) for k in METRIC_ATTRS} for n, m in dt.metrics.items()}, sort_keys=True)
+            f.flush()
+            groups = {name: content_checksum(f, only=name) for name in table.datasets}
+            digest = content_checksum(f)
+            f.attrs["group_sha256"] = json.dumps(groups, sort_keys=True)
+            f.attrs["content_sha256"] = digest
     return digest
 
 

@@ -122,3 +122,18 @@ def test_metrics_have_units_and_directions(nb201_oracles):
 def test_frame_is_a_plain_dataframe(nb201_oracles):
     df = nb201_oracles["cifar100"].frame(["test_acc"])
     assert list(df.columns) == ["arch", "test_acc"] and len(df) == 15625
+
+
+def test_open_shares_an_oracle_until_the_file_changes(tmp_path, monkeypatch):
+    import shutil
+
+    from bench.paths import tables_dir
+
+    shutil.copy(tables_dir() / "nb201.h5", tmp_path / "nb201.h5")
+    monkeypatch.setenv("MMNAS_TABLES_DIR", str(tmp_path))
+    a = bench.open("nb201", "cifar100")
+    assert bench.open("nb201", "cifar100") is a
+    assert bench.open("nb201", "cifar100", on_missing="nan") is not a
+    shutil.copy(tables_dir() / "nb201.h5", tmp_path / "new.h5")
+    (tmp_path / "new.h5").replace(tmp_path / "nb201.h5")  # a rebuild replaces the file
+    assert bench.open("nb201", "cifar100") is not a

@@ -12,7 +12,6 @@ Layout of ``data_cache/features/<name>.h5``::
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ import numpy as np
 
 from bench.errors import ChecksumError, TableMissingError, UnknownChoiceError
 from bench.paths import data_cache_dir
-from bench.tablefile import writer_lock
+from bench.tablefile import atomic_write
 
 SPLIT_SEED = 0
 N_FOLDS = 5
@@ -80,36 +79,27 @@ def write_store(path: Path, name: str, views: dict[str, np.ndarray], labels: np.
                 provenance: dict) -> str:
     """Write a store atomically (lock, temp file, fsync, rename); return its content sha256."""
     splits = stratified_splits(labels)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with writer_lock(path):
-        try:
-            with h5py.File(tmp, "w") as f:
-                f.attrs.update(name=name, description=description, n_classes=int(labels.max() + 1),
-                               provenance=json.dumps(provenance, sort_keys=True, indent=1))
-                f.create_dataset("labels", data=labels.astype(np.int64), track_times=False)
+    with atomic_write(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update(name=name, description=description, n_classes=int(labels.max() + 1),
+                           provenance=json.dumps(provenance, sort_keys=True, indent=1))
+            f.create_dataset("labels", data=labels.astype(np.int64), track_times=False)
+            for v, arr in views.items():
+                f.create_dataset(f"views/{v}", data=arr.astype(np.float32), compression="gzip", track_times=False)
+            for s, parts in splits.items():
+                for p, idx in parts.items():
+                    f.create_dataset(f"splits/{s}/{p}", data=idx, track_times=False)
+                train = parts["train"]
                 for v, arr in views.items():
-                    f.create_dataset(f"views/{v}", data=arr.astype(np.float32), compression="gzip", track_times=False)
-                for s, parts in splits.items():
-                    for p, idx in parts.items():
-                        f.create_dataset(f"splits/{s}/{p}", data=idx, track_times=False)
-                    train = parts["train"]
-                    for v, arr in views.items():
-                        x = arr[train].astype(np.float64)
-                        std = x.std(axis=0)
-                        f.create_dataset(f"scaling/{s}/{v}/mean", data=x.mean(axis=0).astype(np.float32), track_times=False)
-                        # constant columns keep their value (scale 1) instead of dividing by zero
-                        f.create_dataset(f"scaling/{s}/{v}/std", data=np.where(std > 1e-12, std, 1.0).astype(np.float32),
-                                         track_times=False)
-                f.flush()
-                digest = _digest(f)
-                f.attrs["content_sha256"] = digest
-            with builtins.open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+                    x = arr[train].astype(np.float64)
+                    std = x.std(axis=0)
+                    f.create_dataset(f"scaling/{s}/{v}/mean", data=x.mean(axis=0).astype(np.float32), track_times=False)
+                    # constant columns keep their value (scale 1) instead of dividing by zero
+                    f.create_dataset(f"scaling/{s}/{v}/std", data=np.where(std > 1e-12, std, 1.0).astype(np.float32),
+                                     track_times=False)
+            f.flush()
+            digest = _digest(f)
+            f.attrs["content_sha256"] = digest
     return digest
 
 
