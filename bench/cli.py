@@ -137,7 +137,7 @@ def _cmd_fill(a) -> int:
     archs = [space.encode(t) for t in space.enumerate()]
     recipe = Recipe() if a.epochs is None else replace(Recipe(), epochs=a.epochs)
     rep = fill(a.dataset, archs, a.seeds, a.workers, recipe, a.overlay, a.device, progress=not a.no_progress,
-               executor=a.executor, ray_address=a.ray_address)
+               executor=a.executor, ray_address=a.ray_address, batch=a.batch)
     print(f"{rep.total} (architecture, seed) pairs: {rep.already} already in the overlay, {rep.trained} trained "
           f"in {rep.wall_seconds:.1f} s with {a.workers} worker(s)")
     return 0
@@ -187,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="ray: omit to start a local instance with --workers CPUs; 'auto' or ray://HOST:10001 for a cluster")
     fl.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (a different recipe key)")
     fl.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    fl.add_argument("--batch", type=int, default=32,
+                    help="most same-shaped models trained together in one stacked model (1: one by one)")
     fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/tree-fusion.sqlite)")
     fl.add_argument("--no-progress", action="store_true")
     fl.set_defaults(fn=_cmd_fill)

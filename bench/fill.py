@@ -1,7 +1,8 @@
 """Fill the tree-fusion overlay by real training, with worker processes and one writer.
 
-Workers train; the parent process alone writes each result to the overlay as it
-arrives (one transaction per record). Keys already in the overlay are skipped, so a
+Workers train batches of same-shaped trees together (:func:`bench.training.batched.train_many`,
+bit-identical to one-by-one training); the parent process alone writes each result to
+the overlay as it arrives (one transaction per record). Keys already in the overlay are skipped, so a
 fill that was killed and is run again trains only what is missing.
 """
 
@@ -17,7 +18,10 @@ from bench.errors import BenchError
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
 from bench.spaces.tree_fusion import TreeFusionSpace
-from bench.training.trainer import Recipe, train
+from bench.training.batched import shape_key, train_many
+from bench.training.trainer import Recipe
+
+BATCH = 32  # models per batched group: large enough to amortise per-op overhead, small enough to balance workers
 
 _worker_state: dict = {}
 
@@ -37,15 +41,27 @@ def _init_worker(dataset: str, recipe: dict, device: str, max_leaves: int) -> No
     _worker_state.update(store=store, space=space, recipe=Recipe(**recipe), device=device)
 
 
-def _train_one(job: tuple[str, int, dict]) -> tuple[str, int, dict]:
-    arch, seed, _ = job
+def _records(jobs: list[tuple[str, int]], space: TreeFusionSpace, store, recipe: Recipe, device: str):
+    """Train one batch of same-shaped (arch, seed) jobs; ``(arch, seed, record)`` per job."""
+    results = train_many([space.decode(a) for a, _ in jobs], [s for _, s in jobs], store, recipe, device)
+    return [(a, s, {**r.metrics(), "val_curve": r.val_curve, "device": r.device}) for (a, s), r in zip(jobs, results)]
+
+
+def _train_batch(jobs: list[tuple[str, int]]) -> list[tuple[str, int, dict]]:
     st = _worker_state
-    res = train(st["space"].decode(arch), st["store"], seed, st["recipe"], st["device"])
-    return arch, seed, {**res.metrics(), "val_curve": res.val_curve, "device": res.device}
+    return _records(jobs, st["space"], st["store"], st["recipe"], st["device"])
 
 
-def _ray_results(store, jobs, recipe: Recipe, device: str, max_leaves: int, workers: int, address: str | None):
-    """Train the jobs as Ray tasks; yield ``(arch, seed, record)`` in completion order.
+def batches(jobs: list[tuple[str, int]], space: TreeFusionSpace, dims: dict[str, int], size: int) -> list[list[tuple[str, int]]]:
+    """Jobs grouped by the shape of their tree (see :func:`shape_key`), in chunks of at most ``size``."""
+    groups: dict[str, list[tuple[str, int]]] = {}
+    for a, s in jobs:
+        groups.setdefault(shape_key(space.decode(a), dims), []).append((a, s))
+    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
+
+
+def _ray_results(store, groups, recipe: Recipe, device: str, max_leaves: int, workers: int, address: str | None):
+    """Train each batch of jobs as one Ray task; yield each task's records in completion order.
 
     The feature store goes into Ray's object store once, so cluster nodes need no files.
     ``address=None`` starts a local Ray instance with ``workers`` CPUs; ``"auto"`` or
@@ -63,12 +79,11 @@ def _ray_results(store, jobs, recipe: Recipe, device: str, max_leaves: int, work
         store_ref = ray.put(store)
 
         @ray.remote(num_cpus=1)
-        def train_remote(store, arch: str, seed: int) -> tuple[str, int, dict]:
+        def train_remote(store, jobs: list[tuple[str, int]]) -> list[tuple[str, int, dict]]:
             space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=True)
-            res = train(space.decode(arch), store, seed, recipe, device)
-            return arch, seed, {**res.metrics(), "val_curve": res.val_curve, "device": res.device}
+            return _records(jobs, space, store, recipe, device)
 
-        pending = [train_remote.remote(store_ref, a, s) for a, s, _ in jobs]
+        pending = [train_remote.remote(store_ref, g) for g in groups]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
@@ -79,35 +94,40 @@ def _ray_results(store, jobs, recipe: Recipe, device: str, max_leaves: int, work
 
 def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: Recipe | None = None,
          overlay: str | None = None, device: str = "cpu", progress: bool = True, executor: str = "local",
-         ray_address: str | None = None) -> FillReport:
+         ray_address: str | None = None, batch: int = BATCH) -> FillReport:
     """Train every (arch, seed) missing from the overlay; ``archs`` are canonical strings.
 
     ``executor``: 'local' (worker processes on this machine) or 'ray' (Ray tasks, local
-    instance or cluster). Either way this process is the overlay's only writer.
+    instance or cluster). Either way this process is the overlay's only writer. ``batch``:
+    the most models trained together in one stacked model (1: one by one).
     """
     if executor not in ("local", "ray"):
         raise BenchError(f"unknown executor {executor!r}; valid: 'local', 'ray'")
     recipe = recipe or Recipe()
     ov = Overlay(overlay or overlay_path("tree-fusion"))
     have = ov.keys()
-    jobs = [(a, s, {}) for a in archs for s in range(seeds) if Overlay.key(dataset, a, s, recipe.key) not in have]
+    jobs = [(a, s) for a in archs for s in range(seeds) if Overlay.key(dataset, a, s, recipe.key) not in have]
     total = len(archs) * seeds
     max_leaves = max((a.count(",") + 1 for a in archs), default=1)  # a tree with k leaves has k-1 commas
+    store = open_store(dataset)
+    groups = batches(jobs, TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=True), store.dims,
+                     max(1, batch))
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), desc=f"fill tree-fusion/{dataset}", unit="model", disable=not progress)
     try:
         pool = None
         if executor == "ray":
-            results = _ray_results(open_store(dataset), jobs, recipe, device, max_leaves, workers, ray_address)
+            results = _ray_results(store, groups, recipe, device, max_leaves, workers, ray_address)
         elif workers <= 1:
             _init_worker(dataset, asdict(recipe), device, max_leaves)
-            results = map(_train_one, jobs)
+            results = map(_train_batch, groups)
         else:
             pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(dataset, asdict(recipe), device, max_leaves))
-            results = pool.imap_unordered(_train_one, jobs)
-        for arch, seed, rec in results:
-            ov.put(Overlay.key(dataset, arch, seed, recipe.key), dataset, arch, seed, recipe.key, rec)
-            bar.update()
+            results = pool.imap_unordered(_train_batch, groups)
+        for records in results:
+            for arch, seed, rec in records:
+                ov.put(Overlay.key(dataset, arch, seed, recipe.key), dataset, arch, seed, recipe.key, rec)
+                bar.update()
         if pool is not None:
             pool.close()
             pool.join()

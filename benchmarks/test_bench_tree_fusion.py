@@ -1,6 +1,7 @@
 """Tree-fusion speed targets (issue 3): a table hit <= 5 us; a 3-leaf cache miss (real
 training, one CPU thread) <= 2 s; batched training against one-by-one (goal: 5x), whose
-ratio is the 'rel' column of the fill group."""
+ratio is the 'rel' column of the two 'fill' groups; fill throughput on 2 worker processes
+in architectures per second (extra_info, printed by ``make bench``)."""
 
 import tempfile
 
@@ -63,3 +64,31 @@ def test_batched(benchmark):
 
     store, trees, seeds = _group()
     benchmark.pedantic(train_many, args=(trees, seeds, store, replace(Recipe(), epochs=5)), rounds=1, iterations=1)
+
+
+def _fill_archs():
+    from bench.spaces.tree_fusion import TreeFusionSpace
+
+    store = F.open("scene15")
+    space = TreeFusionSpace(store.view_names, max_leaves=3)
+    return [space.encode(t) for t in space.enumerate()]
+
+
+@pytest.mark.parametrize("batch", [1, 32], ids=["one-by-one", "batched"])
+@pytest.mark.benchmark(group="fill: every <=3-leaf Scene-15 tree x 1 seed, 5 epochs, 2 workers")
+def test_fill_throughput(benchmark, batch, tmp_path):
+    from dataclasses import replace
+
+    from bench.fill import fill
+
+    archs, recipe = _fill_archs(), replace(Recipe(), epochs=5)
+    runs = iter(range(100))
+
+    def once():
+        return fill("scene15", archs, 1, workers=2, recipe=recipe, overlay=str(tmp_path / f"{next(runs)}.sqlite"),
+                    progress=False, batch=batch)
+
+    report = benchmark.pedantic(once, rounds=1, iterations=1)
+    benchmark.extra_info["architectures_per_second"] = round(report.trained / report.wall_seconds, 2)
+    print(f"\nfill batch={batch}: {report.trained} architectures, "
+          f"{report.trained / report.wall_seconds:.2f} architectures/s on 2 workers")

@@ -83,10 +83,22 @@ def test_fill_skips_what_is_there(tmp_path):
     assert (r2.total, r2.already, r2.trained) == (8, 6, 2)
 
 
+def test_batched_fill_writes_the_same_records_as_one_by_one(tmp_path):
+    archs = ["v1", "v2", "add(v1,v2)", "max(v1,v2)", "concat(v1,v3)", "mul(v2,v4)"]
+    fill("aloi", archs, 2, recipe=FAST, overlay=str(tmp_path / "one.sqlite"), progress=False, batch=1)
+    fill("aloi", archs, 2, recipe=FAST, overlay=str(tmp_path / "many.sqlite"), progress=False, batch=8)
+    a, b = Overlay(tmp_path / "one.sqlite"), Overlay(tmp_path / "many.sqlite")
+    assert a.keys() == b.keys() and len(a) == 12
+    for k in a.keys():
+        ra, rb = a.get(k), b.get(k)
+        ra.pop("train_seconds"), rb.pop("train_seconds")
+        assert ra == rb
+
+
 def test_fill_killed_mid_way_keeps_every_completed_record_and_retrains_none(tmp_path):
     ov = tmp_path / "ov.sqlite"
     cmd = [sys.executable, "-m", "bench", "fill", "--dataset", "aloi", "--max-leaves", "2", "--seeds", "1",
-           "--epochs", "2", "--overlay", str(ov), "--no-progress"]
+           "--epochs", "2", "--batch", "3", "--overlay", str(ov), "--no-progress"]
     proc = subprocess.Popen(cmd)
     deadline = time.time() + 120
     while time.time() < deadline:
