@@ -12,6 +12,8 @@ from bench.errors import BenchError
 def _cmd_compare(a) -> int:
     from bench import compare, registry, report
 
+    if a.bench == "tree-fusion":
+        return _compare_fusion(a)
     datasets = a.dataset or list(registry.info(a.bench).datasets[:1])
     records = compare.compare(a.bench, datasets, a.algo or ["rs", "rea"], range(a.seeds), compare.Budget.parse(a.budget),
                               metric=a.metric, out_dir=a.out, progress=not a.no_progress)
@@ -19,6 +21,21 @@ def _cmd_compare(a) -> int:
     print(report.format_summary(summary))
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records in {a.out}/records/")
+    return 0
+
+
+def _compare_fusion(a) -> int:
+    from bench import compare, fusion_report
+
+    if not a.dataset or len(a.dataset) != 1:
+        raise BenchError("compare --bench tree-fusion takes exactly one --dataset")
+    algos = a.algo or ["rs", "rea", "edf", "csgnas"]
+    records = compare.compare_fusion(a.dataset[0], algos, range(a.seeds), a.budget_seconds, a.protocol,
+                                     a.max_leaves, out_dir=a.out, progress=not a.no_progress)
+    runs = fusion_report.runs_frame(records)
+    print(fusion_report.format_summary(fusion_report.summary_frame(runs, reference=algos[0])))
+    if a.out:
+        print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records")
     return 0
 
 
@@ -150,10 +167,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare search algorithms over seeds")
     c.add_argument("--bench", default="nb201")
     c.add_argument("--dataset", action="append", help="repeatable; default: the benchmark's first dataset")
-    c.add_argument("--algo", action="append", help="repeatable: rs, rea (default both)")
+    c.add_argument("--algo", action="append",
+                   help="repeatable: rs, rea (default both); tree-fusion also edf, csgnas and its variants "
+                        "(csgnas-nocs, csgnas-noki, csgnas-ki-all, csgnas-ki-random, csgnas-ki-below, csgnas-core-random); "
+                        "the first is the reference of the significance test")
     c.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1")
     c.add_argument("--budget", default="300", help="counted evaluations per run, or 'all' to run until the optimum")
     c.add_argument("--metric", default=None, help="metric to optimise (default: the benchmark's default)")
+    c.add_argument("--budget-seconds", type=float, default=30.0,
+                   help="tree-fusion: training seconds per run (the equal cost every algorithm gets)")
+    c.add_argument("--protocol", default="standard", help="tree-fusion: training protocol (standard, low-data)")
+    c.add_argument("--max-leaves", type=int, default=None, help="tree-fusion: leaf limit (default: number of features)")
     c.add_argument("--out", default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(fn=_cmd_compare)

@@ -8,17 +8,26 @@ overlay and answers; the next query is a lookup.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
+
+import torch
 
 from bench.errors import MissingValueError, UnknownChoiceError, UnknownMetricError
 from bench.features.store import FeatureStore
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
-from bench.paths import tables_dir
+from bench.paths import data_cache_dir, tables_dir
 from bench.tablefile import read_dataset
 from bench.spaces.tree_fusion import TreeFusionSpace
+from bench.training.inherit import inherited_weights
 from bench.training.trainer import Recipe, train
+
+#: fine-tuning after inheritance runs this fraction of the recipe's epochs (CSG-NAS's
+#: "shorter schedule"; the paper gives no number)
+FINETUNE_FRACTION = 0.25
 
 METRICS = {
     "test_acc": ("%", "max"), "val_acc": ("%", "max"), "macro_f1": ("%", "max"), "weighted_f1": ("%", "max"),
@@ -44,6 +53,9 @@ class FusionOracle:
         self._by_text: dict[tuple[str, int], dict] = {}
         self._table: dict[str, dict] = {}
         self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
+        self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
+        self.weights_dir = data_cache_dir() / "weights" / "tree-fusion"
+        self.n_seeds = 1
 
     @classmethod
     def open(cls, dataset: str, max_leaves: int = 3, repeatable: bool = False, recipe: Recipe | None = None,
@@ -76,6 +88,7 @@ class FusionOracle:
         if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe.key:
             return 0
         n_seed = metrics["test_acc"].values.shape[1]
+        self.n_seeds = max(self.n_seeds, n_seed)
         for i, arch in enumerate(archs):
             for s in range(n_seed):
                 rec = {m: float(metrics[m].values[i, s]) for m in METRICS}
@@ -112,6 +125,70 @@ class FusionOracle:
         self._memory[key] = rec
         return rec
 
+    # ---- weight inheritance (CSG-NAS AKI) ------------------------------------------------
+    def inherited_key(self, arch, seed: int, parent_key: str) -> str:
+        """Key of ``arch`` fine-tuned from the model ``parent_key``: the fine-tune recipe and the
+        parent's own key (itself a lineage) are in it, so it never meets a from-scratch entry."""
+        return Overlay.key(self.dataset, self.space.encode(arch), seed, f"{self.finetune.key}+from:{_digest(parent_key)}")
+
+    def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None) -> tuple[str, dict]:
+        """``(key, record)`` of ``arch`` started from the parent's trained weights on every
+        shared sub-tree (:mod:`bench.training.inherit`) and fine-tuned with ``self.finetune``."""
+        key = self.inherited_key(arch, seed, parent_key)
+        rec = self._memory.get(key) or self.overlay.get(key)
+        if rec is not None:
+            self.answered_from["overlay"] += key not in self._memory
+        else:
+            if not (self.allow_train if allow_train is None else allow_train):
+                raise MissingValueError(f"tree-fusion/{self.dataset}: no inherited result for {self.space.encode(arch)!r} "
+                                        f"from {parent_key!r}; pass allow_train=True")
+            parent_arch = _arch_of(parent_key)
+            child = self.space.decode(self.space.encode(arch))
+            init = inherited_weights(child, self._decode_any(parent_arch), self.weights(parent_key))
+            res = train(child, self.store, seed, self.finetune, self.device, init=init, return_state=True)
+            self._save_weights(key, res.state)
+            rec = {**res.metrics(), "val_curve": res.val_curve, "device": res.device, "parent": parent_key,
+                   "inherited": sorted(init)}
+            self.overlay.put(key, self.dataset, self.space.encode(arch), seed, key.rsplit("|recipe=", 1)[1], rec)
+            self.n_trained += 1
+            self.answered_from["trained"] += 1
+        self._memory[key] = rec
+        return key, rec
+
+    def weights(self, key: str) -> dict[str, torch.Tensor]:
+        """Trained weights of the model behind a record key, from the weight cache or by
+        training it again (deterministic: the same weights that produced the record)."""
+        path = self._weights_path(key)
+        if path.exists():
+            return torch.load(path, weights_only=True)
+        arch, seed = _arch_of(key), int(key.split("|seed=")[1].split("|")[0])
+        tree = self._decode_any(arch)
+        if "+from:" not in key:
+            if key.rsplit("|recipe=", 1)[1] != self.recipe.key:
+                raise MissingValueError(f"{key!r} was trained with another recipe than this oracle's ({self.recipe.key})")
+            state = train(tree, self.store, seed, self.recipe, self.device, return_state=True).state
+        else:
+            rec = self._memory.get(key) or self.overlay.get(key)
+            if rec is None or "parent" not in rec:
+                raise MissingValueError(f"no record of the inherited model {key!r}, so its parent is unknown")
+            init = inherited_weights(tree, self._decode_any(_arch_of(rec["parent"])), self.weights(rec["parent"]))
+            state = train(tree, self.store, seed, self.finetune, self.device, init=init, return_state=True).state
+        self._save_weights(key, state)
+        return state
+
+    def _decode_any(self, arch: str):
+        """A tree of this dataset's features, whatever this oracle's leaf limit."""
+        return TreeFusionSpace(self.store.view_names, max_leaves=max(arch.count(",") + 1, 1), repeatable=True).decode(arch)
+
+    def _weights_path(self, key: str) -> Path:
+        return self.weights_dir / self.dataset / f"{_digest(key)}.pt"
+
+    def _save_weights(self, key: str, state: dict) -> None:
+        from bench.tablefile import atomic_write
+
+        with atomic_write(self._weights_path(key)) as tmp:
+            torch.save(state, tmp)
+
     def query(self, arch, metric: str | None = None, seed: int = 0, allow_train: bool | None = None) -> float:
         metric = metric or self.default_metric
         rec = self._by_text.get((arch, seed)) if type(arch) is str else None
@@ -123,3 +200,11 @@ class FusionOracle:
         if v is None or metric not in METRICS:
             raise UnknownMetricError(metric, METRICS, "for tree-fusion")
         return float(v)
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def _arch_of(key: str) -> str:
+    return key.split("|")[1]

@@ -41,6 +41,11 @@ class RunRecord:
     values: list[float] = field(default_factory=list)
     evals: list[int] = field(default_factory=list)
     sim_seconds: list[float] = field(default_factory=list)
+    # tree-fusion runs (bench.fusion_run): per evaluation, test accuracy, parameter count and
+    # the parent whose weights it inherited ("" when trained from scratch)
+    test_values: list[float] = field(default_factory=list)
+    params: list[int] = field(default_factory=list)
+    parents: list[str] = field(default_factory=list)
     n_queries: int = 0
     wall_seconds: float = 0.0
     stop_reason: str = ""
@@ -71,6 +76,24 @@ class RunRecord:
                 best, arch = self.sign * v, a
         return arch
 
+    def _incumbent_index(self) -> list[int]:
+        out, best, at = [], -math.inf, -1
+        for i, v in enumerate(self.values):
+            if v == v and self.sign * v > best:
+                best, at = self.sign * v, i
+            out.append(at)
+        return out
+
+    def incumbent_test_curve(self) -> list[float]:
+        """Test value of the incumbent (chosen on ``values``) after each evaluation."""
+        return [self.test_values[i] if i >= 0 else math.nan for i in self._incumbent_index()]
+
+    @property
+    def best_index(self) -> int:
+        """Position of the incumbent among the evaluations (-1 if none)."""
+        idx = self._incumbent_index()
+        return idx[-1] if idx else -1
+
     def evals_to(self, target: float) -> int | None:
         """Counted evaluations until the incumbent first reached ``target`` (None if never)."""
         for n, v in zip(self.evals, self.values):
@@ -87,7 +110,43 @@ class RunRecord:
         return cls(**json.loads(Path(path).read_text()))
 
 
-class Run:
+class BudgetedRun:
+    """What every run shares: distinct evaluations in ``_seen``, spent seconds in ``_sim``,
+    a ``record`` with the budgets, and the stop test (``_stop_reason``, extended by subclasses)."""
+
+    _seen: dict
+    _sim: float
+    record: RunRecord
+
+    @property
+    def n_evals(self) -> int:
+        return len(self._seen)
+
+    @property
+    def sim_seconds(self) -> float:
+        """Seconds charged so far (simulated or training seconds)."""
+        return self._sim
+
+    @property
+    def done(self) -> bool:
+        return self._stop_reason() != ""
+
+    def _stop_reason(self) -> str:
+        r = self.record
+        if r.budget_evals is not None and len(self._seen) >= r.budget_evals:
+            return "budget_evals"
+        if r.budget_seconds is not None and self._sim >= r.budget_seconds:
+            return "budget_seconds"
+        return ""
+
+    def finish(self) -> RunRecord:
+        """Close the run: wall time and stop reason go into the record."""
+        self.record.wall_seconds = time.perf_counter() - self._t0
+        self.record.stop_reason = self._stop_reason() or "algorithm_stopped"
+        return self.record
+
+
+class Run(BudgetedRun):
     """Budgeted, counted access to an oracle for one search run.
 
     ``cost_metric`` names a table column in seconds charged per evaluation (e.g.
@@ -122,24 +181,11 @@ class Run:
         self.incumbent: tuple[str, float] | None = None
 
     # ---- state -------------------------------------------------------------------
-    @property
-    def n_evals(self) -> int:
-        return len(self._seen)
-
-    @property
-    def sim_seconds(self) -> float:
-        return self._sim
-
-    @property
-    def done(self) -> bool:
-        return self._stop_reason() != ""
-
     def _stop_reason(self) -> str:
         r = self.record
-        if r.budget_evals is not None and len(self._seen) >= r.budget_evals:
-            return "budget_evals"
-        if r.budget_seconds is not None and self._sim >= r.budget_seconds:
-            return "budget_seconds"
+        base = super()._stop_reason()
+        if base:
+            return base
         if self.stop_at_target and self._best >= self._sign * r.target:
             return "target"
         if self.space.size is not None and len(self._seen) >= self.oracle.n_arch:
@@ -178,9 +224,3 @@ class Run:
         r.evals.append(len(self._seen))
         r.sim_seconds.append(self._sim)
         return v
-
-    def finish(self) -> RunRecord:
-        """Close the run: wall time and stop reason go into the record."""
-        self.record.wall_seconds = time.perf_counter() - self._t0
-        self.record.stop_reason = self._stop_reason() or "algorithm_stopped"
-        return self.record

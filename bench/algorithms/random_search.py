@@ -10,11 +10,11 @@ from bench.run import Run
 def random_search(run: Run, rng: np.random.Generator) -> None:
     """Evaluate distinct architectures in random order until the run is done.
 
-    On a finite space this walks a random permutation of the indices, so no
+    On a numbered space this walks a random permutation of the indices, so no
     architecture is drawn twice; otherwise it samples and skips seen ones.
     """
     space = run.space
-    if space.size is not None:
+    if space.indexable:
         for i in rng.permutation(space.size):
             if run.done:
                 return

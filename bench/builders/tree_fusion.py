@@ -88,7 +88,9 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
     archs, space = table_archs(dataset)
     overlay = Path(overlay or build_overlay_path())
     if train_missing:
-        fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress)
+        # one by one: each record's train_seconds is then one model's own training time, the
+        # cost that searches charge for it (batched fills record amortised seconds)
+        fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress, batch=1)
     ov = Overlay(overlay)
     recs = []
     for a in archs:

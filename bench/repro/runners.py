@@ -274,7 +274,10 @@ def ktnas_table3(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
     return res
 
 
+from bench.repro.csgnas_runners import RUNNERS as CSGNAS_RUNNERS  # noqa: E402
+
 RUNNERS: dict[str, Callable[[TableSpec, int, bool], TableResult]] = {
+    **CSGNAS_RUNNERS,
     "ktnas_table3": ktnas_table3,
     "ktnas_table2": ktnas_table2,
     "ktnas_table7": ktnas_table7,

@@ -20,6 +20,8 @@ class SearchSpace(ABC):
     space_id: str = ""
     #: bumped whenever the canonical string form changes
     space_version: str = "1"
+    #: whether ``index``/``from_index`` are implemented (finite spaces small enough to number)
+    indexable: bool = False
 
     @abstractmethod
     def encode(self, arch: Any) -> str:

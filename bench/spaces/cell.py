@@ -34,6 +34,8 @@ class CellSpace(SearchSpace):
     edge most significant.
     """
 
+    indexable = True
+
     ops: tuple[str, ...] = ()
     edges = EDGES
 

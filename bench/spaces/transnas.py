@@ -50,6 +50,8 @@ class RestrictedSpace(SearchSpace):
     edges that differ. Indices are positions in the member list.
     """
 
+    indexable = True
+
     def __init__(self, base: CellSpace, members: Sequence[str]):
         self.base = base
         self.members = [base.encode(base.decode(m)) for m in members]

@@ -64,6 +64,15 @@ def subtrees(t: Tree) -> list[Tree]:
     return [t] if isinstance(t, Leaf) else [t] + subtrees(t.left) + subtrees(t.right)
 
 
+def positions(t: Tree, path: str = "r") -> list[tuple[str, Tree]]:
+    """``(path, subtree)`` pre-order; a path is ``r`` then 0 (left) / 1 (right) per step down.
+    The decoder names its layers by these paths."""
+    out = [(path, t)]
+    if isinstance(t, Fuse):
+        out += positions(t.left, path + "0") + positions(t.right, path + "1")
+    return out
+
+
 def _replace(t: Tree, target_index: int, new: Tree) -> Tree:
     """``t`` with its ``target_index``-th pre-order subtree replaced by ``new``."""
     counter = [0]

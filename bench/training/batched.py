@@ -19,7 +19,7 @@ from collections import defaultdict
 import torch
 
 from bench.features.store import FeatureStore
-from bench.spaces.tree_fusion import Fuse, Leaf, Tree, leaves
+from bench.spaces.tree_fusion import Leaf, Tree, leaves, positions
 from bench.training.decoder import FusionNet
 from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, resolve_device
 
@@ -69,13 +69,6 @@ class _OpMix:
         return _Permute.apply(out, self.inverse, self.order)
 
 
-def _positions(t: Tree, path: str = "r") -> list[tuple[str, Tree]]:
-    out = [(path, t)]
-    if isinstance(t, Fuse):
-        out += _positions(t.left, path + "0") + _positions(t.right, path + "1")
-    return out
-
-
 def shape_key(tree: Tree, dims: dict[str, int]) -> str:
     """Topology with each leaf replaced by its feature's dimension and each operator by
     C (concat: a learned projection) or E (element-wise: add, mul, max, avg)."""
@@ -101,7 +94,7 @@ def train_many(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe:
 def _train_group(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe: Recipe, device) -> list[TrainResult]:
     dev = resolve_device(device)
     B, fd, n_cls = len(trees), recipe.fusion_dim, store.n_classes
-    pos = [_positions(t) for t in trees]
+    pos = [positions(t) for t in trees]
     parts, data = load_parts(store, recipe, sorted({f for t in trees for f in leaves(t)}), dev)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

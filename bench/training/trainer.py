@@ -71,11 +71,11 @@ class TrainResult:
     train_seconds: float
     val_curve: list[float] = field(default_factory=list)
     device: str = "cpu"
+    state: dict | None = None  # trained weights (CPU tensors), when asked for
 
     def metrics(self) -> dict[str, float]:
-        d = asdict(self)
-        d.pop("val_curve"), d.pop("device")
-        return d
+        return {k: getattr(self, k) for k in ("test_acc", "val_acc", "macro_f1", "weighted_f1", "params", "flops",
+                                              "train_seconds")}
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -113,8 +113,15 @@ def load_parts(store: FeatureStore, recipe: Recipe, views: list[str], dev: torch
     return parts, data
 
 
-def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
-    """Train the tree's fusion model from scratch and evaluate it."""
+def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu",
+          init: dict[str, torch.Tensor] | None = None, return_state: bool = False) -> TrainResult:
+    """Train the tree's fusion model and evaluate it.
+
+    From scratch, or - with ``init`` - starting from those weights (parameter name to
+    tensor, e.g. inherited from a parent, see :mod:`bench.training.inherit`) and the
+    seeded initialisation for every other parameter. ``return_state`` puts the trained
+    weights in the result.
+    """
     dev = resolve_device(device)
     parts, data = load_parts(store, recipe, sorted(set(leaves(tree))), dev)
     threads = torch.get_num_threads()
@@ -122,7 +129,13 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
     try:
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
-        model = FusionNet(tree, store.dims, recipe.fusion_dim, store.n_classes).to(dev)
+        model = FusionNet(tree, store.dims, recipe.fusion_dim, store.n_classes)
+        if init:
+            unknown = sorted(set(init) - set(model.state_dict()))
+            if unknown:
+                raise BenchError(f"init names parameters that {tree} does not have: {unknown}")
+            model.load_state_dict({**model.state_dict(), **init})
+        model = model.to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
         xtr, ytr = data[parts[0]]
         n = len(ytr)
@@ -145,8 +158,9 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
             pred = model(xte).argmax(dim=1).cpu().numpy()
         y = yte.cpu().numpy()
         macro, weighted = f1_scores(y, pred, store.n_classes)
+        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if return_state else None
         return TrainResult(float((pred == y).mean() * 100), curve[-1], macro * 100, weighted * 100,
-                           model.n_params(), model.flops(), seconds, curve, dev.type)
+                           model.n_params(), model.flops(), seconds, curve, dev.type, state)
     finally:
         torch.set_num_threads(threads)
 

@@ -1,0 +1,132 @@
+"""Reports of tree-fusion search runs: final results at equal training cost, a significance
+test against a reference algorithm, and anytime curves against training seconds."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from bench.fusion_run import best_test
+from bench.run import RunRecord
+
+
+def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
+    """One row per run: cost, evaluations, inherited evaluations and the incumbent."""
+    rows = []
+    for r in records:
+        i = r.best_index
+        rows.append({
+            "algo": r.algo, "dataset": r.dataset, "seed": r.seed, "evals": len(r.values),
+            "inherited": sum(1 for p in r.parents if p),
+            "train_seconds": r.sim_seconds[-1] if r.sim_seconds else 0.0,
+            "best_arch": r.archs[i] if i >= 0 else "", "best_val": r.values[i] if i >= 0 else math.nan,
+            "best_test": best_test(r), "best_params": r.params[i] if i >= 0 else 0,
+            "wall_seconds": r.wall_seconds,
+        })
+    return pd.DataFrame(rows)
+
+
+def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
+    """Two-sided Mann-Whitney U p-value (NaN when either side is constant and equal)."""
+    from scipy.stats import mannwhitneyu
+
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) == 0 or len(b) == 0 or (np.ptp(np.r_[a, b]) == 0):
+        return math.nan
+    return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
+
+
+def summary_frame(runs: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """Mean and std per (dataset, algo); ``p_vs_<reference>``: Mann-Whitney on best_test."""
+    out = []
+    for (ds, algo), g in runs.groupby(["dataset", "algo"], sort=False):
+        row = {"dataset": ds, "algo": algo, "runs": len(g)}
+        for c in ("best_test", "best_val", "train_seconds", "evals", "inherited", "best_params"):
+            row[f"{c}_mean"], row[f"{c}_std"] = g[c].mean(), g[c].std(ddof=0)
+        if reference is not None and algo != reference:
+            ref = runs[(runs.dataset == ds) & (runs.algo == reference)]["best_test"]
+            row[f"p_vs_{reference}"] = mann_whitney(g["best_test"], ref)
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def anytime_matrix(records: Sequence[RunRecord], grid: np.ndarray) -> np.ndarray:
+    """Test accuracy of the incumbent at each training-seconds grid point, one row per run."""
+    out = np.full((len(records), len(grid)), np.nan)
+    for i, r in enumerate(records):
+        t, v = np.asarray(r.sim_seconds), np.asarray(r.incumbent_test_curve(), float)
+        pos = np.searchsorted(t, grid, side="right") - 1
+        out[i] = np.where(pos >= 0, v[np.maximum(pos, 0)], np.nan)
+    return out
+
+
+def anytime_figure(records: Sequence[RunRecord], title: str = ""):
+    """Mean +- std test accuracy of the incumbent against training seconds, one panel per dataset."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(dict.fromkeys(r.dataset for r in records))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.2), squeeze=False)
+    for ax, ds in zip(axes[0], datasets):
+        recs_ds = [r for r in records if r.dataset == ds]
+        end = max(r.sim_seconds[-1] for r in recs_ds if r.sim_seconds)
+        grid = np.linspace(0, end, 200)
+        for algo in dict.fromkeys(r.algo for r in recs_ds):
+            m = anytime_matrix([r for r in recs_ds if r.algo == algo], grid)
+            with warnings.catch_warnings():  # grid points before a run's first evaluation are NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
+            ax.plot(grid, mean, label=f"{algo} ({m.shape[0]} seeds)")
+            ax.fill_between(grid, mean - std, mean + std, alpha=0.15)
+        ax.set_xlabel("training seconds (cumulative)")
+        ax.set_ylabel("test accuracy of the incumbent (%)")
+        ax.set_title(ds)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_anytime(records: Sequence[RunRecord], path: Path, title: str = "") -> None:
+    import matplotlib.pyplot as plt
+
+    fig = anytime_figure(records, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def format_summary(summary: pd.DataFrame) -> str:
+    rows = []
+    for r in summary.to_dict("records"):
+        row = {"dataset": r["dataset"], "algo": r["algo"], "runs": r["runs"],
+               "test acc of incumbent": f"{r['best_test_mean']:.2f} +- {r['best_test_std']:.2f}",
+               "train s": f"{r['train_seconds_mean']:.1f} +- {r['train_seconds_std']:.1f}",
+               "evals": f"{r['evals_mean']:.1f}", "inherited": f"{r['inherited_mean']:.1f}"}
+        p = [k for k in r if k.startswith("p_vs_")]
+        if p:
+            row[p[0]] = "-" if r[p[0]] != r[p[0]] else f"{r[p[0]]:.3g}"
+        rows.append(row)
+    return pd.DataFrame(rows).fillna("-").to_string(index=False)
+
+
+def write_all(records: Sequence[RunRecord], out_dir: Path, reference: str | None = None) -> pd.DataFrame:
+    """records/, runs.csv, summary.csv and anytime.png (against training seconds)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for r in records:
+        r.save(out_dir / "records" / f"{r.dataset}__{r.algo}__seed{r.seed}.json")
+    runs = runs_frame(records)
+    runs.to_csv(out_dir / "runs.csv", index=False)
+    summary = summary_frame(runs, reference)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    plot_anytime(records, out_dir / "anytime.png")
+    return summary

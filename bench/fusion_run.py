@@ -1,0 +1,89 @@
+"""Runs on the tree-fusion benchmark: the one path by which a search queries it.
+
+A :class:`FusionRun` is the tree-fusion counterpart of :class:`bench.run.Run`. Fitness is
+validation accuracy; the test accuracy of each evaluation is kept for reporting only.
+Every distinct architecture is evaluated once per run - from scratch, or fine-tuned from
+a parent's weights when the algorithm asks (CSG-NAS's knowledge inheritance) - and costs
+its record's training seconds (the shipped table's measured time, or the measured time of
+the training that filled the cache). Runs stop at a budget of training seconds or of
+evaluations.
+
+Training seed: a run with seed ``s`` trains with seed ``s mod n`` where ``n`` is the
+number of seeds the shipped table holds (3), so that table rows answer its queries.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from bench.errors import BudgetExhausted
+from bench.run import BudgetedRun, RunRecord
+
+
+class FusionRun(BudgetedRun):
+    def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
+                 budget_evals: int | None = None, settings: dict | None = None):
+        self.oracle = oracle
+        self.space = oracle.space
+        self.train_seed = seed % max(1, oracle.n_seeds)
+        self.record = RunRecord("tree-fusion", oracle.dataset, "val_acc", "max", algo, seed, budget_evals,
+                                budget_seconds, None, dict(settings or {}))
+        self._seen: dict[str, tuple[float, str]] = {}  # arch -> (fitness, record key of its model)
+        self._sim = 0.0
+        self._t0 = time.perf_counter()
+
+    def _stop_reason(self) -> str:
+        base = super()._stop_reason()
+        if base:
+            return base
+        if self.space.size is not None and self.n_evals >= self.space.size:
+            return "space_exhausted"
+        return ""
+
+    def seen(self, arch: Any) -> bool:
+        return self.oracle.space.encode(arch) in self._seen
+
+    def fitness(self, arch: Any) -> float:
+        """Fitness of an architecture this run has evaluated."""
+        return self._seen[self.oracle.space.encode(arch)][0]
+
+    def evaluate(self, arch: Any, inherit_from: Any = None) -> float:
+        """Validation accuracy of ``arch``; counted and charged once per distinct architecture.
+
+        ``inherit_from``: an architecture this run evaluated earlier; ``arch`` then starts
+        from its trained weights on every shared sub-tree and is fine-tuned.
+        """
+        key = self.oracle.space.encode(arch)
+        r = self.record
+        r.n_queries += 1
+        if key in self._seen:
+            return self._seen[key][0]
+        if self.done:
+            raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
+        if inherit_from is None:
+            model_key, rec = self.oracle.key(key, self.train_seed), self.oracle.result(key, self.train_seed, True)
+            parent = ""
+        else:
+            parent = self.oracle.space.encode(inherit_from)
+            if parent not in self._seen:
+                raise ValueError(f"inherit_from {parent!r} has not been evaluated in this run")
+            model_key, rec = self.oracle.inherited_result(key, self.train_seed, self._seen[parent][1], True)
+        value = float(rec["val_acc"])
+        self._seen[key] = (value, model_key)
+        self._sim += float(rec["train_seconds"])
+        r.archs.append(key)
+        r.values.append(value)
+        r.test_values.append(float(rec["test_acc"]))
+        r.params.append(int(rec["params"]))
+        r.parents.append(parent)
+        r.evals.append(self.n_evals)
+        r.sim_seconds.append(self._sim)
+        return value
+
+
+def best_test(record: RunRecord) -> float:
+    """Test accuracy of the run's incumbent (best validation accuracy)."""
+    i = record.best_index
+    return record.test_values[i] if i >= 0 else math.nan
