@@ -92,12 +92,10 @@ def run_fusion(oracle, algo: str, seed: int, budget_seconds: float | None = None
 def open_fusion(dataset: str, protocol: str = "standard", max_leaves: int | None = None, overlay=None):
     """The tree-fusion oracle a search runs on: every tree over the dataset's features
     (no repeats; ``max_leaves`` defaults to the number of features), training on a miss."""
-    from bench.features.store import open as open_store
     from bench.registry import open as open_benchmark
 
-    n = len(open_store(dataset).view_names)
-    return open_benchmark("tree-fusion", dataset, max_leaves=max_leaves or n, protocol=protocol,
-                          allow_train=True, overlay=overlay)
+    return open_benchmark("tree-fusion", dataset, max_leaves=max_leaves, protocol=protocol, allow_train=True,
+                          overlay=overlay)
 
 
 def compare_fusion(dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,

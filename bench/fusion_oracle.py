@@ -58,12 +58,12 @@ class FusionOracle:
         self.n_seeds = 1
 
     @classmethod
-    def open(cls, dataset: str, max_leaves: int = 3, repeatable: bool = False, recipe: Recipe | None = None,
+    def open(cls, dataset: str, max_leaves: int | None = 3, repeatable: bool = False, recipe: Recipe | None = None,
              allow_train: bool = False, overlay: str | Path | None = None, device: str | None = "cpu",
              backbone: bool = False, protocol: str = "standard") -> "FusionOracle":
         """``backbone=True`` adds the multi-level features ``VIEW@1``, ``VIEW@2`` as leaves;
         ``protocol`` names a recipe of :data:`~bench.training.trainer.PROTOCOLS` ('standard',
-        'low-data') unless ``recipe`` is given."""
+        'low-data') unless ``recipe`` is given; ``max_leaves=None``: as many as the store has features."""
         from bench.builders.tree_fusion import table_file
         from bench.training.trainer import PROTOCOLS
 
@@ -71,7 +71,7 @@ class FusionOracle:
             raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
         recipe = recipe or PROTOCOLS[protocol]
         store = open_store(dataset, with_backbone=backbone)
-        space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=repeatable)
+        space = TreeFusionSpace(store.view_names, max_leaves=max_leaves or len(store.view_names), repeatable=repeatable)
         oracle = cls(dataset, store, space, recipe, Overlay(overlay or overlay_path("tree-fusion")),
                      allow_train, device)
         oracle.load_table(tables_dir() / table_file(dataset, protocol))

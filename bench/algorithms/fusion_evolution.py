@@ -80,9 +80,11 @@ def evolve(run: FusionRun, rng: np.random.Generator, population: list[tuple[Any,
             if run.seen(child):
                 offspring.append((child, run.fitness(child)))
                 continue
-            sims = [space.similarity(child, p) for p in parents]
-            k = int(np.argmax(sims))
-            parent = parents[k] if inheritance.applies(sims[k], rng) else None
+            parent = None
+            if inheritance.policy != "none":  # tree edit distances only when they can matter
+                sims = [space.similarity(child, p) for p in parents]
+                k = int(np.argmax(sims))
+                parent = parents[k] if inheritance.applies(sims[k], rng) else None
             offspring.append((child, run.evaluate(child, inherit_from=parent)))
         population = select(population + offspring, size, rng)
         stale = stale + 1 if run.n_evals == before else 0

@@ -23,6 +23,7 @@ from bench.run import RunRecord
 
 _RUNS: dict[tuple, list[RunRecord]] = {}
 _ORACLES: dict[tuple, object] = {}
+_FUSED: dict[tuple, dict[str, list[float]]] = {}
 
 
 def cache_path():
@@ -99,8 +100,12 @@ def _fused_records(spec: TableSpec, dataset: str) -> dict[str, list[float]]:
     from bench.algorithms.csgnas import all_fused
     from bench.spaces.tree_fusion import Leaf
 
-    o = _oracle(dataset, spec.params.get("protocol", "low-data"))
-    out = {}
+    protocol = spec.params.get("protocol", "low-data")
+    key = (dataset, protocol, str(cache_path()))
+    if key in _FUSED:
+        return _FUSED[key]
+    o = _oracle(dataset, protocol)
+    out = _FUSED[key] = {}
     for f in o.space.features:
         out[f"feature {f}"] = [o.query(Leaf(f), "test_acc", s, allow_train=True) for s in range(o.n_seeds)]
     for op in o.space.ops:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import combinations
 from typing import Iterator, Sequence, Union
 
@@ -176,8 +176,8 @@ class TreeFusionSpace(SearchSpace):
             return sum(self.count(j) for j in range(1, self.max_leaves + 1))
         return math.comb(len(self.features), k) * double_factorial(2 * k - 3) * len(self.ops) ** (k - 1)
 
-    @property
-    def size(self) -> int | None:
+    @cached_property
+    def size(self) -> int | None:  # asked at every evaluation of a run; the space is immutable
         return None if self.repeatable else self.count()
 
     def enumerate(self) -> Iterator[Tree]:

@@ -100,16 +100,30 @@ def f1_scores(y: np.ndarray, pred: np.ndarray, n_classes: int) -> tuple[float, f
 
 def load_parts(store: FeatureStore, recipe: Recipe, views: list[str], dev: torch.device):
     """``(parts, data)``: the (train, eval-during-training, final-eval) part names of the recipe's
-    split and, per part, the standardised view tensors and labels (low-data: the fixed subset)."""
+    split and, per part, the standardised view tensors and labels (low-data: the fixed subset).
+
+    Tensors are made once per store, split, training fraction, part, view and device and
+    reused: a search trains hundreds of models on the same store.
+    """
     parts = ("train", "val", "test") if recipe.split == "holdout" else ("train", "test", "test")
+    cache = store.__dict__.setdefault("_tensor_cache", {})
     data = {}
     for part in set(parts):
-        x, y = store.arrays(recipe.split, part, views)
-        if part == "train" and recipe.train_fraction < 1.0:
-            sub = training_subset(y, recipe.train_fraction)
-            x, y = {v: a[sub] for v, a in x.items()}, y[sub]
-        data[part] = ({v: torch.as_tensor(a, dtype=torch.float32, device=dev) for v, a in x.items()},
-                      torch.as_tensor(y, device=dev))
+        key = (recipe.split, recipe.train_fraction, part, str(dev))
+        if key not in cache:
+            cache[key] = ({}, None)
+        tensors, labels = cache[key]
+        missing = [v for v in views if v not in tensors]
+        if missing:
+            x, y = store.arrays(recipe.split, part, missing)
+            if part == "train" and recipe.train_fraction < 1.0:
+                sub = training_subset(y, recipe.train_fraction)
+                x, y = {v: a[sub] for v, a in x.items()}, y[sub]
+            tensors.update({v: torch.as_tensor(a, dtype=torch.float32, device=dev) for v, a in x.items()})
+            if labels is None:
+                labels = torch.as_tensor(y, device=dev)
+                cache[key] = (tensors, labels)
+        data[part] = ({v: tensors[v] for v in views}, labels)
     return parts, data
 
 
