@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 import bench
 import bench.features as F
@@ -146,12 +147,17 @@ def test_batched_training_is_bit_identical_to_one_by_one(aloi):
     from bench.training.batched import shape_key, train_many
 
     s = TreeFusionSpace(aloi.view_names, max_leaves=3)
+    # one group mixing every operator (concat runs among element-wise ones at both inner nodes), and others
     names = ["add(v1,v2)", "mul(v1,v2)", "concat(v1,v2)", "max(v1,avg(v2,v4))", "avg(v1,max(v2,v4))", "v3",
-             "concat(concat(v1,v2),v3)", "add(v1,v2)"]
-    trees, seeds = [s.decode(n) for n in names], [0, 1, 2, 3, 4, 5, 6, 9]
-    assert shape_key(trees[0], aloi.dims) == shape_key(trees[1], aloi.dims) != shape_key(trees[2], aloi.dims)
-    many = train_many(trees, seeds, aloi, FAST)
+             "concat(concat(v1,v2),v3)", "add(v1,v2)", "add(concat(v1,v2),v3)", "concat(max(v1,v2),v3)",
+             "mul(avg(v1,v2),v3)", "concat(add(v1,v2),v3)"]
+    trees, seeds = [s.decode(n) for n in names], [0, 1, 2, 3, 4, 5, 6, 9, 7, 8, 10, 11]
+    assert shape_key(trees[0], aloi.dims) == shape_key(trees[2], aloi.dims) != shape_key(trees[3], aloi.dims)
+    assert len({shape_key(trees[i], aloi.dims) for i in (6, 8, 9, 10, 11)}) == 1
+    many = train_many(trees, seeds, aloi, FAST, return_state=True)
     for t, sd, b in zip(trees, seeds, many):
-        a = train(t, aloi, sd, FAST)
+        a = train(t, aloi, sd, FAST, return_state=True)
         assert (a.test_acc, a.val_acc, a.macro_f1, a.val_curve, a.params, a.flops) == \
                (b.test_acc, b.val_acc, b.macro_f1, b.val_curve, b.params, b.flops)
+        assert a.state.keys() == b.state.keys()
+        assert all(torch.equal(a.state[k], b.state[k]) for k in a.state), t  # every trained weight, bit for bit

@@ -36,12 +36,17 @@ def test_shipped_table_rows_and_values(dataset, protocol):
 
 @pytest.mark.parametrize("dataset, protocol", SHIPPED)
 def test_a_table_hit_equals_a_fresh_training_run_exactly(dataset, protocol, tmp_path):
-    o = bench.open("tree-fusion", dataset, overlay=tmp_path / "empty.sqlite", protocol=protocol)
-    arch = f"add({o.space.features[0]},{o.space.features[1]})"
-    hit = o.query(arch, "test_acc", seed=1)
-    assert o.answered_from == {"table": 1, "overlay": 0, "trained": 0}
-    fresh = train(o.space.decode(arch), F.open(dataset), 1, PROTOCOLS[protocol])
-    assert fresh.test_acc == hit and fresh.val_curve == o.result(arch, 1)["val_curve"]
+    o = bench.open("tree-fusion", dataset, overlay=tmp_path / "empty.sqlite", protocol=protocol, max_leaves=None)
+    archs = read_dataset(tables_dir() / table_file(dataset, protocol), dataset)[0]
+    rng = np.random.default_rng(0)  # one fixed pair plus two rows drawn from the whole table
+    picks = [(f"add({o.space.features[0]},{o.space.features[1]})", 1)] + \
+            [(archs[i], int(rng.integers(SEEDS))) for i in rng.choice(len(archs), 2, replace=False)]
+    for arch, seed in picks:
+        hit = o.query(arch, "test_acc", seed=seed)
+        fresh = train(o.space.decode(arch), F.open(dataset), seed, PROTOCOLS[protocol])
+        assert (fresh.test_acc, fresh.macro_f1, fresh.val_curve) == \
+               (hit, o.query(arch, "macro_f1", seed=seed), o.result(arch, seed)["val_curve"]), (arch, seed)
+    assert o.answered_from["trained"] == 0 and o.answered_from["overlay"] == 0
 
 
 def test_low_data_protocol_is_a_different_recipe_and_subset():

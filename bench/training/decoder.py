@@ -14,6 +14,9 @@ from torch import nn
 
 from bench.spaces.tree_fusion import Leaf, Tree
 
+#: the element-wise fusion operators, shared with the batched trainer so both compute the same expression
+FUSE = {"add": torch.add, "mul": torch.mul, "max": torch.maximum, "avg": lambda a, b: (a + b) / 2}
+
 
 class FusionNet(nn.Module):
     def __init__(self, tree: Tree, dims: dict[str, int], fusion_dim: int, n_classes: int):
@@ -40,14 +43,8 @@ class FusionNet(nn.Module):
             if isinstance(t, Leaf):
                 return torch.relu(self.leaf[path](views[t.feature]))
             a, b = go(t.left, path + "0"), go(t.right, path + "1")
-            if t.op == "add":
-                return a + b
-            if t.op == "mul":
-                return a * b
-            if t.op == "max":
-                return torch.maximum(a, b)
-            if t.op == "avg":
-                return (a + b) / 2
+            if t.op in FUSE:
+                return FUSE[t.op](a, b)
             return torch.relu(self.concat[path](torch.cat([a, b], dim=1)))
 
         return self.head(go(self.tree, "r"))
