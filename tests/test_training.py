@@ -161,3 +161,12 @@ def test_batched_training_is_bit_identical_to_one_by_one(aloi):
                (b.test_acc, b.val_acc, b.macro_f1, b.val_curve, b.params, b.flops)
         assert a.state.keys() == b.state.keys()
         assert all(torch.equal(a.state[k], b.state[k]) for k in a.state), t  # every trained weight, bit for bit
+
+
+def test_batched_training_keeps_freed_memory_on_glibc():
+    import platform
+
+    from bench.training.heap import keep_freed_memory
+
+    expected = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert keep_freed_memory() is expected and keep_freed_memory() is expected  # set once, same answer after
