@@ -46,4 +46,4 @@ test-all: $(STAMP)
 
 ## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.
 bench: $(STAMP)
-	$(BIN)/python -m pytest -q -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group
+	$(BIN)/python -m pytest -q -s -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group
