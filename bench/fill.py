@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from bench.errors import BenchError
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
-from bench.spaces.tree_fusion import TreeFusionSpace
+from bench.spaces.tree_fusion import parse
 from bench.training.batched import shape_key, train_many
 from bench.training.trainer import Recipe
 
@@ -34,33 +34,32 @@ class FillReport:
     wall_seconds: float
 
 
-def _init_worker(dataset: str, recipe: dict, device: str, max_leaves: int) -> None:
-    store = open_store(dataset)
-    # repeatable=True accepts every tree the caller's space allowed; fill does not re-check membership
-    space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=True)
-    _worker_state.update(store=store, space=space, recipe=Recipe(**recipe), device=device)
+def _init_worker(dataset: str, recipe: dict, device: str) -> None:
+    _worker_state.update(store=open_store(dataset), recipe=Recipe(**recipe), device=device)
 
 
-def _records(jobs: list[tuple[str, int]], space: TreeFusionSpace, store, recipe: Recipe, device: str):
-    """Train one batch of same-shaped (arch, seed) jobs; ``(arch, seed, record)`` per job."""
-    results = train_many([space.decode(a) for a, _ in jobs], [s for _, s in jobs], store, recipe, device)
+def _records(jobs: list[tuple[str, int]], store, recipe: Recipe, device: str):
+    """Train one batch of same-shaped (arch, seed) jobs; ``(arch, seed, record)`` per job.
+
+    The architectures are strings that the caller's space accepted, so only parsed here."""
+    results = train_many([parse(a) for a, _ in jobs], [s for _, s in jobs], store, recipe, device)
     return [(a, s, {**r.metrics(), "val_curve": r.val_curve, "device": r.device}) for (a, s), r in zip(jobs, results)]
 
 
 def _train_batch(jobs: list[tuple[str, int]]) -> list[tuple[str, int, dict]]:
     st = _worker_state
-    return _records(jobs, st["space"], st["store"], st["recipe"], st["device"])
+    return _records(jobs, st["store"], st["recipe"], st["device"])
 
 
-def batches(jobs: list[tuple[str, int]], space: TreeFusionSpace, dims: dict[str, int], size: int) -> list[list[tuple[str, int]]]:
+def batches(jobs: list[tuple[str, int]], dims: dict[str, int], size: int) -> list[list[tuple[str, int]]]:
     """Jobs grouped by the shape of their tree (see :func:`shape_key`), in chunks of at most ``size``."""
     groups: dict[str, list[tuple[str, int]]] = {}
     for a, s in jobs:
-        groups.setdefault(shape_key(space.decode(a), dims), []).append((a, s))
+        groups.setdefault(shape_key(parse(a, dims), dims), []).append((a, s))
     return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
-def _ray_results(store, groups, recipe: Recipe, device: str, max_leaves: int, workers: int, address: str | None):
+def _ray_results(store, groups, recipe: Recipe, device: str, workers: int, address: str | None):
     """Train each batch of jobs as one Ray task; yield each task's records in completion order.
 
     The feature store goes into Ray's object store once, so cluster nodes need no files.
@@ -80,8 +79,7 @@ def _ray_results(store, groups, recipe: Recipe, device: str, max_leaves: int, wo
 
         @ray.remote(num_cpus=1)
         def train_remote(store, jobs: list[tuple[str, int]]) -> list[tuple[str, int, dict]]:
-            space = TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=True)
-            return _records(jobs, space, store, recipe, device)
+            return _records(jobs, store, recipe, device)
 
         pending = [train_remote.remote(store_ref, g) for g in groups]
         while pending:
@@ -108,21 +106,19 @@ def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: R
     have = ov.keys()
     jobs = [(a, s) for a in archs for s in range(seeds) if Overlay.key(dataset, a, s, recipe.key) not in have]
     total = len(archs) * seeds
-    max_leaves = max((a.count(",") + 1 for a in archs), default=1)  # a tree with k leaves has k-1 commas
     store = open_store(dataset)
-    groups = batches(jobs, TreeFusionSpace(store.view_names, max_leaves=max_leaves, repeatable=True), store.dims,
-                     max(1, batch))
+    groups = batches(jobs, store.dims, max(1, batch))
     t0 = time.perf_counter()
     bar = tqdm(total=len(jobs), desc=f"fill tree-fusion/{dataset}", unit="model", disable=not progress)
     try:
         pool = None
         if executor == "ray":
-            results = _ray_results(store, groups, recipe, device, max_leaves, workers, ray_address)
+            results = _ray_results(store, groups, recipe, device, workers, ray_address)
         elif workers <= 1:
-            _init_worker(dataset, asdict(recipe), device, max_leaves)
+            _init_worker(dataset, asdict(recipe), device)
             results = map(_train_batch, groups)
         else:
-            pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(dataset, asdict(recipe), device, max_leaves))
+            pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(dataset, asdict(recipe), device))
             results = pool.imap_unordered(_train_batch, groups)
         for records in results:
             for arch, seed, rec in records:

@@ -21,7 +21,7 @@ from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
 from bench.tablefile import read_dataset
-from bench.spaces.tree_fusion import TreeFusionSpace
+from bench.spaces.tree_fusion import TreeFusionSpace, parse
 from bench.training.inherit import inherited_weights
 from bench.training.trainer import Recipe, train
 
@@ -101,10 +101,15 @@ class FusionOracle:
 
     def result(self, arch, seed: int = 0, allow_train: bool | None = None) -> dict:
         """The full record of (arch, seed): metrics and validation curve."""
-        key = self.key(arch, seed)
+        return self.keyed_result(arch, seed, allow_train)[1]
+
+    def keyed_result(self, arch, seed: int = 0, allow_train: bool | None = None) -> tuple[str, dict]:
+        """``(key, record)`` of (arch, seed), as :meth:`inherited_result` gives them."""
+        text = self.space.encode(arch)
+        key = Overlay.key(self.dataset, text, seed, self.recipe.key)
         rec = self._memory.get(key)
         if rec is not None:
-            return rec
+            return key, rec
         rec = self._table.get(key)
         if rec is not None:
             self.answered_from["table"] += 1
@@ -115,41 +120,42 @@ class FusionOracle:
         if rec is None:
             if not (self.allow_train if allow_train is None else allow_train):
                 raise MissingValueError(
-                    f"tree-fusion/{self.dataset}: no result for {self.space.encode(arch)!r} seed {seed} (recipe "
+                    f"tree-fusion/{self.dataset}: no result for {text!r} seed {seed} (recipe "
                     f"{self.recipe.key}) in the table or the overlay; pass allow_train=True or run `mmnas-bench fill`")
-            res = train(self.space.decode(self.space.encode(arch)), self.store, seed, self.recipe, self.device)
+            res = train(parse(text), self.store, seed, self.recipe, self.device)
             rec = {**res.metrics(), "val_curve": res.val_curve, "device": res.device}
-            self.overlay.put(key, self.dataset, self.space.encode(arch), seed, self.recipe.key, rec)
+            self.overlay.put(key, self.dataset, text, seed, self.recipe.key, rec)
             self.n_trained += 1
             self.answered_from["trained"] += 1
         self._memory[key] = rec
-        return rec
+        return key, rec
 
     # ---- weight inheritance (CSG-NAS AKI) ------------------------------------------------
     def inherited_key(self, arch, seed: int, parent_key: str) -> str:
         """Key of ``arch`` fine-tuned from the model ``parent_key``: the fine-tune recipe and the
         parent's own key (itself a lineage) are in it, so it never meets a from-scratch entry."""
-        return Overlay.key(self.dataset, self.space.encode(arch), seed, f"{self.finetune.key}+from:{_digest(parent_key)}")
+        return self._inherited_key(self.space.encode(arch), seed, parent_key)
+
+    def _inherited_key(self, text: str, seed: int, parent_key: str) -> str:
+        return Overlay.key(self.dataset, text, seed, f"{self.finetune.key}+from:{_digest(parent_key)}")
 
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None) -> tuple[str, dict]:
         """``(key, record)`` of ``arch`` started from the parent's trained weights on every
         shared sub-tree (:mod:`bench.training.inherit`) and fine-tuned with ``self.finetune``."""
-        key = self.inherited_key(arch, seed, parent_key)
+        text = self.space.encode(arch)
+        key = self._inherited_key(text, seed, parent_key)
         rec = self._memory.get(key) or self.overlay.get(key)
         if rec is not None:
             self.answered_from["overlay"] += key not in self._memory
         else:
             if not (self.allow_train if allow_train is None else allow_train):
-                raise MissingValueError(f"tree-fusion/{self.dataset}: no inherited result for {self.space.encode(arch)!r} "
+                raise MissingValueError(f"tree-fusion/{self.dataset}: no inherited result for {text!r} "
                                         f"from {parent_key!r}; pass allow_train=True")
-            parent_arch = _arch_of(parent_key)
-            child = self.space.decode(self.space.encode(arch))
-            init = inherited_weights(child, self._decode_any(parent_arch), self.weights(parent_key))
-            res = train(child, self.store, seed, self.finetune, self.device, init=init, return_state=True)
+            init, res = self._finetune(parse(text), seed, parent_key)
             self._save_weights(key, res.state)
             rec = {**res.metrics(), "val_curve": res.val_curve, "device": res.device, "parent": parent_key,
-                   "inherited": sorted(init)}
-            self.overlay.put(key, self.dataset, self.space.encode(arch), seed, key.rsplit("|recipe=", 1)[1], rec)
+                   "inherited": init}
+            self.overlay.put(key, self.dataset, text, seed, key.rsplit("|recipe=", 1)[1], rec)
             self.n_trained += 1
             self.answered_from["trained"] += 1
         self._memory[key] = rec
@@ -162,7 +168,7 @@ class FusionOracle:
         if path.exists():
             return torch.load(path, weights_only=True)
         arch, seed = _arch_of(key), int(key.split("|seed=")[1].split("|")[0])
-        tree = self._decode_any(arch)
+        tree = parse(arch)
         if "+from:" not in key:
             if key.rsplit("|recipe=", 1)[1] != self.recipe.key:
                 raise MissingValueError(f"{key!r} was trained with another recipe than this oracle's ({self.recipe.key})")
@@ -171,14 +177,15 @@ class FusionOracle:
             rec = self._memory.get(key) or self.overlay.get(key)
             if rec is None or "parent" not in rec:
                 raise MissingValueError(f"no record of the inherited model {key!r}, so its parent is unknown")
-            init = inherited_weights(tree, self._decode_any(_arch_of(rec["parent"])), self.weights(rec["parent"]))
-            state = train(tree, self.store, seed, self.finetune, self.device, init=init, return_state=True).state
+            state = self._finetune(tree, seed, rec["parent"])[1].state
         self._save_weights(key, state)
         return state
 
-    def _decode_any(self, arch: str):
-        """A tree of this dataset's features, whatever this oracle's leaf limit."""
-        return TreeFusionSpace(self.store.view_names, max_leaves=max(arch.count(",") + 1, 1), repeatable=True).decode(arch)
+    def _finetune(self, tree, seed: int, parent_key: str):
+        """``(inherited names, result)``: ``tree`` started from the parent's weights on every
+        shared sub-tree and trained with the fine-tune recipe, its weights kept."""
+        init = inherited_weights(tree, parse(_arch_of(parent_key)), self.weights(parent_key))
+        return sorted(init), train(tree, self.store, seed, self.finetune, self.device, init=init, return_state=True)
 
     def _weights_path(self, key: str) -> Path:
         return self.weights_dir / self.dataset / f"{_digest(key)}.pt"

@@ -63,7 +63,7 @@ class FusionRun(BudgetedRun):
         if self.done:
             raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
         if inherit_from is None:
-            model_key, rec = self.oracle.key(key, self.train_seed), self.oracle.result(key, self.train_seed, True)
+            model_key, rec = self.oracle.keyed_result(key, self.train_seed, True)
             parent = ""
         else:
             parent = self.oracle.space.encode(inherit_from)

@@ -26,7 +26,7 @@ import numpy as np
 from bench.algorithms.fusion_evolution import Inheritance, evolve, initial_population
 from bench.errors import InvalidArchitectureError
 from bench.fusion_run import FusionRun
-from bench.spaces.tree_fusion import Fuse, Leaf, TreeFusionSpace, canonical
+from bench.spaces.tree_fusion import Leaf, TreeFusionSpace, all_fused
 
 
 @dataclass(frozen=True)
@@ -64,14 +64,6 @@ PRESETS = {
     "csgnas-ki-below": CSGNASSettings(inherit="below"),
     "csgnas-core-random": CSGNASSettings(core_selection="random"),
 }
-
-
-def all_fused(features, op: str):
-    """Every feature fused by one operator: a left-deep chain in the given order."""
-    tree = Leaf(features[0])
-    for f in features[1:]:
-        tree = Fuse(op, tree, Leaf(f))
-    return canonical(tree)
 
 
 def core_space(run: FusionRun, rng: np.random.Generator, k_features: int, k_ops: int,

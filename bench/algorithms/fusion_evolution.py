@@ -50,11 +50,15 @@ class Inheritance:
 
 def tournament(population: list[tuple[Any, float]], rng: np.random.Generator) -> tuple[Any, float]:
     """Binary tournament: the fitter of two distinct random members (the first on a tie)."""
-    if len(population) == 1:
-        return population[0]
-    i, j = rng.permutation(len(population))[:2].tolist()
-    a, b = population[i], population[j]
-    return a if a[1] >= b[1] else b
+    return population[_duel(population, rng)]
+
+
+def _duel(pool: list[tuple[Any, float]], rng: np.random.Generator) -> int:
+    """Index of a binary tournament's winner (no draw from ``rng`` for a pool of one)."""
+    if len(pool) == 1:
+        return 0
+    i, j = rng.permutation(len(pool))[:2].tolist()
+    return i if pool[i][1] >= pool[j][1] else j
 
 
 def evolve(run: FusionRun, rng: np.random.Generator, population: list[tuple[Any, float]], generations: int | None,
@@ -97,12 +101,7 @@ def select(pool: list[tuple[Any, float]], size: int, rng: np.random.Generator) -
     best = max(range(len(pool)), key=lambda i: pool[i][1])
     out = [pool.pop(best)]
     while len(out) < size and pool:
-        if len(pool) == 1:
-            out.append(pool.pop())
-            break
-        i, j = rng.permutation(len(pool))[:2].tolist()
-        win = i if pool[i][1] >= pool[j][1] else j
-        out.append(pool.pop(win))
+        out.append(pool.pop(_duel(pool, rng)))
     return out
 
 

@@ -22,7 +22,8 @@ from bench.features.store import open as open_store
 from bench.fill import fill
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
-from bench.spaces.tree_fusion import FUSION_OPS, Fuse, Leaf, TreeFusionSpace, canonical
+from bench.spaces import tree_fusion
+from bench.spaces.tree_fusion import FUSION_OPS, TreeFusionSpace
 from bench.tablefile import DatasetTable, Metric, ScoreTable
 
 SEEDS = 3
@@ -50,11 +51,8 @@ def build_overlay_path() -> Path:
 
 
 def all_fused(space: TreeFusionSpace, op: str) -> str:
-    """Every feature fused by one operator: a left-deep chain in feature order."""
-    tree = Leaf(space.features[0])
-    for f in space.features[1:]:
-        tree = Fuse(op, tree, Leaf(f))
-    return str(canonical(tree))
+    """The row of every feature of ``space`` fused by ``op`` (:func:`bench.spaces.tree_fusion.all_fused`)."""
+    return str(tree_fusion.all_fused(space.features, op))
 
 
 def table_archs(dataset: str) -> tuple[list[str], TreeFusionSpace]:

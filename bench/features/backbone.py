@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from bench.features.store import FeatureStore, write_store
+from bench.training.trainer import one_thread
 
 @dataclass(frozen=True)
 class BackboneRecipe:
@@ -37,39 +38,35 @@ def _mlp(d: int, hidden: tuple[int, int], n_classes: int) -> nn.Sequential:
                          nn.Linear(hidden[1], n_classes))
 
 
+@one_thread
 def backbone_views(store: FeatureStore, recipe: BackboneRecipe = BackboneRecipe()) -> tuple[dict[str, np.ndarray], dict]:
     """``({VIEW@k: [n, h_k]}, {VIEW: {"test_acc": ..}})`` for every raw view of ``store``."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        out, info = {}, {}
-        tr, te = store.rows("holdout", "train"), store.rows("holdout", "test")
-        for v in store.view_names:
-            mean, std = store.scaling["holdout"][v]
-            x_all = torch.as_tensor((store.views[v] - mean) / std, dtype=torch.float32)
-            y = torch.as_tensor(store.labels)
-            torch.manual_seed(recipe.seed)
-            gen = torch.Generator().manual_seed(recipe.seed)
-            net = _mlp(x_all.shape[1], recipe.hidden, store.n_classes)
-            opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-            xtr, ytr = x_all[tr], y[tr]
-            for _ in range(recipe.epochs):
-                order = torch.randperm(len(tr), generator=gen)
-                for s in range(0, len(tr), recipe.batch_size):
-                    idx = order[s:s + recipe.batch_size]
-                    loss = nn.functional.cross_entropy(net(xtr[idx]), ytr[idx])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-            with torch.no_grad():
-                h1 = net[1](net[0](x_all))
-                h2 = net[3](net[2](h1))
-                acc = float((net[4](h2)[te].argmax(1) == y[te]).float().mean() * 100)
-            out[f"{v}@1"], out[f"{v}@2"] = h1.numpy(), h2.numpy()
-            info[v] = {"test_acc": acc, "hidden": list(recipe.hidden)}
-        return out, {"backbones": info, "recipe": asdict(recipe)}
-    finally:
-        torch.set_num_threads(threads)
+    out, info = {}, {}
+    tr, te = store.rows("holdout", "train"), store.rows("holdout", "test")
+    for v in store.view_names:
+        mean, std = store.scaling["holdout"][v]
+        x_all = torch.as_tensor((store.views[v] - mean) / std, dtype=torch.float32)
+        y = torch.as_tensor(store.labels)
+        torch.manual_seed(recipe.seed)
+        gen = torch.Generator().manual_seed(recipe.seed)
+        net = _mlp(x_all.shape[1], recipe.hidden, store.n_classes)
+        opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        xtr, ytr = x_all[tr], y[tr]
+        for _ in range(recipe.epochs):
+            order = torch.randperm(len(tr), generator=gen)
+            for s in range(0, len(tr), recipe.batch_size):
+                idx = order[s:s + recipe.batch_size]
+                loss = nn.functional.cross_entropy(net(xtr[idx]), ytr[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():
+            h1 = net[1](net[0](x_all))
+            h2 = net[3](net[2](h1))
+            acc = float((net[4](h2)[te].argmax(1) == y[te]).float().mean() * 100)
+        out[f"{v}@1"], out[f"{v}@2"] = h1.numpy(), h2.numpy()
+        info[v] = {"test_acc": acc, "hidden": list(recipe.hidden)}
+    return out, {"backbones": info, "recipe": asdict(recipe)}
 
 
 def build_backbone(store: FeatureStore, path: Path, recipe: BackboneRecipe = BackboneRecipe()) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,12 +63,16 @@ def stratified_splits(y: np.ndarray, seed: int = SPLIT_SEED) -> dict[str, dict[s
     return out
 
 
-def _digest(f: h5py.File) -> str:
-    h = hashlib.sha256()
+def _arrays(f: h5py.File) -> dict[str, np.ndarray]:
+    """Every dataset of the file by path, sorted: read once, for the checksum and the store."""
     items = []
     f.visititems(lambda name, obj: items.append(name) if isinstance(obj, h5py.Dataset) else None)
-    for name in sorted(items):
-        arr = f[name][()]
+    return {name: f[name][()] for name in sorted(items)}
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for name, arr in arrays.items():
         h.update(f"{name}|{arr.dtype.str}|{arr.shape}|".encode())
         h.update(np.ascontiguousarray(arr).tobytes())
     return h.hexdigest()
@@ -98,7 +101,7 @@ def write_store(path: Path, name: str, views: dict[str, np.ndarray], labels: np.
                     f.create_dataset(f"scaling/{s}/{v}/std", data=np.where(std > 1e-12, std, 1.0).astype(np.float32),
                                      track_times=False)
             f.flush()
-            digest = _digest(f)
+            digest = _digest(_arrays(f))
             f.attrs["content_sha256"] = digest
     return digest
 
@@ -174,12 +177,13 @@ def _read(path: Path, name: str) -> FeatureStore:
     if not path.exists():
         raise TableMissingError(f"feature store {path} does not exist; build it with: mmnas-bench features build {name}")
     with h5py.File(path, "r") as f:
-        digest = _digest(f)
+        a = _arrays(f)
+        digest = _digest(a)
         if digest != f.attrs.get("content_sha256"):
             raise ChecksumError(f"feature store {path}: content checksum does not match; rebuild it with: "
                                 f"mmnas-bench features build {name}")
-        views = {v: f[f"views/{v}"][()] for v in f["views"]}
-        splits = {s: {p: f[f"splits/{s}/{p}"][()] for p in f[f"splits/{s}"]} for s in f["splits"]}
-        scaling = {s: {v: (f[f"scaling/{s}/{v}/mean"][()], f[f"scaling/{s}/{v}/std"][()]) for v in views} for s in splits}
-        return FeatureStore(str(f.attrs["name"]), str(f.attrs["description"]), f["labels"][()], views, splits, scaling,
+        views = {v: a[f"views/{v}"] for v in f["views"]}
+        splits = {s: {p: a[f"splits/{s}/{p}"] for p in f[f"splits/{s}"]} for s in f["splits"]}
+        scaling = {s: {v: (a[f"scaling/{s}/{v}/mean"], a[f"scaling/{s}/{v}/std"]) for v in views} for s in splits}
+        return FeatureStore(str(f.attrs["name"]), str(f.attrs["description"]), a["labels"], views, splits, scaling,
                             json.loads(f.attrs["provenance"]), digest)

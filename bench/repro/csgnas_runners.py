@@ -87,6 +87,11 @@ def _cell(values) -> Cell:
     return Cell(float(v.mean()), float(v.std()), len(v))
 
 
+def _mann_whitney_text(ref: list[float], other: list[float]) -> str:
+    p = mann_whitney(ref, other)
+    return f"Mann-Whitney p = {p:.3g} ({'significant' if p < 0.05 else 'not significant'} at 0.05)"
+
+
 def _datasets(spec: TableSpec) -> dict[str, str]:
     return dict(spec.params["datasets"])
 
@@ -97,8 +102,7 @@ def _implemented(spec: TableSpec):
 
 def _fused_records(spec: TableSpec, dataset: str) -> dict[str, list[float]]:
     """Test accuracy per seed of each single-feature and each all-features-by-one-operator model."""
-    from bench.algorithms.csgnas import all_fused
-    from bench.spaces.tree_fusion import Leaf
+    from bench.spaces.tree_fusion import Leaf, all_fused
 
     protocol = spec.params.get("protocol", "low-data")
     key = (dataset, protocol, str(cache_path()))
@@ -147,9 +151,8 @@ def csgnas_table(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
     names = {r.key.partition("@")[0]: r.name.split(" (")[0] for r in spec.rows}
     for (key, col), vals in finals.items():
         if key != ref and (ref, col) in finals:
-            p = mann_whitney(finals[(ref, col)], vals)
             res.notes.append(f"{col}: {names[ref]} {np.mean(finals[(ref, col)]):.2f} vs {names[key]} {np.mean(vals):.2f}, "
-                             f"Mann-Whitney p = {p:.3g} ({'significant' if p < 0.05 else 'not significant'} at 0.05)")
+                             + _mann_whitney_text(finals[(ref, col)], vals))
     return res
 
 
@@ -222,10 +225,9 @@ def csgnas_anytime(spec: TableSpec, seeds: int, progress: bool = True) -> TableR
         res.row_notes[row.name] = f"{seeds} seeds" + (f"; core space {cores[0]}" if len(cores) == 1 and cores[0] else "")
     for row in _implemented(spec):
         if row.key != ref and ref in finals:
-            p = mann_whitney(finals[ref], finals[row.key])
             ref_name = next(r.name for r in spec.rows if r.key == ref)
             res.notes.append(f"{ref_name} {np.mean(finals[ref]):.2f} vs {row.name} {np.mean(finals[row.key]):.2f}: "
-                             f"Mann-Whitney p = {p:.3g} ({'significant' if p < 0.05 else 'not significant'} at 0.05)")
+                             + _mann_whitney_text(finals[ref], finals[row.key]))
     fig = anytime_figure(all_recs, spec.title)
     res.figures.append(fig)
     return res

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import combinations
-from typing import Iterator, Sequence, Union
+from typing import Collection, Iterator, Sequence, Union
 
 import networkx as nx
 import numpy as np
@@ -89,6 +89,54 @@ def _replace(t: Tree, target_index: int, new: Tree) -> Tree:
     return go(t)
 
 
+def all_fused(features: Sequence[str], op: str) -> Tree:
+    """Every feature fused by one operator: a left-deep chain in the given order (the models
+    that CSG-NAS's core-structure selection ranks operators by)."""
+    tree: Tree = Leaf(features[0])
+    for f in features[1:]:
+        tree = Fuse(op, tree, Leaf(f))
+    return canonical(tree)
+
+
+def parse(text: str, features: Collection[str] | None = None) -> Tree:
+    """The canonical tree of a tree string, checking its syntax and, given ``features``, that
+    every leaf is one of them and every operator one of :data:`FUSION_OPS`. No leaf limit
+    or repeat rule: those belong to a space (:meth:`TreeFusionSpace.decode`)."""
+    if not isinstance(text, str):
+        raise InvalidArchitectureError(f"a fusion tree string must be str, got {type(text).__name__}")
+    s = text.replace(" ", "")
+    tree, pos = _parse(s, 0)
+    if pos != len(s):
+        raise InvalidArchitectureError(f"malformed fusion tree {text!r}: unexpected text at position {pos}")
+    if features is not None:
+        _check_names(tree, features, FUSION_OPS)
+    return canonical(tree)
+
+
+def _check_names(tree: Tree, features: Collection[str], ops: Collection[str]) -> None:
+    for t in subtrees(tree):
+        if isinstance(t, Fuse) and t.op not in ops:
+            raise InvalidArchitectureError(f"unknown fusion operator {t.op!r}; valid: {', '.join(ops)}")
+        if isinstance(t, Leaf) and t.feature not in features:
+            raise InvalidArchitectureError(f"unknown feature {t.feature!r}; valid: {', '.join(features)}")
+
+
+def _parse(s: str, i: int) -> tuple[Tree, int]:
+    m = re.match(r"[A-Za-z0-9_.@\-]+", s[i:])
+    if not m:
+        raise InvalidArchitectureError(f"malformed fusion tree {s!r}: expected a name at position {i}")
+    name, j = m.group(0), i + m.end()
+    if j < len(s) and s[j] == "(":
+        left, j = _parse(s, j + 1)
+        if j >= len(s) or s[j] != ",":
+            raise InvalidArchitectureError(f"malformed fusion tree {s!r}: operator {name!r} needs two operands 'op(x,y)'")
+        right, j = _parse(s, j + 1)
+        if j >= len(s) or s[j] != ")":
+            raise InvalidArchitectureError(f"malformed fusion tree {s!r}: missing ')' after the operands of {name!r}")
+        return Fuse(name, left, right), j + 1
+    return Leaf(name), j
+
+
 def double_factorial(n: int) -> int:
     return 1 if n <= 0 else n * double_factorial(n - 2)
 
@@ -120,41 +168,19 @@ class TreeFusionSpace(SearchSpace):
 
     # ---- strings -----------------------------------------------------------------
     def encode(self, arch) -> str:
-        tree = self.decode(arch) if isinstance(arch, str) else arch
-        self.check(tree)
-        return str(canonical(tree))
+        if isinstance(arch, str):
+            return str(self.decode(arch))
+        self.check(arch)
+        return str(canonical(arch))
 
     def decode(self, text: str) -> Tree:
-        if not isinstance(text, str):
-            raise InvalidArchitectureError(f"a fusion tree string must be str, got {type(text).__name__}")
-        tree, pos = self._parse(text.replace(" ", ""), 0)
-        if pos != len(text.replace(" ", "")):
-            raise InvalidArchitectureError(f"malformed fusion tree {text!r}: unexpected text at position {pos}")
+        tree = parse(text)
         self.check(tree)
-        return canonical(tree)
-
-    def _parse(self, s: str, i: int) -> tuple[Tree, int]:
-        m = re.match(r"[A-Za-z0-9_.@\-]+", s[i:])
-        if not m:
-            raise InvalidArchitectureError(f"malformed fusion tree {s!r}: expected a name at position {i}")
-        name, j = m.group(0), i + m.end()
-        if j < len(s) and s[j] == "(":
-            left, j = self._parse(s, j + 1)
-            if j >= len(s) or s[j] != ",":
-                raise InvalidArchitectureError(f"malformed fusion tree {s!r}: operator {name!r} needs two operands 'op(x,y)'")
-            right, j = self._parse(s, j + 1)
-            if j >= len(s) or s[j] != ")":
-                raise InvalidArchitectureError(f"malformed fusion tree {s!r}: missing ')' after the operands of {name!r}")
-            return Fuse(name, left, right), j + 1
-        return Leaf(name), j
+        return tree
 
     def check(self, tree: Tree) -> None:
         """Named errors for unknown names, too many leaves or forbidden repeats."""
-        for t in subtrees(tree):
-            if isinstance(t, Fuse) and t.op not in self.ops:
-                raise InvalidArchitectureError(f"unknown fusion operator {t.op!r}; valid: {', '.join(self.ops)}")
-            if isinstance(t, Leaf) and t.feature not in self.features:
-                raise InvalidArchitectureError(f"unknown feature {t.feature!r}; valid: {', '.join(self.features)}")
+        _check_names(tree, self.features, self.ops)
         names = leaves(tree)
         if len(names) > self.max_leaves:
             raise InvalidArchitectureError(f"tree {tree} has {len(names)} leaves; this space allows at most {self.max_leaves}")

@@ -24,7 +24,7 @@ from bench.features.store import FeatureStore
 from bench.spaces.tree_fusion import Leaf, Tree, leaves, positions
 from bench.training.decoder import FUSE, FusionNet
 from bench.training.heap import keep_freed_memory
-from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, resolve_device
+from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, one_thread, resolve_device
 
 
 class _Linear(torch.autograd.Function):
@@ -85,120 +85,116 @@ def train_many(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe:
     return out
 
 
+@one_thread
 def _train_group(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe: Recipe, device,
                  return_state: bool) -> list[TrainResult]:
     dev = resolve_device(device)
     B, fd, n_cls = len(trees), recipe.fusion_dim, store.n_classes
     pos = [positions(t) for t in trees]
     parts, data = load_parts(store, recipe, sorted({f for t in trees for f in leaves(t)}), dev)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        # initialise every model exactly as the single trainer does, then stack
-        nets = []
-        for t, s in zip(trees, seeds):
-            torch.manual_seed(s)
-            nets.append(FusionNet(t, store.dims, fd, n_cls))
-        params: dict[str, torch.Tensor] = {}
-        node_runs: dict[str, tuple] = {}
-        leaf_src: dict[str, tuple[list[str], torch.Tensor]] = {}
-        for path, node in pos[0]:
+    # initialise every model exactly as the single trainer does, then stack
+    nets = []
+    for t, s in zip(trees, seeds):
+        torch.manual_seed(s)
+        nets.append(FusionNet(t, store.dims, fd, n_cls))
+    params: dict[str, torch.Tensor] = {}
+    node_runs: dict[str, tuple] = {}
+    leaf_src: dict[str, tuple[list[str], torch.Tensor]] = {}
+    for path, node in pos[0]:
+        if isinstance(node, Leaf):
+            params[f"{path}.w"] = torch.stack([n.leaf[path].weight.detach() for n in nets])
+            params[f"{path}.b"] = torch.stack([n.leaf[path].bias.detach() for n in nets])[:, None, :]
+            feats = [dict(p)[path].feature for p in pos]
+            names = sorted(set(feats))
+            leaf_src[path] = (names, torch.tensor([names.index(f) for f in feats], device=dev))
+        else:
+            node_runs[path] = _runs([dict(p)[path].op for p in pos])
+            concat = [n.concat[path] for n in nets if path in n.concat]  # in model order
+            if concat:
+                params[f"{path}.cw"] = torch.stack([m.weight.detach() for m in concat])
+                params[f"{path}.cb"] = torch.stack([m.bias.detach() for m in concat])[:, None, :]
+    params["head.w"] = torch.stack([n.head.weight.detach() for n in nets])
+    params["head.b"] = torch.stack([n.head.bias.detach() for n in nets])[:, None, :]
+    # All weights live in one flat tensor and the models' parameters are views of it, so
+    # Adam makes one pass per step instead of one per tensor. Its update is element-wise,
+    # so each weight gets exactly the update the single trainer gives it.
+    flat = torch.nn.Parameter(torch.cat([v.reshape(-1) for v in params.values()]).to(dev))
+    flat.grad = torch.zeros_like(flat)
+    offset = 0
+    for k, v in params.items():
+        view = flat.detach()[offset:offset + v.numel()].view(v.shape).requires_grad_(True)
+        view.grad = flat.grad[offset:offset + v.numel()].view(v.shape)  # backward adds in place
+        params[k], offset = view, offset + v.numel()
+    opt = torch.optim.Adam([flat], lr=recipe.lr, weight_decay=recipe.weight_decay)
+    gens = [torch.Generator().manual_seed(s) for s in seeds]
+
+    def stacked(xs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Per leaf position, its distinct features stacked: [n_features, rows, dim]."""
+        return {path: torch.stack([xs[f] for f in names]) for path, (names, _) in leaf_src.items()}
+
+    def forward(xs: dict[str, torch.Tensor], rows: torch.Tensor | None) -> torch.Tensor:
+        def go(path: str, node: Tree) -> torch.Tensor:
             if isinstance(node, Leaf):
-                params[f"{path}.w"] = torch.stack([n.leaf[path].weight.detach() for n in nets])
-                params[f"{path}.b"] = torch.stack([n.leaf[path].bias.detach() for n in nets])[:, None, :]
-                feats = [dict(p)[path].feature for p in pos]
-                names = sorted(set(feats))
-                leaf_src[path] = (names, torch.tensor([names.index(f) for f in feats], device=dev))
-            else:
-                node_runs[path] = _runs([dict(p)[path].op for p in pos])
-                concat = [n.concat[path] for n in nets if path in n.concat]  # in model order
-                if concat:
-                    params[f"{path}.cw"] = torch.stack([m.weight.detach() for m in concat])
-                    params[f"{path}.cb"] = torch.stack([m.bias.detach() for m in concat])[:, None, :]
-        params["head.w"] = torch.stack([n.head.weight.detach() for n in nets])
-        params["head.b"] = torch.stack([n.head.bias.detach() for n in nets])[:, None, :]
-        # All weights live in one flat tensor and the models' parameters are views of it, so
-        # Adam makes one pass per step instead of one per tensor. Its update is element-wise,
-        # so each weight gets exactly the update the single trainer gives it.
-        flat = torch.nn.Parameter(torch.cat([v.reshape(-1) for v in params.values()]).to(dev))
-        flat.grad = torch.zeros_like(flat)
-        offset = 0
-        for k, v in params.items():
-            view = flat.detach()[offset:offset + v.numel()].view(v.shape).requires_grad_(True)
-            view.grad = flat.grad[offset:offset + v.numel()].view(v.shape)  # backward adds in place
-            params[k], offset = view, offset + v.numel()
-        opt = torch.optim.Adam([flat], lr=recipe.lr, weight_decay=recipe.weight_decay)
-        gens = [torch.Generator().manual_seed(s) for s in seeds]
+                x = xs[path]
+                if rows is None:
+                    x = x.index_select(0, leaf_src[path][1])
+                else:  # one flat row gather; two-tensor advanced indexing is several times slower
+                    flat = leaf_src[path][1][:, None] * x.shape[1] + rows
+                    x = x.reshape(-1, x.shape[2]).index_select(0, flat.reshape(-1)).view(*rows.shape, -1)
+                return torch.relu_(_Linear.apply(x, params[f"{path}.w"], params[f"{path}.b"]))
+            return fuse(path, go(path + "0", node.left), go(path + "1", node.right))
 
-        def stacked(xs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-            """Per leaf position, its distinct features stacked: [n_features, rows, dim]."""
-            return {path: torch.stack([xs[f] for f in names]) for path, (names, _) in leaf_src.items()}
+        def fuse(path: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            runs = node_runs[path]
+            # split and cat, not indexing: their backward is one copy, not a zero-filled scatter per run
+            sizes = [hi - lo for lo, hi, _ in runs]
+            a_runs, b_runs = a.split(sizes), b.split(sizes)
+            if f"{path}.cw" in params:
+                concat_sizes = [hi - lo for lo, hi, op in runs if op == "concat"]
+                cw = iter(params[f"{path}.cw"].split(concat_sizes))
+                cb = iter(params[f"{path}.cb"].split(concat_sizes))
+            out = [torch.relu_(_Linear.apply(torch.cat([x, y], dim=2), next(cw), next(cb)))
+                   if op == "concat" else FUSE[op](x, y) for (_, _, op), x, y in zip(runs, a_runs, b_runs)]
+            return out[0] if len(out) == 1 else torch.cat(out)
 
-        def forward(xs: dict[str, torch.Tensor], rows: torch.Tensor | None) -> torch.Tensor:
-            def go(path: str, node: Tree) -> torch.Tensor:
-                if isinstance(node, Leaf):
-                    x = xs[path]
-                    if rows is None:
-                        x = x.index_select(0, leaf_src[path][1])
-                    else:  # one flat row gather; two-tensor advanced indexing is several times slower
-                        flat = leaf_src[path][1][:, None] * x.shape[1] + rows
-                        x = x.reshape(-1, x.shape[2]).index_select(0, flat.reshape(-1)).view(*rows.shape, -1)
-                    return torch.relu_(_Linear.apply(x, params[f"{path}.w"], params[f"{path}.b"]))
-                return fuse(path, go(path + "0", node.left), go(path + "1", node.right))
+        h = go("r", pos[0][0][1])
+        return _Linear.apply(h, params["head.w"], params["head.b"])
 
-            def fuse(path: str, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-                runs = node_runs[path]
-                # split and cat, not indexing: their backward is one copy, not a zero-filled scatter per run
-                sizes = [hi - lo for lo, hi, _ in runs]
-                a_runs, b_runs = a.split(sizes), b.split(sizes)
-                if f"{path}.cw" in params:
-                    concat_sizes = [hi - lo for lo, hi, op in runs if op == "concat"]
-                    cw = iter(params[f"{path}.cw"].split(concat_sizes))
-                    cb = iter(params[f"{path}.cb"].split(concat_sizes))
-                out = [torch.relu_(_Linear.apply(torch.cat([x, y], dim=2), next(cw), next(cb)))
-                       if op == "concat" else FUSE[op](x, y) for (_, _, op), x, y in zip(runs, a_runs, b_runs)]
-                return out[0] if len(out) == 1 else torch.cat(out)
-
-            h = go("r", pos[0][0][1])
-            return _Linear.apply(h, params["head.w"], params["head.b"])
-
-        xtr, ytr = data[parts[0]]
-        xtr = stacked(xtr)
-        n = len(ytr)
-        xv, yv = data[parts[1]]
-        xv_stacked = stacked(xv)
-        curves = [[] for _ in range(B)]
-        t0 = time.perf_counter()
-        for _ in range(recipe.epochs):
-            orders = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
-            for start in range(0, n, recipe.batch_size):
-                rows = orders[:, start:start + recipe.batch_size]
-                logits = forward(xtr, rows)
-                # per model the mean over its rows, as the single trainer's loss; summed, each
-                # model's gradient is its own
-                loss = torch.nn.functional.cross_entropy(logits.reshape(-1, n_cls), ytr[rows].reshape(-1),
-                                                         reduction="none").view(rows.shape).mean(dim=1).sum()
-                flat.grad.zero_()  # not opt.zero_grad(): the views' gradients must stay views
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                pred = forward(xv_stacked, None).argmax(dim=2)
-                for b in range(B):
-                    curves[b].append(float((pred[b] == yv).float().mean().item() * 100))
-        seconds = (time.perf_counter() - t0) / B
+    xtr, ytr = data[parts[0]]
+    xtr = stacked(xtr)
+    n = len(ytr)
+    xv, yv = data[parts[1]]
+    xv_stacked = stacked(xv)
+    curves = [[] for _ in range(B)]
+    t0 = time.perf_counter()
+    for _ in range(recipe.epochs):
+        orders = torch.stack([torch.randperm(n, generator=g) for g in gens]).to(dev)
+        for start in range(0, n, recipe.batch_size):
+            rows = orders[:, start:start + recipe.batch_size]
+            logits = forward(xtr, rows)
+            # per model the mean over its rows, as the single trainer's loss; summed, each
+            # model's gradient is its own
+            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, n_cls), ytr[rows].reshape(-1),
+                                                     reduction="none").view(rows.shape).mean(dim=1).sum()
+            flat.grad.zero_()  # not opt.zero_grad(): the views' gradients must stay views
+            loss.backward()
+            opt.step()
         with torch.no_grad():
-            xte, yte = data[parts[2]]
-            pred = forward(stacked(xte), None).argmax(dim=2).cpu().numpy()
-        y = yte.cpu().numpy()
-        results = []
-        for b in range(B):
-            macro, weighted = f1_scores(y, pred[b], n_cls)
-            results.append(TrainResult(float((pred[b] == y).mean() * 100), curves[b][-1], macro * 100, weighted * 100,
-                                       nets[b].n_params(), nets[b].flops(), seconds, curves[b], dev.type,
-                                       _state(nets[b], b, params, nets) if return_state else None))
-        return results
-    finally:
-        torch.set_num_threads(threads)
+            pred = forward(xv_stacked, None).argmax(dim=2)
+            for b in range(B):
+                curves[b].append(float((pred[b] == yv).float().mean().item() * 100))
+    seconds = (time.perf_counter() - t0) / B
+    with torch.no_grad():
+        xte, yte = data[parts[2]]
+        pred = forward(stacked(xte), None).argmax(dim=2).cpu().numpy()
+    y = yte.cpu().numpy()
+    results = []
+    for b in range(B):
+        macro, weighted = f1_scores(y, pred[b], n_cls)
+        results.append(TrainResult(float((pred[b] == y).mean() * 100), curves[b][-1], macro * 100, weighted * 100,
+                                   nets[b].n_params(), nets[b].flops(), seconds, curves[b], dev.type,
+                                   _state(nets[b], b, params, nets) if return_state else None))
+    return results
 
 
 def _state(net: FusionNet, b: int, params: dict[str, torch.Tensor], nets: list[FusionNet]) -> dict[str, torch.Tensor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -78,6 +79,21 @@ class TrainResult:
                                               "train_seconds")}
 
 
+def one_thread(fn):
+    """Run ``fn`` on one CPU thread - identical float reductions on every CPU, so the same
+    seed gives the same bits - and restore the caller's thread count after."""
+    @functools.wraps(fn)
+    def on_one_thread(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+
+    return on_one_thread
+
+
 def resolve_device(device: str | None) -> torch.device:
     """'cuda' when present unless told otherwise; a named error when 'cuda' is absent."""
     if device in (None, "auto"):
@@ -127,6 +143,7 @@ def load_parts(store: FeatureStore, recipe: Recipe, views: list[str], dev: torch
     return parts, data
 
 
+@one_thread
 def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu",
           init: dict[str, torch.Tensor] | None = None, return_state: bool = False) -> TrainResult:
     """Train the tree's fusion model and evaluate it.
@@ -138,45 +155,40 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
     """
     dev = resolve_device(device)
     parts, data = load_parts(store, recipe, sorted(set(leaves(tree))), dev)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread: identical float reductions on every CPU
-    try:
-        gen = torch.Generator().manual_seed(seed)
-        torch.manual_seed(seed)
-        model = FusionNet(tree, store.dims, recipe.fusion_dim, store.n_classes)
-        if init:
-            unknown = sorted(set(init) - set(model.state_dict()))
-            if unknown:
-                raise BenchError(f"init names parameters that {tree} does not have: {unknown}")
-            model.load_state_dict({**model.state_dict(), **init})
-        model = model.to(dev)
-        opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-        xtr, ytr = data[parts[0]]
-        n = len(ytr)
-        curve = []
-        t0 = time.perf_counter()
-        for _ in range(recipe.epochs):
-            model.train()
-            order = torch.randperm(n, generator=gen).to(dev)
-            for start in range(0, n, recipe.batch_size):
-                idx = order[start:start + recipe.batch_size]
-                loss = torch.nn.functional.cross_entropy(model({v: x[idx] for v, x in xtr.items()}), ytr[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            curve.append(_accuracy(model, *data[parts[1]]))
-        seconds = time.perf_counter() - t0
-        xte, yte = data[parts[2]]
-        with torch.no_grad():
-            model.eval()
-            pred = model(xte).argmax(dim=1).cpu().numpy()
-        y = yte.cpu().numpy()
-        macro, weighted = f1_scores(y, pred, store.n_classes)
-        state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if return_state else None
-        return TrainResult(float((pred == y).mean() * 100), curve[-1], macro * 100, weighted * 100,
-                           model.n_params(), model.flops(), seconds, curve, dev.type, state)
-    finally:
-        torch.set_num_threads(threads)
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    model = FusionNet(tree, store.dims, recipe.fusion_dim, store.n_classes)
+    if init:
+        unknown = sorted(set(init) - set(model.state_dict()))
+        if unknown:
+            raise BenchError(f"init names parameters that {tree} does not have: {unknown}")
+        model.load_state_dict({**model.state_dict(), **init})
+    model = model.to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    xtr, ytr = data[parts[0]]
+    n = len(ytr)
+    curve = []
+    t0 = time.perf_counter()
+    for _ in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(n, generator=gen).to(dev)
+        for start in range(0, n, recipe.batch_size):
+            idx = order[start:start + recipe.batch_size]
+            loss = torch.nn.functional.cross_entropy(model({v: x[idx] for v, x in xtr.items()}), ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        curve.append(_accuracy(model, *data[parts[1]]))
+    seconds = time.perf_counter() - t0
+    xte, yte = data[parts[2]]
+    with torch.no_grad():
+        model.eval()
+        pred = model(xte).argmax(dim=1).cpu().numpy()
+    y = yte.cpu().numpy()
+    macro, weighted = f1_scores(y, pred, store.n_classes)
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if return_state else None
+    return TrainResult(float((pred == y).mean() * 100), curve[-1], macro * 100, weighted * 100,
+                       model.n_params(), model.flops(), seconds, curve, dev.type, state)
 
 
 def _accuracy(model: FusionNet, x: dict[str, torch.Tensor], y: torch.Tensor) -> float:
