@@ -36,11 +36,21 @@ def test_shipped_table_rows_and_values(dataset, protocol):
 
 @pytest.mark.parametrize("dataset, protocol", SHIPPED)
 def test_a_table_hit_equals_a_fresh_training_run_exactly(dataset, protocol, tmp_path):
+    _check_sampled_rows(dataset, protocol, tmp_path, 2)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset, protocol", SHIPPED)
+def test_forty_sampled_table_rows_equal_fresh_training_runs(dataset, protocol, tmp_path):
+    _check_sampled_rows(dataset, protocol, tmp_path, 40)
+
+
+def _check_sampled_rows(dataset, protocol, tmp_path, n_drawn):
     o = bench.open("tree-fusion", dataset, overlay=tmp_path / "empty.sqlite", protocol=protocol, max_leaves=None)
     archs = read_dataset(tables_dir() / table_file(dataset, protocol), dataset)[0]
-    rng = np.random.default_rng(0)  # one fixed pair plus two rows drawn from the whole table
+    rng = np.random.default_rng(0)  # one fixed pair plus rows drawn from the whole table
     picks = [(f"add({o.space.features[0]},{o.space.features[1]})", 1)] + \
-            [(archs[i], int(rng.integers(SEEDS))) for i in rng.choice(len(archs), 2, replace=False)]
+            [(archs[i], int(rng.integers(SEEDS))) for i in rng.choice(len(archs), n_drawn, replace=False)]
     for arch, seed in picks:
         hit = o.query(arch, "test_acc", seed=seed)
         fresh = train(o.space.decode(arch), F.open(dataset), seed, PROTOCOLS[protocol])
