@@ -9,6 +9,11 @@ Quick start::
 
 __version__ = "0.1.0"
 
+# before anything imports torch: every training in this process and its children is pinned
+from bench import numerics as _numerics  # noqa: E402
+
+_numerics.pin()
+
 from bench.registry import benchmarks, open  # noqa: E402,F401  (re-export)
 
 __all__ = ["open", "benchmarks", "__version__"]

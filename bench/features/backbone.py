@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from bench.features.store import FeatureStore, write_store
-from bench.training.trainer import one_thread
+from bench.training.trainer import pinned_numerics
 
 @dataclass(frozen=True)
 class BackboneRecipe:
@@ -38,7 +38,7 @@ def _mlp(d: int, hidden: tuple[int, int], n_classes: int) -> nn.Sequential:
                          nn.Linear(hidden[1], n_classes))
 
 
-@one_thread
+@pinned_numerics
 def backbone_views(store: FeatureStore, recipe: BackboneRecipe = BackboneRecipe()) -> tuple[dict[str, np.ndarray], dict]:
     """``({VIEW@k: [n, h_k]}, {VIEW: {"test_acc": ..}})`` for every raw view of ``store``."""
     out, info = {}, {}

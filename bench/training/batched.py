@@ -24,7 +24,7 @@ from bench.features.store import FeatureStore
 from bench.spaces.tree_fusion import Leaf, Tree, leaves, positions
 from bench.training.decoder import FUSE, FusionNet
 from bench.training.heap import keep_freed_memory
-from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, one_thread, resolve_device
+from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, pinned_numerics, resolve_device
 
 
 class _Linear(torch.autograd.Function):
@@ -85,7 +85,7 @@ def train_many(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe:
     return out
 
 
-@one_thread
+@pinned_numerics
 def _train_group(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe: Recipe, device,
                  return_state: bool) -> list[TrainResult]:
     dev = resolve_device(device)

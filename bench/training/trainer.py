@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
+from bench import numerics
 from bench.errors import BenchError
 from bench.features.store import FeatureStore
 from bench.spaces.tree_fusion import Tree, leaves
@@ -79,11 +80,13 @@ class TrainResult:
                                               "train_seconds")}
 
 
-def one_thread(fn):
-    """Run ``fn`` on one CPU thread - identical float reductions on every CPU, so the same
-    seed gives the same bits - and restore the caller's thread count after."""
+def pinned_numerics(fn):
+    """Run ``fn`` under the pinned numeric environment (:mod:`bench.numerics`) on one CPU
+    thread - the same kernels and float reductions on every CPU, so the same seed gives the
+    same bits - and restore the caller's thread count after."""
     @functools.wraps(fn)
-    def on_one_thread(*args, **kwargs):
+    def pinned(*args, **kwargs):
+        numerics.check()
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -91,7 +94,7 @@ def one_thread(fn):
         finally:
             torch.set_num_threads(threads)
 
-    return on_one_thread
+    return pinned
 
 
 def resolve_device(device: str | None) -> torch.device:
@@ -143,7 +146,7 @@ def load_parts(store: FeatureStore, recipe: Recipe, views: list[str], dev: torch
     return parts, data
 
 
-@one_thread
+@pinned_numerics
 def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu",
           init: dict[str, torch.Tensor] | None = None, return_state: bool = False) -> TrainResult:
     """Train the tree's fusion model and evaluate it.
