@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import datetime as _dt
+import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
+import h5py
+import numpy as np
+
 from bench import __version__
 from bench.errors import ChecksumError, SourceMissingError
-from bench.paths import REPO_ROOT
-from bench.paths import tables_dir
-from bench.tablefile import ScoreTable, file_sha256, write_table
+from bench.paths import REPO_ROOT, data_cache_dir, tables_dir
+from bench.tablefile import ScoreTable, file_sha256, write_table, writer_lock
 
 MANIFEST_HEADER = "file\tsha256\tcontent_sha256"
 
@@ -48,16 +53,80 @@ def provenance(sources: dict[str, str], command: str, notes: str = "") -> dict:
 
 
 def read_manifest(tables: Path) -> dict[str, tuple[str, str]]:
-    """``{file: (file sha256, content sha256)}`` from ``tables/MANIFEST``."""
+    """``{file: (file sha256, content sha256)}`` from the folder's ``MANIFEST`` ({} if absent)."""
     path = Path(tables) / "MANIFEST"
-    if not path.exists():
-        return {}
+    return parse_manifest(path.read_text(), path) if path.exists() else {}
+
+
+def parse_manifest(text: str, where: Path | str) -> dict[str, tuple[str, str]]:
+    """Parse MANIFEST text; a malformed line is an error naming the file and line."""
+    lines = text.splitlines()
+    if not lines or lines[0] != MANIFEST_HEADER:
+        raise ChecksumError(f"{where}: not a MANIFEST (first line must be {MANIFEST_HEADER!r})")
     out = {}
-    for line in path.read_text().splitlines()[1:]:
+    for n, line in enumerate(lines[1:], start=2):
         if line.strip():
-            name, sha, content = line.split("\t")
-            out[name] = (sha, content)
+            fields = line.split("\t")
+            if len(fields) != 3 or not all(len(f) == 64 for f in fields[1:]):
+                raise ChecksumError(f"{where}, line {n}: expected 'file<TAB>sha256<TAB>content_sha256', got {line!r}")
+            out[fields[0]] = (fields[1], fields[2])
     return out
+
+
+def committed_manifest(directory: Path) -> tuple[dict[str, tuple[str, str]], str] | None:
+    """``(entries, source)`` of the MANIFEST committed at git HEAD for ``directory``; None when
+    the folder is not in a git checkout or its MANIFEST is not committed (an installed copy)."""
+    directory = Path(directory).resolve()
+
+    def git(*args: str) -> str | None:
+        try:
+            r = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return r.stdout if r.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top:
+        return None
+    rel = (directory / "MANIFEST").relative_to(Path(top.strip()).resolve()).as_posix()
+    text = git("show", f"HEAD:{rel}")
+    return None if text is None else (parse_manifest(text, f"git HEAD:{rel}"), f"git HEAD:{rel}")
+
+
+def verify_manifest(directory: Path, check_file) -> list[str]:
+    """Verify every ``*.h5`` of ``directory`` against the committed MANIFEST.
+
+    The reference is the MANIFEST at git HEAD where there is one (a rebuild that rewrote
+    the file on disk cannot vouch for itself), else the file. Fails - naming the file -
+    when MANIFEST is missing or malformed, when the file on disk disagrees with the
+    committed one, when a file has no entry or an entry has no file, or when a file's
+    sha256 differs. ``check_file(path)`` then checks each file's own content checksum.
+    Returns one ``ok`` line per file.
+    """
+    directory = Path(directory)
+    path = directory / "MANIFEST"
+    if not path.exists():
+        raise ChecksumError(f"{path} is missing: nothing to verify the files of {directory} against")
+    on_disk = read_manifest(directory)
+    committed = committed_manifest(directory)
+    entries, source = (on_disk, str(path)) if committed is None else committed
+    if committed is not None and on_disk != entries:
+        changed = sorted(k for k in set(on_disk) | set(entries) if on_disk.get(k) != entries.get(k))
+        raise ChecksumError(f"{path} differs from the committed {source} for {', '.join(changed)}: a rebuild accepted "
+                            "new reference data. Review it, then commit MANIFEST (or restore it with git checkout)")
+    files = sorted(p.name for p in directory.glob("*.h5"))
+    unlisted = [f for f in files if f not in entries]
+    if unlisted:
+        raise ChecksumError(f"{source} has no entry for {', '.join(unlisted)} (MANIFEST truncated, or a file added by hand)")
+    lines = []
+    for name, (sha, content) in sorted(entries.items()):
+        target = directory / name
+        actual = file_sha256(target) if target.exists() else "missing"
+        if actual != sha:
+            raise ChecksumError(f"{target}: sha256 {actual} does not match {source} {sha}")
+        check_file(target)
+        lines.append(f"ok  {name}  sha256 {sha[:16]}...  content {content[:16]}...")
+    return lines
 
 
 def update_manifest(tables: Path, table_file: Path, content_sha256: str) -> None:
@@ -67,12 +136,116 @@ def update_manifest(tables: Path, table_file: Path, content_sha256: str) -> None
     (Path(tables) / "MANIFEST").write_text("\n".join(lines) + "\n")
 
 
-def write_built_table(table: ScoreTable, file_name: str, out_dir: Path | None = None, manifest: bool = True) -> Path:
-    """Write a freshly built table into ``out_dir`` (default ``tables/``) and record it in MANIFEST."""
+def write_built_table(table: ScoreTable, file_name: str, out_dir: Path | None = None, manifest: bool = True,
+                      accept_new_reference: bool = False) -> Path:
+    """Write a freshly built table into ``out_dir`` (default ``tables/``) and record it in MANIFEST.
+
+    A table that is already there (or named in MANIFEST) is reference data: see
+    :func:`replace_reference`.
+    """
     out_dir = Path(out_dir) if out_dir else tables_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / file_name
-    digest = write_table(table, path)
+    candidate = candidate_path(out_dir / file_name)
+    digest = write_table(table, candidate)
+    return replace_reference(candidate, out_dir / file_name, digest, manifest, accept_new_reference)
+
+
+def candidate_path(target: Path) -> Path:
+    """Where a rebuild of ``target`` is written before :func:`replace_reference` decides (one per process)."""
+    return target.with_name(f".{target.name}.candidate-{os.getpid()}")
+
+
+class ReferenceChangedError(ChecksumError):
+    """A rebuild gave other content than the shipped reference file; nothing was replaced."""
+
+
+def replace_reference(candidate: Path, target: Path, content_sha256: str, manifest: bool = True,
+                      accept_new_reference: bool = False) -> Path:
+    """Move a freshly written ``candidate`` into ``target``, never silently changing reference data.
+
+    Where ``target`` exists or its folder's MANIFEST names it, a candidate with the same
+    content checksum leaves the shipped file (and its MANIFEST line) untouched, byte for
+    byte; one with other content raises :class:`ReferenceChangedError` listing the
+    differing cells and keeps the candidate in ``data_cache/build/rejected/`` for
+    inspection - unless ``accept_new_reference`` is set, which replaces the file and its
+    MANIFEST line. A target that is neither present nor listed is simply written.
+    """
+    Path(f"{candidate}.lock").unlink(missing_ok=True)  # the candidate's private writer lock
+    entry = read_manifest(target.parent).get(target.name)
+    shipped = target.exists() or entry is not None
+    if shipped:
+        same = (entry is None or entry[1] == content_sha256) and (
+            not target.exists() or not h5_differences(target, candidate, limit=1))
+        if same and target.exists():
+            candidate.unlink()
+            if manifest and entry is None:
+                update_manifest(target.parent, target, content_sha256)
+            return target
+        if not (same or accept_new_reference):
+            diffs = (h5_differences(target, candidate) if target.exists() else
+                     [f"{target} is missing; MANIFEST records content {entry[1][:16]}..., the rebuild gives "
+                      f"{content_sha256[:16]}..."])
+            kept = data_cache_dir() / "build" / "rejected" / target.name
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(candidate, kept)
+            raise ReferenceChangedError(
+                f"the rebuild of {target} differs from the shipped reference data; nothing was replaced. "
+                f"Differences:\n  " + "\n  ".join(diffs) +
+                f"\nThe rebuilt file is kept at {kept}. To make it the new reference, rebuild with "
+                "--accept-new-reference (Python: accept_new_reference=True) and commit tables/MANIFEST.")
+    with writer_lock(target):
+        os.replace(candidate, target)
     if manifest:
-        update_manifest(out_dir, path, digest)
-    return path
+        update_manifest(target.parent, target, content_sha256)
+    return target
+
+
+def h5_differences(old: Path, new: Path, limit: int = 20) -> list[str]:
+    """Cell-by-cell differences between two HDF5 files' datasets (first ``limit`` lines).
+
+    Arrays are compared exactly (NaN equals NaN); rows of a group with an ``archs`` dataset
+    are named by architecture. Attributes such as the build date are not compared: only
+    the data and, for score tables, each metric's unit, direction and description.
+    """
+    out: list[str] = []
+
+    def arrays(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+        data, meta = {}, {}
+        with h5py.File(path, "r") as f:
+            def visit(name, obj):
+                if isinstance(obj, h5py.Dataset):
+                    data[name] = obj[()]
+                    meta[name] = json.dumps({k: str(obj.attrs[k]) for k in sorted(obj.attrs)})
+            f.visititems(visit)
+        return data, meta
+
+    try:
+        (a, ma), (b, mb) = arrays(old), arrays(new)
+    except OSError as exc:
+        return [f"{old} cannot be read as HDF5 ({exc})"]
+    for name in sorted(set(a) | set(b)):
+        if len(out) >= limit:
+            out.append("... (more differences not listed)")
+            break
+        if name not in b:
+            out.append(f"{name}: in the shipped file, not in the rebuild")
+        elif name not in a:
+            out.append(f"{name}: new in the rebuild")
+        elif a[name].shape != b[name].shape or a[name].dtype.kind != b[name].dtype.kind:
+            out.append(f"{name}: shape {a[name].shape} {a[name].dtype} -> {b[name].shape} {b[name].dtype}")
+        elif ma[name] != mb[name]:
+            out.append(f"{name}: attributes {ma[name]} -> {mb[name]}")
+        else:
+            x, y = a[name], b[name]
+            same = (x == y) | ((x != x) & (y != y)) if x.dtype.kind == "f" else (x == y)
+            if not np.all(same):
+                bad = np.argwhere(~same)
+                group = name.rsplit("/", 1)[0] if "/" in name else ""
+                archs = a.get(f"{group}/archs" if group else "archs")
+                shown = []
+                for idx in bad[:3]:
+                    row = archs[idx[0]].decode() if archs is not None and len(archs) == len(x) else idx[0]
+                    at = ", ".join([f"row {row!s}"] + [f"index {i}" for i in idx[1:]])
+                    shown.append(f"[{at}] {x[tuple(idx)]!r} -> {y[tuple(idx)]!r}")
+                out.append(f"{name}: {len(bad)} of {x.size} cells differ, e.g. " + "; ".join(shown))
+    return out

@@ -133,6 +133,7 @@ def build_table(source_dir: Path | None = None) -> ScoreTable:
                       provenance(SOURCES, BUILD_COMMAND, notes))
 
 
-def build(out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True) -> Path:
+def build(out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True,
+          accept_new_reference: bool = False) -> Path:
     """Build and write the table; update ``MANIFEST`` beside it. Returns the file path."""
-    return write_built_table(build_table(source_dir), TABLE_FILE, out_dir, manifest)
+    return write_built_table(build_table(source_dir), TABLE_FILE, out_dir, manifest, accept_new_reference)

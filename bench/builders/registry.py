@@ -8,10 +8,10 @@ from typing import Callable
 from functools import partial
 
 from bench.builders import nb201, transnas, tree_fusion
-from bench.builders.common import read_manifest
-from bench.errors import ChecksumError, UnknownBenchmarkError
+from bench.builders.common import verify_manifest
+from bench.errors import UnknownBenchmarkError
 from bench.paths import tables_dir
-from bench.tablefile import file_sha256, list_datasets, read_dataset
+from bench.tablefile import list_datasets, read_dataset
 
 BUILDERS: dict[str, Callable[..., Path]] = {
     "nb201": nb201.build,
@@ -24,27 +24,23 @@ TRAINED_BUILDERS: dict[str, Callable[..., Path]] = {
 }
 
 
-def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None) -> Path:
+def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None,
+          accept_new_reference: bool = False) -> Path:
+    """Build one table; a rebuild that differs from the shipped one is an error unless
+    ``accept_new_reference`` (see :func:`bench.builders.common.replace_reference`)."""
     if name in TRAINED_BUILDERS:
-        return TRAINED_BUILDERS[name](out_dir=out_dir)
+        return TRAINED_BUILDERS[name](out_dir=out_dir, accept_new_reference=accept_new_reference)
     if name not in BUILDERS:
         raise UnknownBenchmarkError(name, [*BUILDERS, *TRAINED_BUILDERS], "(no builder)")
-    return BUILDERS[name](out_dir=out_dir, source_dir=source_dir)
+    return BUILDERS[name](out_dir=out_dir, source_dir=source_dir, accept_new_reference=accept_new_reference)
 
 
 def verify(directory: Path | None = None) -> list[str]:
-    """Check every table in MANIFEST: file sha256 and every group's content checksum.
-
-    Returns one line per table; raises :class:`ChecksumError` on the first mismatch.
-    """
-    directory = Path(directory) if directory else tables_dir()
-    lines = []
-    for name, (sha, content) in read_manifest(directory).items():
-        path = directory / name
-        actual = file_sha256(path) if path.exists() else "missing"
-        if actual != sha:
-            raise ChecksumError(f"{path}: sha256 {actual} does not match MANIFEST {sha}")
+    """Check every table against the committed MANIFEST: file sha256 and every group's content
+    checksum (:func:`bench.builders.common.verify_manifest`). One line per table; raises
+    :class:`ChecksumError` on the first mismatch."""
+    def check(path: Path) -> None:
         for ds in list_datasets(path):
             read_dataset(path, ds, verify=True)
-        lines.append(f"ok  {name}  sha256 {sha[:16]}...  content {content[:16]}...")
-    return lines
+
+    return verify_manifest(Path(directory) if directory else tables_dir(), check)

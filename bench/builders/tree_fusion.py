@@ -11,6 +11,7 @@ overlay ``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
@@ -74,7 +75,8 @@ def table_archs(dataset: str) -> tuple[list[str], TreeFusionSpace]:
 
 
 def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: Path | None = None,
-          train_missing: bool = True, progress: bool = True, protocol: str = "standard") -> Path:
+          train_missing: bool = True, progress: bool = True, protocol: str = "standard",
+          accept_new_reference: bool = False) -> Path:
     """Train what is missing (unless told not to), then write the table and update MANIFEST.
 
     ``protocol``: 'standard' or 'low-data' (10% of the training rows, a fixed stratified
@@ -114,7 +116,10 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
                                   f"random 4-leaf trees (seed {SAMPLE_SEED})"))
     table.provenance["recipe_key"] = recipe.key
     table.provenance["protocol"] = protocol
-    path = write_built_table(table, table_file(dataset, protocol), out_dir)
+    # the numeric environments the rows were trained under (bench.numerics); older records have none
+    envs = {json.dumps(r.get("numerics", "not recorded"), sort_keys=True) for row in recs for r in row}
+    table.provenance["numerics"] = [json.loads(e) for e in sorted(envs)]
+    path = write_built_table(table, table_file(dataset, protocol), out_dir, accept_new_reference=accept_new_reference)
     plot_spread(f"{dataset} ({protocol})", archs, metrics["test_acc"].values, path.with_name(path.stem + "_hist.png"))
     return path
 

