@@ -4,6 +4,11 @@
 in ``tables/`` when it has the (architecture, seed, recipe), else from the user's overlay,
 else - when the caller allows it - trains the architecture, appends the result to the
 overlay and answers; the next query is a lookup.
+
+Records keep the ``train_seconds`` measured where they were trained. What a search is
+charged for a model (:meth:`FusionOracle.charged_seconds`) is deterministic instead: the
+shipped table's recorded seconds for its rows, the cost model
+(:mod:`bench.training.cost`) for everything else.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
 from bench.tablefile import read_dataset
 from bench.spaces.tree_fusion import TreeFusionSpace, parse
+from bench.training import cost
 from bench.training.inherit import inherited_weights
 from bench.training.trainer import Recipe, train
 
@@ -53,6 +59,7 @@ class FusionOracle:
         self._by_text: dict[tuple[str, int], dict] = {}
         self._table: dict[str, dict] = {}
         self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
+        self._charged: dict[str, float] = {}
         self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
         self.weights_dir = data_cache_dir() / "weights" / "tree-fusion"
         self.n_seeds = 1
@@ -129,6 +136,24 @@ class FusionOracle:
             self.answered_from["trained"] += 1
         self._memory[key] = rec
         return key, rec
+
+    def charged_seconds(self, key: str) -> float:
+        """Training seconds a search is charged for the model behind a record key: the shipped
+        table's recorded seconds for a table row; else - a model from the overlay, trained
+        now, or fine-tuned after inheritance - the cost model's seconds for its recipe. The
+        same on every machine, and whether or not the model had to be trained."""
+        sec = self._charged.get(key)
+        if sec is None:
+            row = self._table.get(key)
+            if row is not None:
+                sec = row["train_seconds"]
+            else:
+                recipe = self.finetune if "+from:" in key else self.recipe
+                if key.rsplit("|recipe=", 1)[1].split("+from:")[0] != recipe.key:
+                    raise MissingValueError(f"{key!r} was not trained with this oracle's recipes")
+                sec = cost.seconds(parse(_arch_of(key)), self.store, recipe)
+            self._charged[key] = sec
+        return sec
 
     # ---- weight inheritance (CSG-NAS AKI) ------------------------------------------------
     def inherited_key(self, arch, seed: int, parent_key: str) -> str:

@@ -1,5 +1,8 @@
 """Reports of tree-fusion search runs: final results at equal training cost, a significance
-test against a reference algorithm, and anytime curves against training seconds."""
+test against a reference algorithm, and anytime curves against training seconds.
+
+``charged_seconds`` is the training cost a run was charged (deterministic, see
+:mod:`bench.fusion_run`); ``wall_seconds`` is the wall time the run took on this machine."""
 
 from __future__ import annotations
 
@@ -16,14 +19,15 @@ from bench.run import RunRecord
 
 
 def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
-    """One row per run: cost, evaluations, inherited evaluations and the incumbent."""
+    """One row per run: charged cost, evaluations, inherited evaluations, the incumbent and
+    the measured wall time."""
     rows = []
     for r in records:
         i = r.best_index
         rows.append({
             "algo": r.algo, "dataset": r.dataset, "seed": r.seed, "evals": len(r.values),
             "inherited": sum(1 for p in r.parents if p),
-            "train_seconds": r.sim_seconds[-1] if r.sim_seconds else 0.0,
+            "charged_seconds": r.sim_seconds[-1] if r.sim_seconds else 0.0,
             "best_arch": r.archs[i] if i >= 0 else "", "best_val": r.values[i] if i >= 0 else math.nan,
             "best_test": best_test(r), "best_params": r.params[i] if i >= 0 else 0,
             "wall_seconds": r.wall_seconds,
@@ -46,7 +50,7 @@ def summary_frame(runs: pd.DataFrame, reference: str | None = None) -> pd.DataFr
     out = []
     for (ds, algo), g in runs.groupby(["dataset", "algo"], sort=False):
         row = {"dataset": ds, "algo": algo, "runs": len(g)}
-        for c in ("best_test", "best_val", "train_seconds", "evals", "inherited", "best_params"):
+        for c in ("best_test", "best_val", "charged_seconds", "evals", "inherited", "best_params", "wall_seconds"):
             row[f"{c}_mean"], row[f"{c}_std"] = g[c].mean(), g[c].std(ddof=0)
         if reference is not None and algo != reference:
             ref = runs[(runs.dataset == ds) & (runs.algo == reference)]["best_test"]
@@ -56,7 +60,7 @@ def summary_frame(runs: pd.DataFrame, reference: str | None = None) -> pd.DataFr
 
 
 def anytime_matrix(records: Sequence[RunRecord], grid: np.ndarray) -> np.ndarray:
-    """Test accuracy of the incumbent at each training-seconds grid point, one row per run."""
+    """Test accuracy of the incumbent at each grid point of charged training seconds, one row per run."""
     out = np.full((len(records), len(grid)), np.nan)
     for i, r in enumerate(records):
         t, v = np.asarray(r.sim_seconds), np.asarray(r.incumbent_test_curve(), float)
@@ -66,7 +70,7 @@ def anytime_matrix(records: Sequence[RunRecord], grid: np.ndarray) -> np.ndarray
 
 
 def anytime_figure(records: Sequence[RunRecord], title: str = ""):
-    """Mean +- std test accuracy of the incumbent against training seconds, one panel per dataset."""
+    """Mean +- std test accuracy of the incumbent against charged training seconds, one panel per dataset."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -85,7 +89,7 @@ def anytime_figure(records: Sequence[RunRecord], title: str = ""):
                 mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
             ax.plot(grid, mean, label=f"{algo} ({m.shape[0]} seeds)")
             ax.fill_between(grid, mean - std, mean + std, alpha=0.15)
-        ax.set_xlabel("training seconds (cumulative)")
+        ax.set_xlabel("charged training seconds (cumulative)")
         ax.set_ylabel("test accuracy of the incumbent (%)")
         ax.set_title(ds)
         ax.grid(True, alpha=0.3)
@@ -110,8 +114,9 @@ def format_summary(summary: pd.DataFrame) -> str:
     for r in summary.to_dict("records"):
         row = {"dataset": r["dataset"], "algo": r["algo"], "runs": r["runs"],
                "test acc of incumbent": f"{r['best_test_mean']:.2f} +- {r['best_test_std']:.2f}",
-               "train s": f"{r['train_seconds_mean']:.1f} +- {r['train_seconds_std']:.1f}",
-               "evals": f"{r['evals_mean']:.1f}", "inherited": f"{r['inherited_mean']:.1f}"}
+               "charged s": f"{r['charged_seconds_mean']:.1f} +- {r['charged_seconds_std']:.1f}",
+               "evals": f"{r['evals_mean']:.1f}", "inherited": f"{r['inherited_mean']:.1f}",
+               "wall s": f"{r['wall_seconds_mean']:.1f}"}
         p = [k for k in r if k.startswith("p_vs_")]
         if p:
             row[p[0]] = "-" if r[p[0]] != r[p[0]] else f"{r[p[0]]:.3g}"
@@ -120,7 +125,7 @@ def format_summary(summary: pd.DataFrame) -> str:
 
 
 def write_all(records: Sequence[RunRecord], out_dir: Path, reference: str | None = None) -> pd.DataFrame:
-    """records/, runs.csv, summary.csv and anytime.png (against training seconds)."""
+    """records/, runs.csv, summary.csv and anytime.png (against charged training seconds)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for r in records:
         r.save(out_dir / "records" / f"{r.dataset}__{r.algo}__seed{r.seed}.json")

@@ -3,10 +3,14 @@
 A :class:`FusionRun` is the tree-fusion counterpart of :class:`bench.run.Run`. Fitness is
 validation accuracy; the test accuracy of each evaluation is kept for reporting only.
 Every distinct architecture is evaluated once per run - from scratch, or fine-tuned from
-a parent's weights when the algorithm asks (CSG-NAS's knowledge inheritance) - and costs
-its record's training seconds (the shipped table's measured time, or the measured time of
-the training that filled the cache). Runs stop at a budget of training seconds or of
-evaluations.
+a parent's weights when the algorithm asks (CSG-NAS's knowledge inheritance) - and is
+charged deterministic training seconds (:meth:`FusionOracle.charged_seconds`: the shipped
+table's recorded time for its rows, the cost model :mod:`bench.training.cost` for every
+other model), so a budget buys the same evaluations on every machine and whether or not
+misses had to be trained. ``record.sim_seconds`` holds the charged seconds (cumulative),
+``record.eval_wall_seconds`` each evaluation's measured wall time on this machine and
+``record.wall_seconds`` the run's. Runs stop at a budget of charged training seconds or
+of evaluations.
 
 Training seed: a run with seed ``s`` trains with seed ``s mod n`` where ``n`` is the
 number of seeds the shipped table holds (3), so that table rows answer its queries.
@@ -62,6 +66,7 @@ class FusionRun(BudgetedRun):
             return self._seen[key][0]
         if self.done:
             raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
+        t0 = time.perf_counter()
         if inherit_from is None:
             model_key, rec = self.oracle.keyed_result(key, self.train_seed, True)
             parent = ""
@@ -72,7 +77,7 @@ class FusionRun(BudgetedRun):
             model_key, rec = self.oracle.inherited_result(key, self.train_seed, self._seen[parent][1], True)
         value = float(rec["val_acc"])
         self._seen[key] = (value, model_key)
-        self._sim += float(rec["train_seconds"])
+        self._sim += float(self.oracle.charged_seconds(model_key))
         r.archs.append(key)
         r.values.append(value)
         r.test_values.append(float(rec["test_acc"]))
@@ -80,6 +85,7 @@ class FusionRun(BudgetedRun):
         r.parents.append(parent)
         r.evals.append(self.n_evals)
         r.sim_seconds.append(self._sim)
+        r.eval_wall_seconds.append(time.perf_counter() - t0)
         return value
 
 

@@ -46,6 +46,10 @@ class RunRecord:
     test_values: list[float] = field(default_factory=list)
     params: list[int] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
+    # tree-fusion runs: measured wall seconds of each evaluation on this machine (a lookup
+    # costs microseconds, a model trained now its training time); ``sim_seconds`` is what
+    # the run was charged, the same everywhere
+    eval_wall_seconds: list[float] = field(default_factory=list)
     n_queries: int = 0
     wall_seconds: float = 0.0
     stop_reason: str = ""
