@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TABLE  ?=
 
-.PHONY: install reproduce-table tables tree-fusion-tables tables-verify test test-all bench
+.PHONY: install reproduce-table tables tree-fusion-tables tables-verify test test-isa test-all bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ tables-verify: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+## Table hits equal fresh training whatever kernel ISA the shell asks torch for (the pin in
+## bench/numerics.py decides): left to torch, AVX2, and AVX-512 where the CPU has it.
+test-isa: $(STAMP)
+	$(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_numerics.py -k "table_hit or pin"
+	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py -k table_hit
+	if grep -qw avx512f /proc/cpuinfo; then ATEN_CPU_CAPABILITY=avx512 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py -k table_hit; fi
+
 ## Every suite, slow ones included (installs the Ray extra for the Ray executor's test).
 test-all: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,ray]"
@@ -47,3 +54,4 @@ test-all: $(STAMP)
 ## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group
+	$(BIN)/python benchmarks/numerics_pin.py

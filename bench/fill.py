@@ -1,5 +1,7 @@
 """Fill the tree-fusion overlay by real training, with worker processes and one writer.
 
+Pairs the shipped table already answers (same recipe) are not trained again.
+
 Workers train batches of same-shaped trees together (:func:`bench.training.batched.train_many`,
 bit-identical to one-by-one training); the parent process alone writes each result to
 the overlay as it arrives (one transaction per record). Keys already in the overlay are skipped, so a
@@ -29,9 +31,31 @@ _worker_state: dict = {}
 @dataclass
 class FillReport:
     total: int
-    already: int
+    already: int  # in the overlay
     trained: int
     wall_seconds: float
+    in_table: int = 0  # answered by the shipped table, so not trained
+
+
+def shipped_keys(dataset: str, recipe: Recipe) -> set[str]:
+    """Overlay keys of the (architecture, seed) pairs that the shipped table holds for this
+    recipe (empty where no shipped table was trained with it)."""
+    import json
+
+    from bench.builders.tree_fusion import table_file
+    from bench.paths import tables_dir
+    from bench.tablefile import read_dataset
+    from bench.training.trainer import PROTOCOLS
+
+    protocol = next((name for name, r in PROTOCOLS.items() if r.key == recipe.key), None)
+    path = tables_dir() / table_file(dataset, protocol) if protocol else None
+    if path is None or not path.exists():
+        return set()
+    archs, metrics, attrs = read_dataset(path, dataset)
+    if json.loads(attrs["provenance"]).get("recipe_key") != recipe.key:
+        return set()
+    n_seed = metrics["test_acc"].values.shape[1]
+    return {Overlay.key(dataset, a, s, recipe.key) for a in archs for s in range(n_seed)}
 
 
 def _init_worker(dataset: str, recipe: dict, device: str) -> None:
@@ -43,7 +67,7 @@ def _records(jobs: list[tuple[str, int]], store, recipe: Recipe, device: str):
 
     The architectures are strings that the caller's space accepted, so only parsed here."""
     results = train_many([parse(a) for a, _ in jobs], [s for _, s in jobs], store, recipe, device)
-    return [(a, s, {**r.metrics(), "val_curve": r.val_curve, "device": r.device}) for (a, s), r in zip(jobs, results)]
+    return [(a, s, r.record()) for (a, s), r in zip(jobs, results)]
 
 
 def _train_batch(jobs: list[tuple[str, int]]) -> list[tuple[str, int, dict]]:
@@ -92,19 +116,24 @@ def _ray_results(store, groups, recipe: Recipe, device: str, workers: int, addre
 
 def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: Recipe | None = None,
          overlay: str | None = None, device: str = "cpu", progress: bool = True, executor: str = "local",
-         ray_address: str | None = None, batch: int = BATCH) -> FillReport:
-    """Train every (arch, seed) missing from the overlay; ``archs`` are canonical strings.
+         ray_address: str | None = None, batch: int = BATCH, skip_table: bool = True) -> FillReport:
+    """Train every (arch, seed) missing from the shipped table and the overlay; ``archs`` are
+    canonical strings.
 
     ``executor``: 'local' (worker processes on this machine) or 'ray' (Ray tasks, local
     instance or cluster). Either way this process is the overlay's only writer. ``batch``:
-    the most models trained together in one stacked model (1: one by one).
+    the most models trained together in one stacked model (1: one by one). ``skip_table``:
+    False trains pairs the shipped table holds too (a table build does, to compare).
     """
     if executor not in ("local", "ray"):
         raise BenchError(f"unknown executor {executor!r}; valid: 'local', 'ray'")
     recipe = recipe or Recipe()
     ov = Overlay(overlay or overlay_path("tree-fusion"))
     have = ov.keys()
-    jobs = [(a, s) for a in archs for s in range(seeds) if Overlay.key(dataset, a, s, recipe.key) not in have]
+    table = shipped_keys(dataset, recipe) if skip_table else set()
+    keys = [((a, s), Overlay.key(dataset, a, s, recipe.key)) for a in archs for s in range(seeds)]
+    n_table = sum(k in table for _, k in keys)
+    jobs = [job for job, k in keys if k not in table and k not in have]
     total = len(archs) * seeds
     store = open_store(dataset)
     groups = batches(jobs, store.dims, max(1, batch))
@@ -130,4 +159,4 @@ def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: R
     finally:
         bar.close()
         ov.close()
-    return FillReport(total, total - len(jobs), len(jobs), time.perf_counter() - t0)
+    return FillReport(total, total - n_table - len(jobs), len(jobs), time.perf_counter() - t0, n_table)

@@ -83,7 +83,9 @@ def check() -> None:
         return
     isa = kernel_isa()
     if isa.lower() != PINNED["ATEN_CPU_CAPABILITY"]:
-        why = (f"this CPU does not support {PINNED['ATEN_CPU_CAPABILITY'].upper()}" if isa == "DEFAULT" else
+        import torch.cpu
+
+        why = (f"this CPU does not support {PINNED['ATEN_CPU_CAPABILITY'].upper()}" if not torch.cpu._is_avx2_supported() else
                "torch ran before `bench` was imported and fixed its kernels then; import bench first, or start "
                f"Python with ATEN_CPU_CAPABILITY={PINNED['ATEN_CPU_CAPABILITY']}")
         raise NumericEnvironmentError(

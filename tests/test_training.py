@@ -92,6 +92,7 @@ def test_batched_fill_writes_the_same_records_as_one_by_one(tmp_path):
     assert a.keys() == b.keys() and len(a) == 12
     for k in a.keys():
         ra, rb = a.get(k), b.get(k)
+        assert ra.pop("timing") == "one-by-one" and rb.pop("timing").startswith("batched/")
         ra.pop("train_seconds"), rb.pop("train_seconds")
         assert ra == rb
 
@@ -136,6 +137,7 @@ def test_ray_fill_matches_local_fill(tmp_path):
     assert a.keys() == b.keys()
     for k in a.keys():
         ra, rb = a.get(k), b.get(k)
+        assert ra.pop("timing") == "one-by-one" and rb.pop("timing").startswith("batched/")
         ra.pop("train_seconds"), rb.pop("train_seconds")
         assert ra == rb
     again = fill("aloi", archs, 2, workers=2, recipe=FAST, overlay=str(tmp_path / "ray.sqlite"), progress=False,

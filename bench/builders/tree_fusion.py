@@ -90,7 +90,7 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
     if train_missing:
         # one by one: each record's train_seconds is then one model's own training time, the
         # cost that searches charge for it (batched fills record amortised seconds)
-        fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress, batch=1)
+        fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress, batch=1, skip_table=False)
     ov = Overlay(overlay)
     recs = []
     for a in archs:

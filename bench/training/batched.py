@@ -20,6 +20,7 @@ from collections import defaultdict
 
 import torch
 
+from bench import numerics
 from bench.features.store import FeatureStore
 from bench.spaces.tree_fusion import Leaf, Tree, leaves, positions
 from bench.training.decoder import FUSE, FusionNet
@@ -188,12 +189,13 @@ def _train_group(trees: list[Tree], seeds: list[int], store: FeatureStore, recip
         xte, yte = data[parts[2]]
         pred = forward(stacked(xte), None).argmax(dim=2).cpu().numpy()
     y = yte.cpu().numpy()
-    results = []
+    results, env = [], numerics.environment(str(dev))
     for b in range(B):
         macro, weighted = f1_scores(y, pred[b], n_cls)
         results.append(TrainResult(float((pred[b] == y).mean() * 100), curves[b][-1], macro * 100, weighted * 100,
                                    nets[b].n_params(), nets[b].flops(), seconds, curves[b], dev.type,
-                                   _state(nets[b], b, params, nets) if return_state else None))
+                                   _state(nets[b], b, params, nets) if return_state else None,
+                                   "one-by-one" if B == 1 else f"batched/{B}", env))
     return results
 
 

@@ -74,10 +74,19 @@ class TrainResult:
     val_curve: list[float] = field(default_factory=list)
     device: str = "cpu"
     state: dict | None = None  # trained weights (CPU tensors), when asked for
+    #: how ``train_seconds`` was measured: 'one-by-one' (this model's own training) or
+    #: 'batched/N' (one stacked training of N models, its wall time divided by N)
+    timing: str = "one-by-one"
+    numerics: dict = field(default_factory=dict)  # bench.numerics.environment() at training time
 
     def metrics(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in ("test_acc", "val_acc", "macro_f1", "weighted_f1", "params", "flops",
                                               "train_seconds")}
+
+    def record(self) -> dict:
+        """What a cache stores of this result: metrics, validation curve and how it was made."""
+        return {**self.metrics(), "val_curve": self.val_curve, "device": self.device, "timing": self.timing,
+                "numerics": self.numerics}
 
 
 def pinned_numerics(fn):
@@ -191,7 +200,8 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
     macro, weighted = f1_scores(y, pred, store.n_classes)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if return_state else None
     return TrainResult(float((pred == y).mean() * 100), curve[-1], macro * 100, weighted * 100,
-                       model.n_params(), model.flops(), seconds, curve, dev.type, state)
+                       model.n_params(), model.flops(), seconds, curve, dev.type, state,
+                       numerics=numerics.environment(str(dev)))
 
 
 def _accuracy(model: FusionNet, x: dict[str, torch.Tensor], y: torch.Tensor) -> float:
