@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from tqdm.auto import tqdm
 
+from bench import numerics
 from bench.errors import BenchError
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
@@ -97,7 +98,9 @@ def _ray_results(store, groups, recipe: Recipe, device: str, workers: int, addre
     started = not ray.is_initialized()
     if started:
         kwargs = {"num_cpus": workers} if address is None else {"address": address}
-        ray.init(include_dashboard=False, log_to_driver=False, **kwargs)
+        # the pinned numeric environment travels with the job to every node's workers
+        env = {"env_vars": dict(numerics.PINNED)} if numerics.pinned() else {}
+        ray.init(include_dashboard=False, log_to_driver=False, runtime_env=env, **kwargs)
     try:
         store_ref = ray.put(store)
 
