@@ -153,6 +153,8 @@ def fit_rows(tables_dir=None) -> list[dict]:
     over seeds of the measured ``train_seconds`` (the median drops single slow trainings)."""
     import json
 
+    import h5py
+
     from bench.features.store import open as open_store
     from bench.paths import tables_dir as default_tables_dir
     from bench.spaces.tree_fusion import parse
@@ -161,8 +163,6 @@ def fit_rows(tables_dir=None) -> list[dict]:
 
     out = []
     for path in sorted((tables_dir or default_tables_dir()).glob("tree_fusion_*.h5")):
-        import h5py
-
         with h5py.File(path, "r") as f:
             datasets = [k for k in f.keys() if isinstance(f[k], h5py.Group)]
         for ds in datasets:
