@@ -1,23 +1,110 @@
-"""``mmnas-bench``: query tables, compare algorithms, build tables, regenerate paper tables."""
+"""``mmnas-bench``: query tables, compare algorithms, build tables, regenerate paper tables.
+
+Every user error exits with status 2 and one line naming the bad value (and, where the
+choice is closed, the valid choices); no traceback reaches the user.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import re
 import sys
 from pathlib import Path
 
-from bench.errors import BenchError
+from bench import __version__
+from bench.errors import BenchError, MissingValueError
+
+TREE_FUSION = "tree-fusion"
 
 
+# ---- argument types: each refuses a bad value with the flag and the value named ---------------
+def _int_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if v < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        return v
+    parse.__name__ = f"integer >= {low}"
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}") from None
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
+    return v
+
+
+def _budget(text: str):
+    from bench.compare import Budget
+
+    try:
+        return Budget.parse(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer (counted evaluations) or 'all', got {text!r}") from None
+
+
+def _name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"must not be empty, got {text!r}")
+    return text
+
+
+def _device(text: str) -> str:
+    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", text):
+        raise argparse.ArgumentTypeError(f"must be one of 'cpu', 'cuda', 'cuda:N', 'auto', got {text!r}")
+    return text
+
+
+def _only(bench: str, flags: dict[str, object], why: str) -> None:
+    """Refuse flags the chosen benchmark would silently ignore."""
+    given = [f for f, v in flags.items() if v is not None and v is not False]
+    if given:
+        raise BenchError(f"{given[0]} does not apply to --bench {bench}{why}")
+
+
+def _check_dataset(bench: str, dataset: str) -> None:
+    from bench import registry
+    from bench.errors import UnknownDatasetError
+
+    valid = registry.datasets(bench)
+    if dataset not in valid:
+        raise UnknownDatasetError(dataset, valid, f"for benchmark {bench!r}")
+
+
+# ---- compare ----------------------------------------------------------------------------------
 def _cmd_compare(a) -> int:
+    if a.bench == TREE_FUSION:
+        return _compare_fusion(a)
     from bench import compare, registry, report
 
-    if a.bench == "tree-fusion":
-        return _compare_fusion(a)
-    datasets = a.dataset or list(registry.info(a.bench).datasets[:1])
-    records = compare.compare(a.bench, datasets, a.algo or ["rs", "rea"], range(a.seeds), compare.Budget.parse(a.budget),
+    _only(a.bench, {"--budget-seconds": a.budget_seconds, "--protocol": a.protocol, "--max-leaves": a.max_leaves},
+          " (tree-fusion only)")
+    datasets = a.dataset or [registry.default_dataset(a.bench)]
+    for ds in datasets:
+        _check_dataset(a.bench, ds)
+    compare.check_out_dir(a.out)
+    notes = {}
+    for ds in datasets:
+        o = registry.open(a.bench, ds)
+        if a.metric is None:
+            notes[ds] = o.search_metric()[1]
+        else:
+            o.metric_info(a.metric)  # named error before any work
+            notes[ds] = f"{a.bench}/{ds}: searched {a.metric} (--metric)"
+    budget = a.budget or compare.Budget.parse("300")
+    records = compare.compare(a.bench, datasets, a.algo or ["rs", "rea"], range(a.seeds), budget,
                               metric=a.metric, out_dir=a.out, progress=not a.no_progress)
     summary = report.summary_frame(report.runs_frame(records))
+    print("\n".join(notes.values()) + "\n")
     print(report.format_summary(summary))
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records in {a.out}/records/")
@@ -25,81 +112,162 @@ def _cmd_compare(a) -> int:
 
 
 def _compare_fusion(a) -> int:
-    from bench import compare, fusion_report
+    from bench import compare, fusion_report, registry
 
-    if not a.dataset or len(a.dataset) != 1:
-        raise BenchError("compare --bench tree-fusion takes exactly one --dataset")
+    _only(a.bench, {"--budget": a.budget, "--metric": a.metric},
+          ": its runs search val_acc and spend training seconds (--budget-seconds)")
+    if a.dataset and len(a.dataset) != 1:
+        raise BenchError(f"compare --bench tree-fusion takes one --dataset, got {len(a.dataset)}: {a.dataset}")
+    dataset = a.dataset[0] if a.dataset else registry.default_dataset(TREE_FUSION)
+    _check_dataset(TREE_FUSION, dataset)
     algos = a.algo or ["rs", "rea", "edf", "csgnas"]
-    records = compare.compare_fusion(a.dataset[0], algos, range(a.seeds), a.budget_seconds, a.protocol,
+    records = compare.compare_fusion(dataset, algos, range(a.seeds), a.budget_seconds or 30.0, a.protocol or "standard",
                                      a.max_leaves, out_dir=a.out, progress=not a.no_progress)
     runs = fusion_report.runs_frame(records)
+    print(f"{TREE_FUSION}/{dataset}: searched val_acc (validation accuracy); test accuracy of the incumbent reported\n")
     print(fusion_report.format_summary(fusion_report.summary_frame(runs, reference=algos[0])))
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records")
     return 0
 
 
+# ---- plot -------------------------------------------------------------------------------------
 def _cmd_plot(a) -> int:
-    from bench import report
+    from bench import fusion_report, report
 
-    records = report.load_records(Path(a.dir))
-    if not records:
-        raise BenchError(f"no run records in {a.dir}/records/")
-    report.write_all(records, Path(a.dir))
-    print(f"re-plotted {len(records)} runs into {a.dir}/anytime.png")
+    kind, summary, n = report.replot(Path(a.dir), reference=a.reference)
+    text = fusion_report.format_summary(summary) if kind == TREE_FUSION else report.format_summary(summary)
+    print(text)
+    print(f"\nre-plotted {n} runs into {a.dir}/anytime.png; rewrote {a.dir}/runs.csv and {a.dir}/summary.csv")
     return 0
 
 
+# ---- query ------------------------------------------------------------------------------------
 def _cmd_query(a) -> int:
-    import bench
-
-    o = bench.open(a.bench, a.dataset)
-    arch = int(a.arch) if a.arch.isdigit() else a.arch
-    for m in a.metric or [o.default_metric]:
-        info = o.metric_info(m)
-        print(f"{m} = {o.query(arch, m, on_missing='nan')} {info.unit}")
-    return 0
-
-
-def _cmd_info(a) -> int:
-    import bench
     from bench import registry
 
-    names = [a.bench] if a.bench else registry.benchmarks()
+    dataset = a.dataset or registry.default_dataset(a.bench)
+    _check_dataset(a.bench, dataset)
+    if a.bench == TREE_FUSION:
+        return _query_fusion(a, dataset)
+    _only(a.bench, {"--train": a.train, "--protocol": a.protocol}, " (tree-fusion only; tables answer every query)")
+    o = registry.open(a.bench, dataset)
+    arch = int(a.arch) if re.fullmatch(r"-?\d+", a.arch) else a.arch
+    metrics = a.metric or [o.default_metric]
+    for m in metrics:
+        o.metric_info(m)  # every metric checked before anything is printed
+    for m in metrics:
+        v = o.query(arch, m, seed=a.seed, on_missing="nan")
+        print(f"{m} = {v} {o.metric_info(m).unit}" + ("  (no value in the table)" if v != v else ""))
+    return 0
+
+
+def _query_fusion(a, dataset: str) -> int:
+    from bench.fusion_oracle import METRICS, FusionOracle
+
+    if re.fullmatch(r"-?\d+", a.arch):
+        raise BenchError(f"tree-fusion architectures are trees such as 'add(v1,concat(v2,v3))', not row indices; got {a.arch!r}")
+    metrics = a.metric or ["test_acc"]
+    for m in metrics:
+        if m not in METRICS:
+            from bench.errors import UnknownMetricError
+
+            raise UnknownMetricError(m, METRICS, "for tree-fusion")
+    o = FusionOracle.open(dataset, max_leaves=None, allow_train=a.train, protocol=a.protocol or "standard")
+    seed = 0 if a.seed is None else a.seed
+    try:
+        rec = o.result(a.arch, seed)
+    except MissingValueError as exc:
+        raise MissingValueError(f"{exc}. On the command line: add --train to train it now (seconds on a CPU)") from None
+    source = next((k for k, n in o.answered_from.items() if n), "memory")
+    for m in metrics:
+        print(f"{m} = {float(rec[m])} {METRICS[m][0]}")
+    print(f"(seed {seed}; answered from the {'shipped table' if source == 'table' else source})")
+    return 0
+
+
+# ---- info -------------------------------------------------------------------------------------
+def _cmd_info(a) -> int:
+    from bench import registry
+    from bench.errors import UnknownDatasetError
+
+    if a.bench:
+        names = [a.bench]
+    elif a.dataset:
+        names = [b for b in registry.benchmarks() if a.dataset in registry.datasets(b)]
+        if not names:
+            raise UnknownDatasetError(a.dataset, sorted({d for b in registry.benchmarks() for d in registry.datasets(b)}),
+                                      "in any benchmark")
+    else:
+        names = registry.benchmarks()
+    if a.dataset:
+        for name in names:
+            _check_dataset(name, a.dataset)
     for name in names:
+        if name == TREE_FUSION:
+            _info_fusion(a)
+            continue
         b = registry.info(name)
         print(f"{name}: {b.description}\n  datasets: {', '.join(b.datasets)}\n  table: tables/{b.table_file}")
         for ds in ([a.dataset] if a.dataset else b.datasets):
-            o = bench.open(name, ds)
+            o = registry.open(name, ds)
             opt = o.optimum()
             print(f"  [{ds}] {o.n_arch} architectures; optimum {o.default_metric} = {opt.value:.4f} at {opt.arch}")
+            print(f"      compare searches by default: {o.search_metric()[1]}")
             if a.metrics:
-                for m in o.metrics:
-                    i = o.metric_info(m)
-                    print(f"      {m:<40} {i.unit:<10} {i.direction}  {i.description}")
+                _print_metrics(o)
     return 0
 
 
+def _info_fusion(a) -> None:
+    from bench import registry
+
+    names = registry.datasets(TREE_FUSION)
+    print(f"{TREE_FUSION}: CSG-NAS tree fusion space over multi-view feature stores; answers from shipped tables of "
+          f"trained results, then the overlay, then (when allowed) by training\n  datasets: {', '.join(names)}")
+    for ds in ([a.dataset] if a.dataset else names):
+        t = registry.fusion_table(ds)
+        if t is None:
+            print(f"  [{ds}] no shipped table: queries train (query --train, or fill)")
+            continue
+        opt = t.optimum("test_acc")
+        print(f"  [{ds}] {t.n_arch} trained architectures x {t.metric_info('test_acc').n_seed} seeds in "
+              f"tables/{t.table_path.name}; best seed-mean test_acc = {opt.value:.4f} at {opt.arch}")
+        if a.metrics:
+            _print_metrics(t)
+
+
+def _print_metrics(o) -> None:
+    for m in o.metrics:
+        i = o.metric_info(m)
+        print(f"      {m:<40} {i.unit:<10} {i.direction}  {i.description}")
+
+
+# ---- tables -----------------------------------------------------------------------------------
+_TABLE_FLAGS = {  # which action reads which flag
+    "build": {"--source", "--out", "--if-missing", "--accept-new-reference"},
+    "verify": {"--out"},
+    "list": set(),
+    "status": set(),
+    "reproduce": {"--out", "--seeds", "--no-progress"},
+}
+
+
 def _cmd_tables(a) -> int:
+    given = {"--source": a.source, "--out": a.out, "--if-missing": a.if_missing, "--seeds": a.seeds,
+             "--no-progress": a.no_progress, "--accept-new-reference": a.accept_new_reference}
+    stray = [f for f, v in given.items() if v not in (None, False) and f not in _TABLE_FLAGS[a.action]]
+    if stray:
+        raise BenchError(f"tables {a.action} does not take {stray[0]}")
+    if a.names and a.action in ("verify", "list", "status"):
+        raise BenchError(f"tables {a.action} takes no names, got {a.names}")
     if a.action == "build":
-        from bench.builders import registry as builders
-
-        from bench import registry
-        from bench.paths import tables_dir
-
-        names = list(builders.BUILDERS) if a.names in ([], ["all"]) else a.names
-        for n in names:
-            file_name = (f"tree_fusion_{n.removeprefix('tree-fusion-').replace('-', '_')}.h5" if n.startswith("tree-fusion-")
-                         else registry.info(n).table_file)
-            target = (Path(a.out) if a.out else tables_dir()) / file_name
-            if a.if_missing and target.exists():
-                print(f"present {target}")
-                continue
-            path = builders.build(n, Path(a.out) if a.out else None, Path(a.source) if a.source else None)
-            print(f"built {path}")
+        _tables_build(a)
     elif a.action == "verify":
         from bench.builders import registry as builders
 
+        if a.out and not Path(a.out).is_dir():
+            raise BenchError(f"--out {a.out!r} is not a folder")
         print("\n".join(builders.verify(Path(a.out) if a.out else None)))
     elif a.action == "status":
         from bench.repro.reproduce import format_scoreboard, scoreboard
@@ -111,23 +279,64 @@ def _cmd_tables(a) -> int:
         for s in load_specs().values():
             print(f"{s.id:<28} {s.method:<8} {s.table:<12} {s.title}")
     elif a.action == "reproduce":
-        from bench.repro.reproduce import reproduce_ids
+        from bench.compare import check_out_dir
+        from bench.repro.reproduce import default_out_dir, reproduce_ids
+        from bench.repro.spec import get_spec
 
-        for p in reproduce_ids(a.names or None, a.seeds, progress=not a.no_progress):
+        for n in a.names:
+            get_spec(n)  # unknown ids fail before any table is regenerated
+        check_out_dir(a.out)
+        if a.seeds is not None and a.out is None:
+            print(f"note: --seeds without --out rewrites the committed {default_out_dir()}; "
+                  "pass --out DIR to keep an exploratory run apart", file=sys.stderr)
+        for p in reproduce_ids(a.names or None, a.seeds, progress=not a.no_progress, out_dir=a.out):
             print(f"wrote {p} and {p.with_suffix('.csv')}")
     return 0
 
 
+def _tables_build(a) -> None:
+    from bench import registry
+    from bench.builders import registry as builders
+    from bench.errors import UnknownBenchmarkError
+    from bench.paths import tables_dir
+
+    valid = [*builders.BUILDERS, *builders.TRAINED_BUILDERS]
+    names = list(builders.BUILDERS) if a.names in ([], ["all"]) else a.names
+    for n in names:
+        if n not in valid:
+            raise UnknownBenchmarkError(n, ["all", *valid], "(no builder)")
+    if a.source and not Path(a.source).is_dir():
+        raise BenchError(f"--source {a.source!r} is not a folder")
+    for n in names:
+        file_name = (f"tree_fusion_{n.removeprefix('tree-fusion-').replace('-', '_')}.h5" if n.startswith("tree-fusion-")
+                     else registry.info(n).table_file)
+        target = (Path(a.out) if a.out else tables_dir()) / file_name
+        if a.if_missing and target.exists():
+            print(f"present {target}")
+            continue
+        path = builders.build(n, Path(a.out) if a.out else None, Path(a.source) if a.source else None,
+                              accept_new_reference=a.accept_new_reference)
+        print(f"built {path}")
+
+
+# ---- features, fill -----------------------------------------------------------------------------
 def _cmd_features(a) -> int:
     from bench.features.build import FEATURE_SETS, build
+    from bench.features.store import UnknownFeatureStoreError, stores_dir
     from bench.features.store import open as open_store
-    from bench.features.store import stores_dir
 
     if a.action == "list":
+        if a.names or a.source or a.if_missing:
+            raise BenchError("features list takes no names or flags")
         for name, fs in FEATURE_SETS.items():
             print(f"{name:<10} {fs.description}")
         return 0
     names = list(FEATURE_SETS) if a.names in ([], ["all"]) else a.names
+    for n in names:
+        if n not in FEATURE_SETS:
+            raise UnknownFeatureStoreError(n, ["all", *FEATURE_SETS])
+    if a.source and not Path(a.source).is_dir():
+        raise BenchError(f"--source {a.source!r} is not a folder")
     for n in names:
         if a.if_missing and (stores_dir() / f"{n}.h5").exists():
             print(f"present {stores_dir() / (n + '.h5')}")
@@ -139,6 +348,7 @@ def _cmd_features(a) -> int:
 
 
 def _cmd_fill(a) -> int:
+    import importlib.util
     from dataclasses import replace
 
     from bench.features.store import open as open_store
@@ -146,10 +356,18 @@ def _cmd_fill(a) -> int:
     from bench.spaces.tree_fusion import TreeFusionSpace
     from bench.training.trainer import Recipe, resolve_device
 
-    if a.bench != "tree-fusion":
+    if a.bench != TREE_FUSION:
         raise BenchError(f"fill trains architectures of 'tree-fusion' only; {a.bench!r} is a fixed table")
+    _check_dataset(TREE_FUSION, a.dataset)
+    if a.executor != "ray" and a.ray_address is not None:
+        raise BenchError("--ray-address applies to --executor ray only")
+    if a.executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise BenchError("--executor ray needs Ray: pip install -e '.[ray]'")
     resolve_device(a.device)  # named error before any work
     store = open_store(a.dataset)
+    if a.max_leaves > len(store.view_names):
+        raise BenchError(f"--max-leaves {a.max_leaves}: {a.dataset} has {len(store.view_names)} features, "
+                         f"so at most {len(store.view_names)} leaves")
     space = TreeFusionSpace(store.view_names, max_leaves=a.max_leaves)
     archs = [space.encode(t) for t in space.enumerate()]
     recipe = Recipe() if a.epochs is None else replace(Recipe(), epochs=a.epochs)
@@ -160,58 +378,76 @@ def _cmd_fill(a) -> int:
     return 0
 
 
+# ---- parser -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="mmnas-bench", description=__doc__)
+    from bench.registry import benchmarks
+
+    p = argparse.ArgumentParser(prog="mmnas-bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    bench_names = benchmarks()
 
     c = sub.add_parser("compare", help="compare search algorithms over seeds")
-    c.add_argument("--bench", default="nb201")
-    c.add_argument("--dataset", action="append", help="repeatable; default: the benchmark's first dataset")
-    c.add_argument("--algo", action="append",
+    c.add_argument("--bench", default="nb201", choices=bench_names)
+    c.add_argument("--dataset", action="append", type=_name,
+                   help="repeatable (tree-fusion: one); default: the benchmark's first dataset")
+    c.add_argument("--algo", action="append", type=_name,
                    help="repeatable: rs, rea (default both); tree-fusion also edf, csgnas and its variants "
                         "(csgnas-nocs, csgnas-noki, csgnas-ki-all, csgnas-ki-random, csgnas-ki-below, csgnas-core-random); "
                         "the first is the reference of the significance test")
-    c.add_argument("--seeds", type=int, default=10, help="number of seeds, 0..N-1")
-    c.add_argument("--budget", default="300", help="counted evaluations per run, or 'all' to run until the optimum")
-    c.add_argument("--metric", default=None, help="metric to optimise (default: the benchmark's default)")
-    c.add_argument("--budget-seconds", type=float, default=30.0,
-                   help="tree-fusion: training seconds per run (the equal cost every algorithm gets)")
-    c.add_argument("--protocol", default="standard", help="tree-fusion: training protocol (standard, low-data)")
-    c.add_argument("--max-leaves", type=int, default=None, help="tree-fusion: leaf limit (default: number of features)")
+    c.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds, 0..N-1 (>= 1)")
+    c.add_argument("--budget", type=_budget, default=None,
+                   help="tabular: counted evaluations per run (default 300), or 'all' to run until the optimum")
+    c.add_argument("--metric", type=_name, default=None,
+                   help="tabular: metric to optimise (default: validation accuracy where the table has it for every "
+                        "architecture, else the benchmark's default; the output says which and why)")
+    c.add_argument("--budget-seconds", type=_positive_seconds, default=None,
+                   help="tree-fusion: training seconds per run, the equal cost every algorithm gets (default 30)")
+    c.add_argument("--protocol", type=_name, default=None, help="tree-fusion: training protocol (standard, low-data)")
+    c.add_argument("--max-leaves", type=_int_at_least(1), default=None,
+                   help="tree-fusion: leaf limit (default: number of features)")
     c.add_argument("--out", default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(fn=_cmd_compare)
 
-    pl = sub.add_parser("plot", help="re-plot a comparison folder from its saved run records")
+    pl = sub.add_parser("plot", help="re-plot a comparison folder (tabular or tree-fusion) from its saved run records")
     pl.add_argument("dir")
+    pl.add_argument("--reference", type=_name, default=None,
+                    help="tree-fusion: reference algorithm of the significance test (default: the one the folder used)")
     pl.set_defaults(fn=_cmd_plot)
 
     q = sub.add_parser("query", help="look up one architecture")
-    q.add_argument("arch", help="canonical string or row index")
-    q.add_argument("--bench", default="nb201")
-    q.add_argument("--dataset", default="cifar10")
-    q.add_argument("--metric", action="append")
+    q.add_argument("arch", help="canonical string, or (tabular) row index")
+    q.add_argument("--bench", default="nb201", choices=bench_names)
+    q.add_argument("--dataset", type=_name, default=None, help="default: the benchmark's first dataset")
+    q.add_argument("--metric", action="append", type=_name, help="repeatable; default: the benchmark's default metric")
+    q.add_argument("--seed", type=_int_at_least(0), default=None,
+                   help="seed index (tabular default: the mean over seeds; tree-fusion default 0)")
+    q.add_argument("--train", action="store_true",
+                   help="tree-fusion: train the architecture when neither the table nor the overlay has it")
+    q.add_argument("--protocol", type=_name, default=None, help="tree-fusion: training protocol (standard, low-data)")
     q.set_defaults(fn=_cmd_query)
 
     i = sub.add_parser("info", help="benchmarks, datasets, optima and metrics")
-    i.add_argument("--bench")
-    i.add_argument("--dataset")
+    i.add_argument("--bench", choices=bench_names)
+    i.add_argument("--dataset", type=_name)
     i.add_argument("--metrics", action="store_true", help="list every metric with unit and direction")
     i.set_defaults(fn=_cmd_info)
 
     fl = sub.add_parser("fill", help="train missing tree-fusion architectures into the overlay")
-    fl.add_argument("--bench", default="tree-fusion")
-    fl.add_argument("--dataset", required=True)
-    fl.add_argument("--max-leaves", type=int, default=2)
-    fl.add_argument("--seeds", type=int, default=1)
-    fl.add_argument("--workers", type=int, default=1)
+    fl.add_argument("--bench", default=TREE_FUSION, choices=bench_names)
+    fl.add_argument("--dataset", required=True, type=_name)
+    fl.add_argument("--max-leaves", type=_int_at_least(1), default=2)
+    fl.add_argument("--seeds", type=_int_at_least(1), default=1)
+    fl.add_argument("--workers", type=_int_at_least(1), default=1)
     fl.add_argument("--executor", default="local", choices=["local", "ray"],
                     help="local worker processes, or Ray tasks (pip install 'mmnas-bench[ray]')")
     fl.add_argument("--ray-address", default=None,
                     help="ray: omit to start a local instance with --workers CPUs; 'auto' or ray://HOST:10001 for a cluster")
-    fl.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs (a different recipe key)")
-    fl.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    fl.add_argument("--batch", type=int, default=32,
+    fl.add_argument("--epochs", type=_int_at_least(1), default=None,
+                    help="override the recipe's epochs (a different recipe key)")
+    fl.add_argument("--device", type=_device, default="cpu", help="cpu, cuda, cuda:N or auto")
+    fl.add_argument("--batch", type=_int_at_least(1), default=32,
                     help="most same-shaped models trained together in one stacked model (1: one by one)")
     fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/tree-fusion.sqlite)")
     fl.add_argument("--no-progress", action="store_true")
@@ -225,24 +461,42 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(fn=_cmd_features)
 
     t = sub.add_parser("tables", help="score tables (build, verify) and paper tables (list, status, reproduce)")
-    t.add_argument("action", choices=["build", "verify", "list", "status", "reproduce"])
-    t.add_argument("names", nargs="*", help="build: benchmark names or 'all'; reproduce: spec ids (default all)")
+    t.add_argument("action", choices=list(_TABLE_FLAGS))
+    t.add_argument("names", nargs="*", help="build: table names or 'all'; reproduce: spec ids (default all)")
     t.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
-    t.add_argument("--out", help="build/verify: tables folder (default tables/)")
+    t.add_argument("--out", help="build/verify: tables folder (default tables/); "
+                                 "reproduce: output folder (default the committed paper_repro/out/)")
     t.add_argument("--if-missing", action="store_true", help="build: skip tables that exist")
-    t.add_argument("--seeds", type=int, default=None, help="reproduce: override the spec's seed count")
+    t.add_argument("--accept-new-reference", action="store_true",
+                   help="replace shipped reference tables even where the rebuild differs from them")
+    t.add_argument("--seeds", type=_int_at_least(1), default=None, help="reproduce: override the spec's seed count")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(fn=_cmd_tables)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse: a usage error (2, message printed), or --help / --version (0)
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
     try:
         return args.fn(args)
-    except (BenchError, ValueError) as exc:
+    except BrokenPipeError:  # the reader went away (`| head`): nothing left to say
+        sys.stdout = open(os.devnull, "w")  # so that the interpreter's final flush does not fail again
+        return 0
+    except (BenchError, ValueError, OSError) as exc:
         print(f"mmnas-bench: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("mmnas-bench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, not a bad input: say so without a traceback unless asked
+        if os.environ.get("MMNAS_DEBUG"):
+            raise
+        print(f"mmnas-bench: internal error: {type(exc).__name__}: {exc} (please report it; set MMNAS_DEBUG=1 "
+              "for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -41,8 +41,11 @@ class Budget:
 
 
 def run_one(oracle, algo: str, seed: int, budget: Budget, metric: str | None = None, **algo_kwargs) -> RunRecord:
-    """One seeded run of one algorithm; returns its record."""
+    """One seeded run of one algorithm; returns its record. ``metric`` defaults to the
+    oracle's search metric (validation accuracy where the table has it for every cell)."""
     fn = algorithms.get(algo)
+    if metric is None:
+        metric = oracle.search_metric()[0]
     run = Run(oracle, metric, algo=algo, seed=seed, budget_evals=budget.evals,
               stop_at_target=budget.until_optimum, target=oracle.optimum(metric).value)
     fn(run, seed_rng(seed, algo, oracle.dataset), **algo_kwargs)
@@ -55,16 +58,25 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
     """Run every (dataset, algorithm, seed); write records, CSVs and the plot to ``out_dir``.
 
     ``metric`` may be a function of the dataset name, for protocols that use a
-    different metric per dataset.
+    different metric per dataset; None: each dataset's :meth:`~bench.oracle.TabularOracle.search_metric`.
     """
     for a in algos:
         algorithms.get(a)  # named error before any work
+    seeds = list(seeds)
+    if not seeds or not datasets or not algos:
+        raise ValueError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
+    check_out_dir(out_dir)
+    oracles, metrics = {}, {}
+    for ds in datasets:  # every dataset and metric is checked before the first run
+        oracles[ds] = open_benchmark(benchmark, ds, on_missing="nan")
+        m = metric(ds) if callable(metric) else metric
+        metrics[ds] = oracles[ds].search_metric()[0] if m is None else m
+        oracles[ds].metric_info(metrics[ds])
     records: list[RunRecord] = []
     total = len(datasets) * len(algos) * len(seeds)
     with tqdm(total=total, desc=f"compare {benchmark}", unit="run", disable=not progress) as bar:
         for ds in datasets:
-            oracle = open_benchmark(benchmark, ds, on_missing="nan")
-            m = metric(ds) if callable(metric) else metric
+            oracle, m = oracles[ds], metrics[ds]
             for algo in algos:
                 for seed in seeds:
                     bar.set_postfix_str(f"{ds} {algo} seed {seed}")
@@ -86,7 +98,45 @@ def run_fusion(oracle, algo: str, seed: int, budget_seconds: float | None = None
     run = FusionRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals)
     rng = seed_rng(seed, algo, oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
-    return run.finish()
+    rec = run.finish()
+    from bench import __version__
+
+    rec.test_metric = rec.test_metric or "test_acc"  # FusionRun keeps test accuracy beside validation
+    rec.version = rec.version or __version__
+    rec.tables = rec.tables or fusion_table_digests(oracle)
+    return rec
+
+
+def fusion_table_digests(oracle) -> dict[str, str]:
+    """``{file: sha256}`` of the shipped tree-fusion table the oracle answers from (empty when
+    it loaded none: a missing table, or one trained with another recipe)."""
+    from bench.builders.tree_fusion import table_file
+    from bench.oracle import _file_sha256
+    from bench.paths import tables_dir
+    from bench.training.trainer import PROTOCOLS
+
+    if not getattr(oracle, "_table", None):  # FusionOracle keeps its loaded table rows there
+        return {}
+    protocol = next((p for p, r in PROTOCOLS.items() if r.key == oracle.recipe.key), None)
+    path = tables_dir() / table_file(oracle.dataset, protocol) if protocol else None
+    if path is None or not path.exists():
+        return {}
+    st = path.stat()
+    return {path.name: _file_sha256(str(path), st.st_mtime_ns, st.st_size, st.st_ino)}
+
+
+def check_out_dir(out_dir: str | Path | None) -> None:
+    """Refuse an output folder that cannot be one, before any run spends time."""
+    if out_dir is None:
+        return
+    p = Path(out_dir)
+    if p.exists() and not p.is_dir():
+        raise ValueError(f"--out {str(out_dir)!r} exists and is not a folder")
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"--out {str(out_dir)!r}: {str(parent)!r} is a file, not a folder")
+            break
 
 
 def open_fusion(dataset: str, protocol: str = "standard", max_leaves: int | None = None, overlay=None):
@@ -106,6 +156,12 @@ def compare_fusion(dataset: str, algos: Sequence[str], seeds: Sequence[int], bud
     algorithm) and anytime.png against training seconds."""
     for a in algos:
         algorithms.get(a, "tree-fusion")  # named error before any work
+    seeds = list(seeds)
+    if not seeds or not algos:
+        raise ValueError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
+    if not (budget_seconds > 0 and budget_seconds < float("inf")):
+        raise ValueError(f"--budget-seconds must be a finite number > 0, got {budget_seconds!r}")
+    check_out_dir(out_dir)
     oracle = open_fusion(dataset, protocol, max_leaves, overlay)
     records = []
     with tqdm(total=len(algos) * len(seeds), desc=f"compare tree-fusion/{dataset}", unit="run",

@@ -7,6 +7,8 @@ string -> row index; later queries touch no disk.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
@@ -54,7 +56,8 @@ class TabularOracle:
 
     def __init__(self, benchmark: str, dataset: str, space: SearchSpace, archs: list[str],
                  metrics: dict[str, Metric], attrs: dict | None = None, on_missing: str = "raise",
-                 default_metric: str = "test_acc"):
+                 default_metric: str = "test_acc", validation_metric: str | None = None,
+                 test_metric: str | None = None, table_path: str | Path | None = None):
         if on_missing not in _ON_MISSING:
             raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
         self.benchmark = benchmark
@@ -63,6 +66,12 @@ class TabularOracle:
         self.attrs = attrs or {}
         self.on_missing = on_missing
         self.default_metric = default_metric if default_metric in metrics else next(iter(metrics))
+        #: the metric a search should optimise when the table has it for every architecture
+        self.validation_metric = validation_metric if validation_metric in metrics else None
+        self._validation_wanted = validation_metric
+        #: the held-out metric reported beside the searched one (None: the table has none)
+        self.test_metric = test_metric if test_metric in metrics else None
+        self.table_path = Path(table_path) if table_path is not None else None
         self._archs = archs
         self._row = {a: i for i, a in enumerate(archs)}
         self._index: pd.Index | None = None  # built on the first long query_many
@@ -151,7 +160,10 @@ class TabularOracle:
 
     def query(self, arch: Any, metric: str | None = None, seed: int | None = None, on_missing: str | None = None) -> float:
         """Value of ``metric`` for ``arch`` (mean over seeds unless ``seed`` is given)."""
-        metric = metric or self.default_metric
+        if metric is None:
+            metric = self.default_metric
+        if on_missing is not None and on_missing not in _ON_MISSING:
+            raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
         row = self._row.get(arch) if type(arch) is str else None
         if row is None:
             row = self.row(arch)
@@ -169,8 +181,6 @@ class TabularOracle:
                     f"{self.benchmark}/{self.dataset} has no {metric!r} value for {self._archs[row]!r} (row {row}); "
                     "pass on_missing='nan' to get NaN instead"
                 )
-            if on_missing not in (None, *_ON_MISSING):
-                raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
         return v
 
     def rows(self, archs: Iterable[Any]) -> np.ndarray:
@@ -197,7 +207,8 @@ class TabularOracle:
     def query_many(self, archs: Iterable[Any], metric: str | None = None, seed: int | None = None,
                    on_missing: str | None = None) -> np.ndarray:
         """Values of ``metric`` for many architectures, as a float64 array."""
-        metric = metric or self.default_metric
+        if metric is None:
+            metric = self.default_metric
         out = self._column(metric, seed)[self.rows(archs)]
         if (on_missing or self.on_missing) == "raise":
             nan = np.isnan(out)
@@ -211,7 +222,8 @@ class TabularOracle:
 
     def optimum(self, metric: str | None = None) -> Optimum:
         """Best architecture by ``metric`` in its direction (ties: lowest row)."""
-        metric = metric or self.default_metric
+        if metric is None:
+            metric = self.default_metric
         col = self._column(metric, None)
         if np.isnan(col).all():
             raise MissingValueError(f"{self.benchmark}/{self.dataset} has no value at all for {metric!r}")
@@ -219,7 +231,44 @@ class TabularOracle:
         rows = np.flatnonzero(col == best)
         return Optimum(self._archs[int(rows[0])], float(best), int(rows[0]), int(rows.size))
 
+    def n_values(self, metric: str) -> int:
+        """Architectures with a (seed-mean) value of ``metric``, i.e. not NaN."""
+        return int(np.count_nonzero(~np.isnan(self._column(metric, None))))
+
+    def search_metric(self) -> tuple[str, str]:
+        """``(metric, why)``: what a search optimises by default.
+
+        The validation metric where the table has it for every architecture (searching on
+        test accuracy selects on the test set); otherwise the default metric, and ``why``
+        says so. A partly filled validation metric is not used: the missing cells would
+        rank last and the search could not find them.
+        """
+        v, where = self.validation_metric, f"{self.benchmark}/{self.dataset}"
+        if v is not None and self.n_values(v) == self.n_arch:
+            return v, f"{where}: searched {v}, the validation metric (present for every architecture)"
+        if v is None:
+            why = f"{where} has no {self._validation_wanted or 'validation metric'}"
+        else:
+            why = f"{where} has {v} for only {self.n_values(v):,} of {self.n_arch:,} architectures"
+        held_out = ("; the reported test value is then not held out" if self.default_metric == self.test_metric else "")
+        return self.default_metric, f"{why}: searched {self.default_metric}{held_out}"
+
+    def table_digests(self) -> dict[str, str]:
+        """``{file name: sha256}`` of the table file this oracle was read from."""
+        if self.table_path is None or not self.table_path.exists():
+            return {}
+        st = self.table_path.stat()
+        return {self.table_path.name: _file_sha256(str(self.table_path), st.st_mtime_ns, st.st_size, st.st_ino)}
+
     def frame(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """The table as a data frame: one row per architecture, seed-mean columns."""
         names = metrics or self.metrics
         return pd.DataFrame({"arch": self._archs, **{m: self._column(m, None) for m in names}})
+
+
+@lru_cache(maxsize=64)
+def _file_sha256(path: str, mtime_ns: int, size: int, inode: int) -> str:
+    """sha256 of a file, hashed once per file identity (a replaced file is hashed again)."""
+    from bench.tablefile import file_sha256
+
+    return file_sha256(path)

@@ -25,6 +25,10 @@ class BenchmarkInfo:
     default_metric: str
     build_command: str
     description: str
+    #: what a search optimises by default where every architecture has it (TabularOracle.search_metric)
+    validation_metric: str | None = None
+    #: the held-out metric reported beside the searched one
+    test_metric: str | None = None
 
 
 def _nb201_space(archs: list[str]) -> SearchSpace:
@@ -44,6 +48,8 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
         default_metric="test_acc",
         build_command="mmnas-bench tables build nb201",
         description="NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
+        validation_metric="val_acc",
+        test_metric="test_acc",
     ),
     "transnas101-micro": BenchmarkInfo(
         name="transnas101-micro",
@@ -53,6 +59,8 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
         default_metric="val_score",
         build_command="mmnas-bench tables build transnas101-micro",
         description="TransNAS-Bench-101 micro cells, a 711-cell SAMPLE of 4,096, 7 tasks (NASLib export)",
+        validation_metric="val_score",
+        test_metric=None,  # the NASLib sample has validation scores only
     ),
 }
 
@@ -62,9 +70,46 @@ def benchmarks() -> list[str]:
     return [*BENCHMARKS, "tree-fusion"]
 
 
+def datasets(benchmark: str) -> list[str]:
+    """Datasets of a benchmark; tree-fusion: the feature stores (those with a shipped table first)."""
+    if benchmark == "tree-fusion":
+        from bench.builders.tree_fusion import DATASETS
+        from bench.features.store import stores
+
+        return [*DATASETS, *(s for s in stores() if s not in DATASETS)]
+    return list(info(benchmark).datasets)
+
+
+def default_dataset(benchmark: str) -> str:
+    """The dataset a command uses when none is given: the benchmark's first."""
+    return datasets(benchmark)[0]
+
+
+def fusion_table(dataset: str, protocol: str = "standard") -> TabularOracle | None:
+    """The shipped tree-fusion table of one dataset as a read-only :class:`TabularOracle`
+    (seed-mean values; what ``info`` reports), or None when no table ships for it."""
+    from bench.builders.tree_fusion import table_file
+    from bench.features.store import open as open_store
+    from bench.spaces.tree_fusion import TreeFusionSpace
+
+    if dataset not in datasets("tree-fusion"):
+        raise UnknownDatasetError(dataset, datasets("tree-fusion"), "for benchmark 'tree-fusion'")
+    path = tables_dir() / table_file(dataset, protocol)
+    if not path.exists():
+        return None
+    archs, metrics, attrs = read_dataset(path, dataset)
+    store = open_store(dataset)
+    space = TreeFusionSpace(store.view_names, max_leaves=len(store.view_names))
+    return TabularOracle("tree-fusion", dataset, space, archs, metrics, attrs, default_metric="test_acc",
+                         validation_metric="val_acc", test_metric="test_acc", table_path=path)
+
+
 def info(benchmark: str) -> BenchmarkInfo:
+    """Facts of a tabular benchmark (tree-fusion is not one: see :func:`datasets`, :func:`fusion_table`)."""
     b = BENCHMARKS.get(benchmark)
     if b is None:
+        if benchmark == "tree-fusion":
+            raise UnknownBenchmarkError(benchmark, list(BENCHMARKS), "(tree-fusion trains on a miss, it has no fixed table)")
         raise UnknownBenchmarkError(benchmark, benchmarks())
     return b
 
@@ -77,11 +122,10 @@ def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool =
     94.37333333333333
     """
     if benchmark == "tree-fusion":
-        from bench.features.store import stores
         from bench.fusion_oracle import FusionOracle
 
-        if dataset not in stores():
-            raise UnknownDatasetError(dataset, stores(), "for benchmark 'tree-fusion'")
+        if dataset not in datasets("tree-fusion"):
+            raise UnknownDatasetError(dataset, datasets("tree-fusion"), "for benchmark 'tree-fusion'")
         return FusionOracle.open(dataset, **options)
     b = info(benchmark)
     if dataset not in b.datasets:
@@ -99,7 +143,9 @@ def _open_cached(benchmark: str, dataset: str, on_missing: str, verify: bool, id
     b = info(benchmark)
     archs, metrics, attrs = read_dataset(tables_dir() / b.table_file, dataset, build_hint=b.build_command, verify=verify)
     return TabularOracle(benchmark, dataset, b.make_space(archs), archs, metrics, attrs,
-                         on_missing=on_missing, default_metric=b.default_metric)
+                         on_missing=on_missing, default_metric=b.default_metric,
+                         validation_metric=b.validation_metric, test_metric=b.test_metric,
+                         table_path=tables_dir() / b.table_file)
 
 
 _ = builtins  # `open` shadows the builtin inside this module only

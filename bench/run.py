@@ -11,15 +11,19 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BudgetExhausted
+from bench.errors import BenchError, BudgetExhausted
 from bench.oracle import TabularOracle
 
 #: safety stop for algorithms that keep proposing seen architectures
 DEFAULT_MAX_QUERIES = 2_000_000
+
+
+class RecordError(BenchError, ValueError):
+    """A file that is not a readable run record."""
 
 
 @dataclass
@@ -53,6 +57,10 @@ class RunRecord:
     n_queries: int = 0
     wall_seconds: float = 0.0
     stop_reason: str = ""
+    # provenance (absent from records saved before they existed: the defaults)
+    test_metric: str | None = None  # what test_values hold
+    version: str = ""  # bench.__version__ of the code that made the run
+    tables: dict = field(default_factory=dict)  # {table file name: sha256} of every table read
 
     @property
     def sign(self) -> float:
@@ -109,9 +117,28 @@ class RunRecord:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(asdict(self), separators=(",", ":")))
 
+    @property
+    def best_test(self) -> float:
+        """Test value of the incumbent (chosen on ``values``); NaN when none was recorded."""
+        i = self.best_index
+        return self.test_values[i] if 0 <= i < len(self.test_values) else math.nan
+
     @classmethod
     def load(cls, path: str | Path) -> "RunRecord":
-        return cls(**json.loads(Path(path).read_text()))
+        """Read a record saved by :meth:`save`, by this or an earlier version."""
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordError(f"cannot read run record {path}: {exc}") from None
+        known = {f.name for f in fields(cls)}
+        if not isinstance(data, dict) or not {f.name for f in fields(cls) if f.default is MISSING
+                                              and f.default_factory is MISSING} <= set(data):
+            raise RecordError(f"{path} is not a run record (fields missing)")
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise RecordError(f"{path} has fields this version does not know: {unknown}; it was written by "
+                              f"version {data.get('version') or '?'}")
+        return cls(**data)
 
 
 class BudgetedRun:
@@ -153,6 +180,9 @@ class BudgetedRun:
 class Run(BudgetedRun):
     """Budgeted, counted access to an oracle for one search run.
 
+    ``metric`` defaults to :meth:`TabularOracle.search_metric` (validation accuracy where
+    the table has it for every architecture). The oracle's test metric is recorded beside
+    each evaluation (``test_values``) for reporting only.
     ``cost_metric`` names a table column in seconds charged per evaluation (e.g.
     train seconds); otherwise each evaluation costs ``seconds_per_eval``.
     With ``stop_at_target`` the run ends when the incumbent reaches ``target``.
@@ -165,8 +195,9 @@ class Run(BudgetedRun):
                  max_queries: int = DEFAULT_MAX_QUERIES, settings: dict | None = None):
         self.oracle = oracle
         self.space = oracle.space
-        self.metric = metric or oracle.default_metric
+        self.metric = oracle.search_metric()[0] if metric is None else metric
         info = oracle.metric_info(self.metric)
+        self.test_metric = getattr(oracle, "test_metric", None)
         if cost_metric is not None:
             oracle.metric_info(cost_metric)  # named error if unknown
         if stop_at_target and target is None:
@@ -181,7 +212,8 @@ class Run(BudgetedRun):
         self._sim = 0.0
         self._t0 = time.perf_counter()
         self.record = RunRecord(oracle.benchmark, oracle.dataset, self.metric, info.direction, algo, seed,
-                                budget_evals, budget_seconds, target, dict(settings or {}))
+                                budget_evals, budget_seconds, target, dict(settings or {}),
+                                test_metric=self.test_metric, version=_version(), tables=oracle.table_digests())
         self.incumbent: tuple[str, float] | None = None
 
     # ---- state -------------------------------------------------------------------
@@ -225,6 +257,15 @@ class Run(BudgetedRun):
             self.incumbent = (key, v)
         r.archs.append(key)
         r.values.append(v)
+        if self.test_metric is not None:
+            r.test_values.append(v if self.test_metric == self.metric
+                                 else self.oracle.query(key, self.test_metric, on_missing="nan"))
         r.evals.append(len(self._seen))
         r.sim_seconds.append(self._sim)
         return v
+
+
+def _version() -> str:
+    from bench import __version__
+
+    return __version__
