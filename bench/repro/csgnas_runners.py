@@ -9,6 +9,8 @@ committed, so a regeneration is served from tables and cache (reported on stderr
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -26,8 +28,22 @@ _ORACLES: dict[tuple, object] = {}
 _FUSED: dict[tuple, dict[str, list[float]]] = {}
 
 
-def cache_path():
-    return paper_repro_dir() / "cache" / "tree-fusion.sqlite"
+_CACHE_OVERRIDE: list[Path] = []
+
+
+def cache_path() -> Path:
+    """The training cache the runners use: the committed one unless :func:`using_cache` says otherwise."""
+    return _CACHE_OVERRIDE[-1] if _CACHE_OVERRIDE else paper_repro_dir() / "cache" / "tree-fusion.sqlite"
+
+
+@contextmanager
+def using_cache(path: Path):
+    """Train and look up tree-fusion models in ``path`` instead of the committed cache."""
+    _CACHE_OVERRIDE.append(Path(path))
+    try:
+        yield
+    finally:
+        _CACHE_OVERRIDE.pop()
 
 
 def _oracle(dataset: str, protocol: str):

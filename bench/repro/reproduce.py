@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -12,29 +14,58 @@ from bench.repro.runners import RUNNERS
 from bench.repro.spec import PAPERS, STATUSES, TableSpec, get_spec, load_specs
 
 
-def out_dir() -> Path:
+def default_out_dir() -> Path:
+    """The committed outputs: ``paper_repro/out``."""
     return paper_repro_dir() / "out"
 
 
-def reproduce(spec: TableSpec, seeds: int | None = None, progress: bool = True) -> tuple[Path, Path]:
-    """Run the spec's runner (if any) and write ``out/<id>.md`` and ``.csv``."""
+def reproduce(spec: TableSpec, seeds: int | None = None, progress: bool = True,
+              out_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """Run the spec's runner (if any) and write ``<id>.md`` and ``.csv`` into ``out_dir``
+    (default: the committed ``paper_repro/out``)."""
+    if seeds is not None and seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {seeds}")
+    target = Path(out_dir) if out_dir is not None else default_out_dir()
     if spec.runner:
         if spec.runner not in RUNNERS:
             raise ValueError(f"{spec.path}: runner {spec.runner!r} is not one of {sorted(RUNNERS)}")
         n = seeds or int(spec.params.get("seeds", 10))
-        result = RUNNERS[spec.runner](spec, n, progress)
+        with _exploratory_cache(target):
+            result = RUNNERS[spec.runner](spec, n, progress)
     else:
         result = TableResult()
-    result.command = f"make reproduce-table TABLE={spec.id}"
-    return write_outputs(spec, result, out_dir(), decimals=int(spec.params.get("decimals", 1)))
+    result.command = (f"make reproduce-table TABLE={spec.id}" if seeds is None
+                      else f"mmnas-bench tables reproduce {spec.id} --seeds {seeds}")
+    return write_outputs(spec, result, target, decimals=int(spec.params.get("decimals", 1)))
 
 
-def reproduce_ids(ids: list[str] | None = None, seeds: int | None = None, progress: bool = True) -> list[Path]:
+@contextmanager
+def _exploratory_cache(target: Path):
+    """Outside the committed output folder, tree-fusion runs train their misses into a copy
+    of the committed cache under ``target/cache/``, so an exploratory run (more seeds)
+    leaves ``paper_repro/cache`` as committed."""
+    from bench.repro import csgnas_runners
+
+    committed = csgnas_runners.cache_path()
+    if target.resolve() == default_out_dir().resolve():
+        yield
+        return
+    copy = target / "cache" / committed.name
+    if not copy.exists() and committed.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(committed, copy)
+    with csgnas_runners.using_cache(copy):
+        yield
+
+
+def reproduce_ids(ids: list[str] | None = None, seeds: int | None = None, progress: bool = True,
+                  out_dir: str | Path | None = None) -> list[Path]:
+    """Regenerate the given specs (default: all) into ``out_dir`` (default ``paper_repro/out``)."""
     specs = load_specs()
-    chosen = [get_spec(i) for i in ids] if ids else list(specs.values())
+    chosen = [get_spec(i) for i in ids] if ids else list(specs.values())  # unknown ids fail before any work
     paths = []
     for spec in chosen:
-        md, _ = reproduce(spec, seeds, progress)
+        md, _ = reproduce(spec, seeds, progress, out_dir)
         paths.append(md)
     return paths
 
@@ -45,7 +76,7 @@ def scoreboard() -> pd.DataFrame:
     for spec in load_specs().values():
         c = spec.status_counts()
         rows.append({"paper": spec.method, "id": spec.id, "table": spec.table, "kind": spec.kind, **c,
-                     "output": "yes" if (out_dir() / f"{spec.id}.md").exists() else "no"})
+                     "output": "yes" if (default_out_dir() / f"{spec.id}.md").exists() else "no"})
     return pd.DataFrame(rows, columns=["paper", "id", "table", "kind", *STATUSES, "output"])
 
 
