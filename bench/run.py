@@ -213,7 +213,8 @@ class Run(BudgetedRun):
         self._t0 = time.perf_counter()
         self.record = RunRecord(oracle.benchmark, oracle.dataset, self.metric, info.direction, algo, seed,
                                 budget_evals, budget_seconds, target, dict(settings or {}),
-                                test_metric=self.test_metric, version=_version(), tables=oracle.table_digests())
+                                test_metric=self.test_metric, version=_version(),
+                                tables=getattr(oracle, "table_digests", dict)())
         self.incumbent: tuple[str, float] | None = None
 
     # ---- state -------------------------------------------------------------------

@@ -243,3 +243,13 @@ def test_errors_inside_a_command_are_not_tracebacks(monkeypatch, capsys):
     monkeypatch.setenv("MMNAS_DEBUG", "1")
     with pytest.raises(RuntimeError):
         cli.main(["info"])
+
+
+@pytest.mark.parametrize("flag, expected", [([], False), (["--accept-new-reference"], True)])
+def test_tables_build_passes_accept_new_reference(flag, expected, monkeypatch, tmp_path, capsys):
+    from bench.builders import registry as builders
+
+    calls = []
+    monkeypatch.setattr(builders, "build", lambda name, out, source, **kw: calls.append((name, kw)) or out / "x.h5")
+    assert main(["tables", "build", "nb201", "--out", str(tmp_path)] + flag) == 0
+    assert calls == [("nb201", {"accept_new_reference": expected})]
