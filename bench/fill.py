@@ -1,6 +1,8 @@
 """Fill the tree-fusion overlay by real training, with worker processes and one writer.
 
-Pairs the shipped table already answers (same recipe) are not trained again.
+Pairs the shipped table already answers (same recipe) are not trained again, and fills
+running at once on the same overlay share the work: each batch is claimed in the overlay
+just before it is trained (:meth:`bench.overlay.Overlay.claim`), so no pair is trained twice.
 
 Workers train batches of same-shaped trees together (:func:`bench.training.batched.train_many`,
 bit-identical to one-by-one training); the parent process alone writes each result to
@@ -36,6 +38,7 @@ class FillReport:
     trained: int
     wall_seconds: float
     in_table: int = 0  # answered by the shipped table, so not trained
+    elsewhere: int = 0  # claimed by another fill running on the same overlay, so left to it
 
 
 def shipped_keys(dataset: str, recipe: Recipe) -> set[str]:
@@ -59,8 +62,11 @@ def shipped_keys(dataset: str, recipe: Recipe) -> set[str]:
     return {Overlay.key(dataset, a, s, recipe.key) for a in archs for s in range(n_seed)}
 
 
-def _init_worker(dataset: str, recipe: dict, device: str) -> None:
-    _worker_state.update(store=open_store(dataset), recipe=Recipe(**recipe), device=device)
+def _init_worker(dataset: str, recipe: dict, device: str, overlay: str) -> None:
+    # each worker claims its own work in the overlay (a new connection: never one inherited by fork)
+    store, ov = open_store(dataset), Overlay(overlay)
+    ov.bind_store(dataset, store.content_sha256)
+    _worker_state.update(store=store, recipe=Recipe(**recipe), device=device, overlay=ov)
 
 
 def _records(jobs: list[tuple[str, int]], store, recipe: Recipe, device: str):
@@ -72,8 +78,12 @@ def _records(jobs: list[tuple[str, int]], store, recipe: Recipe, device: str):
 
 
 def _train_batch(jobs: list[tuple[str, int]]) -> list[tuple[str, int, dict]]:
+    """Train the jobs of one batch that no other fill has claimed (claimed here, just before)."""
     st = _worker_state
-    return _records(jobs, st["store"], st["recipe"], st["device"])
+    store, recipe = st["store"], st["recipe"]
+    mine = set(st["overlay"].claim([Overlay.key(store.name, a, s, recipe.key) for a, s in jobs]))
+    jobs = [(a, s) for a, s in jobs if Overlay.key(store.name, a, s, recipe.key) in mine]
+    return _records(jobs, store, recipe, st["device"]) if jobs else []
 
 
 def batches(jobs: list[tuple[str, int]], dims: dict[str, int], size: int) -> list[list[tuple[str, int]]]:
@@ -131,35 +141,44 @@ def fill(dataset: str, archs: list[str], seeds: int, workers: int = 1, recipe: R
     if executor not in ("local", "ray"):
         raise BenchError(f"unknown executor {executor!r}; valid: 'local', 'ray'")
     recipe = recipe or Recipe()
+    store = open_store(dataset)
     ov = Overlay(overlay or overlay_path("tree-fusion"))
+    ov.bind_store(dataset, store.content_sha256)  # records made on other data are retrained
     have = ov.keys()
     table = shipped_keys(dataset, recipe) if skip_table else set()
     keys = [((a, s), Overlay.key(dataset, a, s, recipe.key)) for a in archs for s in range(seeds)]
     n_table = sum(k in table for _, k in keys)
     jobs = [job for job, k in keys if k not in table and k not in have]
     total = len(archs) * seeds
-    store = open_store(dataset)
     groups = batches(jobs, store.dims, max(1, batch))
     t0 = time.perf_counter()
+    trained = 0
     bar = tqdm(total=len(jobs), desc=f"fill tree-fusion/{dataset}", unit="model", disable=not progress)
     try:
         pool = None
-        if executor == "ray":
+        if executor == "ray":  # tasks cannot reach the overlay file: this process claims their work
+            mine = set(ov.claim([Overlay.key(dataset, a, s, recipe.key) for a, s in jobs]))
+            groups = [g for g in ([j for j in g if Overlay.key(dataset, *j, recipe.key) in mine] for g in groups) if g]
             results = _ray_results(store, groups, recipe, device, workers, ray_address)
         elif workers <= 1:
-            _init_worker(dataset, asdict(recipe), device)
+            _init_worker(dataset, asdict(recipe), device, str(ov.path))
             results = map(_train_batch, groups)
         else:
-            pool = mp.get_context("fork").Pool(workers, initializer=_init_worker, initargs=(dataset, asdict(recipe), device))
+            pool = mp.get_context("fork").Pool(workers, initializer=_init_worker,
+                                                initargs=(dataset, asdict(recipe), device, str(ov.path)))
             results = pool.imap_unordered(_train_batch, groups)
         for records in results:
             for arch, seed, rec in records:
                 ov.put(Overlay.key(dataset, arch, seed, recipe.key), dataset, arch, seed, recipe.key, rec)
+                trained += 1
                 bar.update()
         if pool is not None:
             pool.close()
             pool.join()
     finally:
         bar.close()
+        ov.release()
+        _worker_state.pop("overlay", None)
         ov.close()
-    return FillReport(total, total - n_table - len(jobs), len(jobs), time.perf_counter() - t0, n_table)
+    elsewhere = len(jobs) - trained
+    return FillReport(total, total - n_table - len(jobs), trained, time.perf_counter() - t0, n_table, elsewhere)

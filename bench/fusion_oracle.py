@@ -51,6 +51,7 @@ class FusionOracle:
         self.space = space
         self.recipe = recipe
         self.overlay = overlay
+        overlay.bind_store(dataset, store.content_sha256)  # never answer from a record made on other data
         self.allow_train = allow_train
         self.device = device
         self.default_metric = "test_acc"
@@ -130,7 +131,7 @@ class FusionOracle:
                     f"tree-fusion/{self.dataset}: no result for {text!r} seed {seed} (recipe "
                     f"{self.recipe.key}) in the table or the overlay; pass allow_train=True or run `mmnas-bench fill`")
             res = train(parse(text), self.store, seed, self.recipe, self.device)
-            rec = {**res.metrics(), "val_curve": res.val_curve, "device": res.device}
+            rec = res.record()
             self.overlay.put(key, self.dataset, text, seed, self.recipe.key, rec)
             self.n_trained += 1
             self.answered_from["trained"] += 1
@@ -178,8 +179,7 @@ class FusionOracle:
                                         f"from {parent_key!r}; pass allow_train=True")
             init, res = self._finetune(parse(text), seed, parent_key)
             self._save_weights(key, res.state)
-            rec = {**res.metrics(), "val_curve": res.val_curve, "device": res.device, "parent": parent_key,
-                   "inherited": init}
+            rec = {**res.record(), "parent": parent_key, "inherited": init}
             self.overlay.put(key, self.dataset, text, seed, key.rsplit("|recipe=", 1)[1], rec)
             self.n_trained += 1
             self.answered_from["trained"] += 1

@@ -28,7 +28,8 @@ from typing import Iterator
 import h5py
 import numpy as np
 
-from bench.errors import ChecksumError, SpecError, TableMissingError
+from bench.errors import BenchError, ChecksumError, SpecError, TableMissingError
+from bench.manifest import check_file, file_sha256  # noqa: F401  (file_sha256: part of this module's API)
 
 SCHEMA_VERSION = 1
 ARCHS = "archs"
@@ -116,14 +117,6 @@ def group_checksums(path: Path) -> dict[str, str]:
     """Per-dataset content checksums, stored so one group can be verified alone."""
     with h5py.File(path, "r") as f:
         return json.loads(f.attrs["group_sha256"])
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 @contextmanager
@@ -216,28 +209,16 @@ def read_dataset(path: str | os.PathLike, dataset: str, build_hint: str = "", ve
         f = h5py.File(path, "r")
     except OSError as exc:
         raise ChecksumError(f"score table {path} cannot be read as HDF5 ({exc}); rebuild it{': ' + build_hint if build_hint else ''}") from exc
-    with f:
-        attrs = {k: f.attrs[k] for k in f.attrs}
-        if int(attrs.get("schema_version", -1)) != SCHEMA_VERSION:
-            raise ChecksumError(f"score table {path} has schema version {attrs.get('schema_version')!r}, this code reads {SCHEMA_VERSION}")
-        if dataset not in f:
-            from bench.errors import UnknownDatasetError
-
-            raise UnknownDatasetError(dataset, sorted(f.keys()), f"in table {path}")
-        grp = f[dataset]
-        arrays, m_attrs = _load_group(grp)
-        if verify:
-            recorded = json.loads(attrs.get("group_sha256", "{}")).get(dataset)
-            h = hashlib.sha256()
-            _update_group_digest(h, dataset, arrays, m_attrs)
-            actual = h.hexdigest()
-            if recorded != actual:
-                raise ChecksumError(
-                    f"score table {path}, dataset {dataset!r}: content checksum {actual[:16]}... does not match the "
-                    f"recorded {str(recorded)[:16]}...; the file is corrupt or was edited. Rebuild it"
-                    + (f" with: {build_hint}" if build_hint else "")
-                )
-        attrs["dataset_description"] = str(grp.attrs.get("description", ""))
+    try:
+        with f:
+            arrays, m_attrs, attrs = _read_group(f, path, dataset, verify, build_hint)
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # damaged inside: h5py names neither file nor cause
+        if isinstance(exc, BenchError):
+            raise
+        raise ChecksumError(f"score table {path} cannot be read ({type(exc).__name__}: {exc}); the file is damaged. "
+                            f"Restore it{' or rebuild it with: ' + build_hint if build_hint else ''}") from None
+    if verify:  # internal checksums can be recomputed by whoever edits a file; MANIFEST is the reference
+        check_file(path)
     archs = [a.decode() for a in arrays.pop(ARCHS)]
     metrics = {
         key: Metric(arr, unit=str(m_attrs[key]["unit"]), direction=str(m_attrs[key]["direction"]),
@@ -245,6 +226,32 @@ def read_dataset(path: str | os.PathLike, dataset: str, build_hint: str = "", ve
         for key, arr in arrays.items()
     }
     return archs, metrics, attrs
+
+
+def _read_group(f: h5py.File, path: Path, dataset: str, verify: bool, build_hint: str):
+    """``(arrays, metric attrs, file attrs)`` of one group, its checksum verified."""
+    attrs = {k: f.attrs[k] for k in f.attrs}
+    if int(attrs.get("schema_version", -1)) != SCHEMA_VERSION:
+        raise ChecksumError(f"score table {path} has schema version {attrs.get('schema_version')!r}, this code reads {SCHEMA_VERSION}")
+    if dataset not in f:
+        from bench.errors import UnknownDatasetError
+
+        raise UnknownDatasetError(dataset, sorted(f.keys()), f"in table {path}")
+    grp = f[dataset]
+    arrays, m_attrs = _load_group(grp)
+    if verify:
+        recorded = json.loads(attrs.get("group_sha256", "{}")).get(dataset)
+        h = hashlib.sha256()
+        _update_group_digest(h, dataset, arrays, m_attrs)
+        actual = h.hexdigest()
+        if recorded != actual:
+            raise ChecksumError(
+                f"score table {path}, dataset {dataset!r}: content checksum {actual[:16]}... does not match the "
+                f"recorded {str(recorded)[:16]}...; the file is corrupt or was edited. Rebuild it"
+                + (f" with: {build_hint}" if build_hint else "")
+            )
+    attrs["dataset_description"] = str(grp.attrs.get("description", ""))
+    return arrays, m_attrs, attrs
 
 
 def list_datasets(path: str | os.PathLike) -> list[str]:

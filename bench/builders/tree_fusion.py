@@ -92,6 +92,7 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
         # cost that searches charge for it (batched fills record amortised seconds)
         fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress, batch=1, skip_table=False)
     ov = Overlay(overlay)
+    ov.bind_store(dataset, open_store(dataset).content_sha256)
     recs = []
     for a in archs:
         row = []

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from bench.errors import ChecksumError, TableMissingError, UnknownChoiceError
+from bench.manifest import check_file
 from bench.paths import data_cache_dir
 from bench.tablefile import atomic_write
 
@@ -181,12 +182,25 @@ def read_store(path: Path) -> FeatureStore:
 def _read(path: Path, name: str) -> FeatureStore:
     if not path.exists():
         raise TableMissingError(f"feature store {path} does not exist; build it with: mmnas-bench features build {name}")
+    try:
+        return _read_file(path, name)
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:  # h5py's errors on damaged files name no file
+        raise ChecksumError(f"feature store {path} cannot be read ({type(exc).__name__}: {exc}); the file is damaged: "
+                            f"restore it or rebuild it with: mmnas-bench features build {name}") from None
+
+
+def _read_file(path: Path, name: str) -> FeatureStore:
     with h5py.File(path, "r") as f:
         a = _arrays(f)
         digest = _digest(a)
         if digest != f.attrs.get("content_sha256"):
             raise ChecksumError(f"feature store {path}: content checksum does not match; rebuild it with: "
                                 f"mmnas-bench features build {name}")
+        if str(f.attrs.get("name")) != name:
+            raise ChecksumError(f"feature store {path} holds the store {str(f.attrs.get('name'))!r}, not {name!r}: "
+                                "a file was copied over it; restore it or rebuild it with: "
+                                f"mmnas-bench features build {name}")
+        check_file(path, digest)
         views = {v: a[f"views/{v}"] for v in f["views"]}
         splits = {s: {p: a[f"splits/{s}/{p}"] for p in f[f"splits/{s}"]} for s in f["splits"]}
         scaling = {s: {v: (a[f"scaling/{s}/{v}/mean"], a[f"scaling/{s}/{v}/std"]) for v in views} for s in splits}

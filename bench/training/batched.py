@@ -195,7 +195,7 @@ def _train_group(trees: list[Tree], seeds: list[int], store: FeatureStore, recip
         results.append(TrainResult(float((pred[b] == y).mean() * 100), curves[b][-1], macro * 100, weighted * 100,
                                    nets[b].n_params(), nets[b].flops(), seconds, curves[b], dev.type,
                                    _state(nets[b], b, params, nets) if return_state else None,
-                                   "one-by-one" if B == 1 else f"batched/{B}", env))
+                                   "one-by-one" if B == 1 else f"batched/{B}", env, store.content_sha256))
     return results
 
 

@@ -78,6 +78,7 @@ class TrainResult:
     #: 'batched/N' (one stacked training of N models, its wall time divided by N)
     timing: str = "one-by-one"
     numerics: dict = field(default_factory=dict)  # bench.numerics.environment() at training time
+    store_sha256: str = ""  # content checksum of the feature store it was trained on
 
     def metrics(self) -> dict[str, float]:
         return {k: getattr(self, k) for k in ("test_acc", "val_acc", "macro_f1", "weighted_f1", "params", "flops",
@@ -86,7 +87,7 @@ class TrainResult:
     def record(self) -> dict:
         """What a cache stores of this result: metrics, validation curve and how it was made."""
         return {**self.metrics(), "val_curve": self.val_curve, "device": self.device, "timing": self.timing,
-                "numerics": self.numerics}
+                "numerics": self.numerics, "store_sha256": self.store_sha256}
 
 
 def pinned_numerics(fn):
@@ -201,7 +202,7 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()} if return_state else None
     return TrainResult(float((pred == y).mean() * 100), curve[-1], macro * 100, weighted * 100,
                        model.n_params(), model.flops(), seconds, curve, dev.type, state,
-                       numerics=numerics.environment(str(dev)))
+                       numerics=numerics.environment(str(dev)), store_sha256=store.content_sha256)
 
 
 def _accuracy(model: FusionNet, x: dict[str, torch.Tensor], y: torch.Tensor) -> float:
