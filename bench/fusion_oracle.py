@@ -79,7 +79,8 @@ class FusionOracle:
             raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
         recipe = recipe or PROTOCOLS[protocol]
         store = open_store(dataset, with_backbone=backbone)
-        space = TreeFusionSpace(store.view_names, max_leaves=max_leaves or len(store.view_names), repeatable=repeatable)
+        space = TreeFusionSpace(store.view_names, max_leaves=len(store.view_names) if max_leaves is None else max_leaves,
+                                repeatable=repeatable)
         oracle = cls(dataset, store, space, recipe, Overlay(overlay or overlay_path("tree-fusion")),
                      allow_train, device)
         oracle.load_table(tables_dir() / table_file(dataset, protocol))

@@ -29,6 +29,11 @@ from bench.run import BudgetedRun, RunRecord
 class FusionRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
                  budget_evals: int | None = None, settings: dict | None = None):
+        if budget_seconds is not None and not (math.isfinite(budget_seconds) and budget_seconds > 0):
+            raise ValueError(f"budget_seconds must be a finite number > 0, got {budget_seconds!r}")
+        if budget_evals is not None and (isinstance(budget_evals, bool) or int(budget_evals) != budget_evals
+                                         or budget_evals < 1):
+            raise ValueError(f"budget_evals must be a whole number >= 1, got {budget_evals!r}")
         self.oracle = oracle
         self.space = oracle.space
         self.train_seed = seed % max(1, oracle.n_seeds)

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Callable
 
 from bench.algorithms.csgnas import PRESETS as CSGNAS_PRESETS
-from bench.algorithms.csgnas import CSGNASSettings, csgnas
+from bench.algorithms.csgnas import CSGNASSettings, check_space, csgnas
 from bench.algorithms.edf import EDFSettings, edf
 from bench.algorithms.random_search import random_search
 from bench.algorithms.regularized_evolution import REASettings, regularized_evolution
@@ -38,6 +38,13 @@ def until_budget(name: str):
     if name in CSGNAS_PRESETS:
         return replace(CSGNAS_PRESETS[name], generations_expand=None)
     return None
+
+
+def check_fusion(name: str, space) -> None:
+    """Raise a named error, before any work, when tree-fusion algorithm ``name`` cannot search ``space``."""
+    get(name, "tree-fusion")
+    if name in CSGNAS_PRESETS:
+        check_space(space, CSGNAS_PRESETS[name])
 
 
 def get(name: str, benchmark: str = "") -> Callable:

@@ -98,8 +98,18 @@ def expand_mutation(space: TreeFusionSpace, m2: list[str], f2: list[str]):
     return mutate
 
 
+def check_space(space: TreeFusionSpace, settings: CSGNASSettings) -> None:
+    """Refuse, before any work, a space the settings cannot search: ranking the operators by
+    fusing all features (CSG-NAS Figure 4) needs room for every feature in one tree."""
+    if settings.use_core and settings.core_selection == "top" and space.max_leaves < len(space.features):
+        raise InvalidArchitectureError(
+            f"CSG-NAS ranks fusion operators by fusing all {len(space.features)} features, so it needs max_leaves >= "
+            f"{len(space.features)}; got max_leaves={space.max_leaves} (csgnas-nocs and csgnas-core-random do not rank)")
+
+
 def csgnas(run: FusionRun, rng: np.random.Generator, settings: CSGNASSettings | None = None) -> None:
     s = settings or CSGNASSettings()
+    check_space(run.space, s)
     run.record.settings.update(asdict(s))
     space = run.space
     inherit = Inheritance(s.inherit, s.threshold)
