@@ -163,6 +163,8 @@ def compare_fusion(dataset: str, algos: Sequence[str], seeds: Sequence[int], bud
         raise ValueError(f"--budget-seconds must be a finite number > 0, got {budget_seconds!r}")
     check_out_dir(out_dir)
     oracle = open_fusion(dataset, protocol, max_leaves, overlay)
+    for a in algos:
+        algorithms.check_fusion(a, oracle.space)  # e.g. CSG-NAS's ranking needs room for every feature
     records = []
     with tqdm(total=len(algos) * len(seeds), desc=f"compare tree-fusion/{dataset}", unit="run",
               disable=not progress) as bar:
