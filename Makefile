@@ -25,6 +25,7 @@ tables: $(STAMP)
 	$(BIN)/mmnas-bench tables build all
 	$(BIN)/mmnas-bench features build all
 	$(BIN)/mmnas-bench tables verify
+	$(BIN)/mmnas-bench features verify
 
 ## Trained tree-fusion tables (real training, minutes each on 2 cores; resumable).
 tree-fusion-tables: $(STAMP)
@@ -34,6 +35,7 @@ tree-fusion-tables: $(STAMP)
 
 tables-verify: $(STAMP)
 	$(BIN)/mmnas-bench tables verify
+	$(BIN)/mmnas-bench features verify
 
 ## Default test run (< 10 minutes, no slow suites).
 test: $(STAMP)

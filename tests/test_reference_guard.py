@@ -108,3 +108,14 @@ def test_rebuilding_a_shipped_table_over_itself_changes_no_byte(tmp_path, cache)
     nb201.build(out_dir=tmp_path, source_dir=SHARED)
     assert file_sha256(tmp_path / "nb201.h5") == sha
     assert (tmp_path / "MANIFEST").read_text() == (tables_dir() / "MANIFEST").read_text()
+
+
+def test_cli_verifies_feature_stores_and_fill_names_what_the_table_answers(tmp_path, capsys):
+    from bench.cli import main
+
+    assert main(["features", "verify"]) == 0
+    assert "ok  scene15.h5" in capsys.readouterr().out
+    assert main(["fill", "--dataset", "aloi", "--max-leaves", "1", "--seeds", "3", "--overlay",
+                 str(tmp_path / "o.sqlite"), "--no-progress"]) == 0
+    assert "12 (architecture, seed) pairs: 12 in the shipped table, 0 already in the overlay, 0 trained" in \
+        capsys.readouterr().out
