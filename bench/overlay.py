@@ -98,7 +98,8 @@ class Overlay:
                 self._db = sqlite3.connect(self.path, timeout=OPEN_TIMEOUT)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
-                with self._db:
+                self._db.execute("BEGIN IMMEDIATE")  # one process at a time checks and upgrades the schema
+                try:
                     for stmt in SCHEMA:
                         self._db.execute(stmt)
                     cols = [r[1] for r in self._db.execute("PRAGMA table_info(records)")]
@@ -107,8 +108,13 @@ class Overlay:
                         rows = self._db.execute("SELECT key, result FROM records").fetchall()
                         self._db.executemany("UPDATE records SET sha256 = ? WHERE key = ?",
                                              [(payload_sha256(r), k) for k, r in rows])
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
                 break
             except sqlite3.OperationalError as exc:
+                self._db.close()
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise OverlayError(f"overlay {self.path}: cannot open it ({exc})") from None
                 time.sleep(0.05)
