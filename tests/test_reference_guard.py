@@ -119,3 +119,15 @@ def test_cli_verifies_feature_stores_and_fill_names_what_the_table_answers(tmp_p
                  str(tmp_path / "o.sqlite"), "--no-progress"]) == 0
     assert "12 (architecture, seed) pairs: 12 in the shipped table, 0 already in the overlay, 0 trained" in \
         capsys.readouterr().out
+
+
+@needs_shared
+@pytest.mark.parametrize("name", ["aloi", "orl"])
+def test_store_and_trained_backbone_rebuild_equal_the_shipped_content(name, tmp_path):
+    from bench.features.build import build
+    from bench.features.store import stores_dir
+
+    build(name, out_dir=tmp_path, source_dir=SHARED)  # the backbone is trained (torch, pinned numerics)
+    built, shipped = read_manifest(tmp_path), read_manifest(stores_dir())
+    for f in (f"{name}.h5", f"{name}.backbone.h5"):
+        assert built[f][1] == shipped[f][1], f
