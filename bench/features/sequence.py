@@ -78,7 +78,7 @@ def content_digest(arrays: dict[str, np.ndarray], meta: dict) -> str:
 
 def _strings(values) -> np.ndarray:
     """Fixed-length UTF-8 bytes: their bytes (and so the checksum) do not depend on pointers."""
-    return np.array([str(v).encode("utf-8") for v in values], dtype=bytes)
+    return np.array([(v if isinstance(v, bytes) else str(v).encode("utf-8")) for v in values], dtype=bytes)
 
 
 def assemble(modalities: dict[str, np.ndarray], valid: dict[str, np.ndarray], labels: dict[str, np.ndarray],
