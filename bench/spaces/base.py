@@ -3,9 +3,49 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping
 
 import numpy as np
+
+from bench.errors import InvalidArchitectureError
+
+
+@dataclass(frozen=True)
+class Param:
+    """One categorical parameter of a space's optimizer-facing description.
+
+    ``condition=(parent, values)``: the parameter is active only when ``parent`` (listed
+    before it) takes one of ``values``; ``None``: always active. Choices and values are
+    strings so that they map unchanged onto Optuna and ConfigSpace categoricals.
+    """
+
+    name: str
+    choices: tuple[str, ...]
+    condition: tuple[str, tuple[str, ...]] | None = None
+
+    def active(self, values: Mapping[str, str]) -> bool:
+        """Whether this parameter is active given the values chosen so far."""
+        return self.condition is None or values.get(self.condition[0]) in self.condition[1]
+
+
+def active_values(params: list[Param], values: Mapping[str, str]) -> dict[str, str]:
+    """The active parameters' values, checked: every active one present and a valid choice."""
+    known = {p.name for p in params}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise InvalidArchitectureError(f"unknown parameter(s) {unknown}; valid: {', '.join(p.name for p in params)}")
+    out: dict[str, str] = {}
+    for p in params:
+        if not p.active(out):
+            continue
+        if p.name not in values:
+            raise InvalidArchitectureError(f"parameter {p.name!r} is active but has no value")
+        v = values[p.name]
+        if v not in p.choices:
+            raise InvalidArchitectureError(f"parameter {p.name!r} cannot be {v!r}; valid: {', '.join(p.choices)}")
+        out[p.name] = v
+    return out
 
 
 class SearchSpace(ABC):
@@ -60,3 +100,24 @@ class SearchSpace(ABC):
     def from_index(self, index: int) -> Any:
         """Inverse of :meth:`index`."""
         raise NotImplementedError(f"{type(self).__name__} is not enumerable")
+
+    # optimizer-facing description (bench.adapters builds Optuna and ConfigSpace spaces from it)
+    def parameters(self) -> list[Param]:
+        """The space as categorical parameters, parents before the parameters they condition.
+
+        Every assignment of the active parameters decodes (:meth:`from_parameters`) to a
+        member, and every member is reachable (:meth:`to_parameters`).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no parameter description")
+
+    def from_parameters(self, values: Mapping[str, str]) -> Any:
+        """The member an assignment of the active parameters stands for.
+
+        Unknown names, bad values and missing active parameters are named errors; values
+        of inactive parameters are ignored (some optimizers report every parameter).
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no parameter description")
+
+    def to_parameters(self, arch: Any) -> dict[str, str]:
+        """Active parameter values that :meth:`from_parameters` decodes back to ``arch``."""
+        raise NotImplementedError(f"{type(self).__name__} has no parameter description")

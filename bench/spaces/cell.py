@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 
 from bench.errors import ArchIndexError, InvalidArchitectureError
-from bench.spaces.base import SearchSpace
+from bench.spaces.base import Param, SearchSpace, active_values
 
 #: (target node, source node) of each edge, in string order
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
@@ -94,6 +94,18 @@ class CellSpace(SearchSpace):
             q, index = divmod(index, w)
             ops.append(self.ops[q])
         return self.make(tuple(ops))
+
+    # ---- optimizer-facing parameters ----------------------------------------------
+    def parameters(self) -> list[Param]:
+        """One categorical per edge, ``edge_<source>_<target>``, choices ``self.ops``."""
+        return [Param(f"edge_{src}_{dst}", tuple(self.ops)) for dst, src in self.edges]
+
+    def from_parameters(self, values) -> Cell:
+        v = active_values(self.parameters(), values)
+        return self.make(tuple(v[f"edge_{src}_{dst}"] for dst, src in self.edges))
+
+    def to_parameters(self, arch) -> dict[str, str]:
+        return {f"edge_{src}_{dst}": op for (dst, src), op in zip(self.edges, self._ops(arch))}
 
     def op_indices(self, arch) -> tuple[int, ...]:
         """Op index per edge (indices into ``self.ops``)."""

@@ -48,6 +48,11 @@ class RestrictedSpace(SearchSpace):
     ``sample`` draws uniformly from the members; ``mutate`` returns a member that
     differs in one edge op when one exists, else a nearest member by the number of
     edges that differ. Indices are positions in the member list.
+
+    Its optimizer-facing parameters are the base space's (an optimizer cannot be told
+    which cells a sample holds); :meth:`from_parameters` maps a cell outside the sample
+    to the nearest member (fewest differing edges, ties: lowest index), so every
+    assignment an optimizer proposes evaluates and members map to themselves.
     """
 
     indexable = True
@@ -90,6 +95,21 @@ class RestrictedSpace(SearchSpace):
 
     def sample(self, rng: np.random.Generator) -> Cell:
         return self.from_index(int(rng.integers(self.size)))
+
+    def parameters(self):
+        return self.base.parameters()
+
+    def from_parameters(self, values) -> Cell:
+        # deterministic rather than an error: an optimizer samples the full base space, and
+        # failing most of its proposals (e.g. 3,385 of 4,096 TransNAS cells) would stall it
+        cell = self.base.from_parameters(values)
+        if self.base.encode(cell) in self._pos:
+            return cell
+        dist = (self._ops != np.array(self.base.op_indices(cell))).sum(axis=1)
+        return self.from_index(int(np.argmin(dist)))  # argmin: the first, lowest-index nearest
+
+    def to_parameters(self, arch) -> dict[str, str]:
+        return self.base.to_parameters(self.encode(arch))
 
     def mutate(self, arch, rng: np.random.Generator) -> Cell:
         here = np.array(self.base.op_indices(arch))

@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 
 from bench.errors import InvalidArchitectureError
-from bench.spaces.base import SearchSpace
+from bench.spaces.base import Param, SearchSpace, active_values
 
 FUSION_OPS: tuple[str, ...] = ("concat", "add", "mul", "max", "avg")
 _NAME = re.compile(r"^[A-Za-z0-9_.@\-]+$")
@@ -301,6 +301,73 @@ class TreeFusionSpace(SearchSpace):
             except InvalidArchitectureError:
                 continue
         return self.mutate(ta, rng)
+
+    # ---- optimizer-facing parameters ----------------------------------------------
+    def parameters(self) -> list[Param]:
+        """A fixed set of categoricals, all conditioned on ``n_leaves`` only.
+
+        * ``n_leaves`` in 1..max_leaves: the number of leaves k;
+        * ``leaf_0`` .. ``leaf_{k-1}``: the features, in order (``leaf_i`` active when k > i);
+        * the tree is then built by k-1 joins of a forest that starts as the k leaves: while
+          m subtrees are left, ``join_m`` (``"i+j"``, i < j < m; no parameter for m = 2, whose
+          one choice is ``"0+1"``) names the two joined and ``op_m`` their operator; the
+          joined tree takes position i and j is removed (``join_m``, ``op_m`` active when k >= m).
+
+        Any binary tree is a sequence of joins of its forest's roots, so every member is
+        reachable. Without ``repeatable``, a leaf whose feature an earlier leaf already has
+        takes the next unused feature after it in ``self.features`` (cyclically), so every
+        assignment decodes to a member.
+        """
+        n = self.max_leaves
+        at_least = lambda k: ("n_leaves", tuple(str(j) for j in range(k, n + 1)))  # noqa: E731
+        out = [Param("n_leaves", tuple(str(k) for k in range(1, n + 1)))]
+        out += [Param(f"leaf_{i}", self.features, None if i == 0 else at_least(i + 1)) for i in range(n)]
+        for m in range(n, 1, -1):
+            if m >= 3:
+                pairs = tuple(f"{i}+{j}" for i, j in combinations(range(m), 2))
+                out.append(Param(f"join_{m}", pairs, at_least(m)))
+            out.append(Param(f"op_{m}", self.ops, at_least(m)))
+        return out
+
+    def from_parameters(self, values) -> Tree:
+        v = active_values(self.parameters(), values)
+        k = int(v["n_leaves"])
+        chosen: list[str] = []
+        for i in range(k):
+            f = v[f"leaf_{i}"]
+            if not self.repeatable and f in chosen:
+                # an unused feature exists: k <= max_leaves <= len(features) without repeats
+                at = self.features.index(f)
+                ring = self.features[at + 1:] + self.features[:at]
+                f = next(g for g in ring if g not in chosen)
+            chosen.append(f)
+        forest: list[Tree] = [Leaf(f) for f in chosen]
+        for m in range(k, 1, -1):
+            i, j = (0, 1) if m == 2 else (int(x) for x in v[f"join_{m}"].split("+"))
+            forest[i] = Fuse(v[f"op_{m}"], forest[i], forest[j])
+            del forest[j]
+        return canonical(forest[0])
+
+    def to_parameters(self, arch) -> dict[str, str]:
+        """Leaves left to right in the canonical tree, joins in post-order (always adjacent)."""
+        tree = self.decode(arch) if isinstance(arch, str) else canonical(arch)
+        self.check(tree)
+        at = dict(positions(tree))
+        forest = [p for p, t in at.items() if isinstance(t, Leaf)]  # pre-order: left to right
+        out = {"n_leaves": str(len(forest))}
+        out.update((f"leaf_{i}", at[p].feature) for i, p in enumerate(forest))
+
+        def post_order(p: str) -> list[str]:
+            return [] if isinstance(at[p], Leaf) else post_order(p + "0") + post_order(p + "1") + [p]
+
+        for p in post_order("r"):
+            m, i, j = len(forest), forest.index(p + "0"), forest.index(p + "1")
+            if m >= 3:
+                out[f"join_{m}"] = f"{i}+{j}"
+            out[f"op_{m}"] = at[p].op
+            forest[i] = p
+            del forest[j]
+        return out
 
     # ---- other forms ---------------------------------------------------------------
     def to_zss(self, arch):
