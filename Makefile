@@ -48,9 +48,9 @@ test-isa: $(STAMP)
 	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py -k table_hit
 	if grep -qw avx512f /proc/cpuinfo; then ATEN_CPU_CAPABILITY=avx512 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py -k table_hit; fi
 
-## Every suite, slow ones included (installs the Ray extra for the Ray executor's test).
+## Every suite, slow ones included (installs the extras their tests need: Ray, Optuna, ConfigSpace).
 test-all: $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[dev,ray]"
+	$(BIN)/python -m pip install -q -e ".[dev,ray,optuna,configspace]"
 	$(BIN)/python -m pytest -q -m ""
 
 ## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.

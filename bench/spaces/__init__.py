@@ -4,9 +4,9 @@ Algorithms use only the methods of :class:`SearchSpace`; they never reach into a
 space's internals or into the tables.
 """
 
-from bench.spaces.base import SearchSpace
+from bench.spaces.base import Param, SearchSpace
 from bench.spaces.cell import Cell, CellSpace
 from bench.spaces.nb201 import NB201Arch, NB201Space
 from bench.spaces.transnas import RestrictedSpace, TransNASMicroSpace
 
-__all__ = ["SearchSpace", "Cell", "CellSpace", "NB201Space", "NB201Arch", "TransNASMicroSpace", "RestrictedSpace"]
+__all__ = ["SearchSpace", "Param", "Cell", "CellSpace", "NB201Space", "NB201Arch", "TransNASMicroSpace", "RestrictedSpace"]
