@@ -242,3 +242,10 @@ def test_changed_record_is_detected(tmp_path):
         syn.open_setting("syn3-p2", tmp_path)
     with pytest.raises(ChecksumError, match="no entry"):
         syn.open_setting("syn4-p3", tmp_path)
+
+
+def test_build_dispatch(tmp_path):
+    path = S.build("syn3-p2", out_dir=tmp_path)
+    assert path == tmp_path / syn.RECORD and syn.read_record(tmp_path) == syn.read_record()
+    with pytest.raises(S.UnknownSequenceStoreError, match="mosi"):
+        S.build("meld")

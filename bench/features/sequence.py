@@ -327,6 +327,22 @@ def open(name: str, directory: Path | None = None) -> SequenceStore:  # noqa: A0
     return read_store(Path(directory or stores_dir()) / f"{name}.h5", name)
 
 
+def build(name: str, accept_new_reference: bool = False, **kw) -> Path:
+    """Build a shipped store (``pom``, ``mosi``: :func:`bench.features.sequence_build.build`, keyword
+    arguments passed on) or, for a synthetic setting's name, record every named setting's checksum
+    (:func:`bench.features.synthetic.record_settings`); returns the file written or kept."""
+    from bench.features.synthetic import RECORD, SETTINGS, record_settings
+
+    if name in SETTINGS:
+        record_settings(kw.get("out_dir"), accept_new_reference)
+        return Path(kw.get("out_dir") or stores_dir()) / RECORD
+    if name not in BUILT:
+        raise UnknownSequenceStoreError(name, stores())
+    from bench.features.sequence_build import build as build_store
+
+    return build_store(name, accept_new_reference=accept_new_reference, **kw)
+
+
 def verify(directory: Path | None = None) -> list[str]:
     """Check every shipped store against the committed ``sequence/MANIFEST`` and its own content
     checksum, and every named synthetic setting against its committed checksum; one ``ok``

@@ -286,7 +286,7 @@ def mosi_store(source: Path, wheel: Path) -> SequenceStore:
     prov["text_zero_shot"] = {
         "vader_compound_pearson_r_all": round(float(np.corrcoef(compound, sent)[0, 1]), 4),
         "vader_compound_pearson_r_test": round(float(np.corrcoef(compound[test], sent[test])[0, 1]), 4),
-        "vader_nonzero_acc2_test": round(float(np.mean((compound[nz] >= 0) == (sent[nz] > 0))), 4),
+        "vader_nonzero_acc2_test": round(float(np.mean((compound[nz] > 0) == (sent[nz] > 0))), 4),
     }
     return SequenceStore.from_arrays("mosi", DESCRIPTIONS["mosi"], arrays, meta, prov)
 
