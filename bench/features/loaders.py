@@ -83,9 +83,9 @@ def _concat_parts(parts: list[tuple[str, dict]], name: str, description: str, me
     for part, p in parts:
         n = len(next(iter(p["labels"].values())))
         for m in mods:
-            if p["x"][m].shape[2] != p_dim(parts, m):
+            if p["x"][m].shape[2] != _dim(parts, m):
                 raise SequenceFormatError(f"{name} {part}: modality {m!r} has {p['x'][m].shape[2]} features, "
-                                          f"another part {p_dim(parts, m)}")
+                                          f"another part {_dim(parts, m)}")
             pad = T[m] - p["x"][m].shape[1]
             x.setdefault(m, []).append(np.pad(p["x"][m], ((0, 0), (0, pad), (0, 0))))
             valid.setdefault(m, []).append(np.pad(p["valid"][m], ((0, 0), (0, pad))))
@@ -111,7 +111,7 @@ def _concat_parts(parts: list[tuple[str, dict]], name: str, description: str, me
     return SequenceStore.from_arrays(name, description, arrays, meta, prov)
 
 
-def p_dim(parts, m: str) -> int:
+def _dim(parts, m: str) -> int:
     return parts[0][1]["x"][m].shape[2]
 
 
