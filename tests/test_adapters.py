@@ -239,3 +239,17 @@ def test_readme_optimizer_examples_run_as_shown(repo_root, tmp_path, monkeypatch
     assert f.answered_from["trained"] == 0
     assert ns["best"] == max((from_configuration(o.space, c) for c in ns["configs"]),
                              key=lambda a: o.query(a, "val_acc"))
+
+
+@pytest.mark.parametrize("space", [*SMALL_TREES, TransNASMicroSpace()], ids=lambda s: s.space_id)
+def test_configspace_of_small_spaces_samples_every_size_and_decodes(space):
+    pytest.importorskip("ConfigSpace")
+    cs = configspace(space, seed=0)
+    assert len(list(cs.values())) == len(space.parameters())
+    configs = cs.sample_configuration(200)
+    archs = {space.encode(from_configuration(space, c)) for c in configs}
+    assert len(archs) > min(20, len(list(space.enumerate())) // 2)
+    if isinstance(space, TreeFusionSpace):  # conditions leave exactly the active parameters
+        assert {c["n_leaves"] for c in configs} == set(space.parameters()[0].choices)
+        for c in configs:
+            assert set(dict(c)) == set(space.to_parameters(from_configuration(space, c)))
