@@ -48,8 +48,8 @@ def optuna_objective(oracle, metric: str | None = None, seed: int | None = None,
                      **query_options) -> Callable[[Any], float]:
     """``objective(trial) -> float`` for ``optuna.Study.optimize``: suggest, decode, query.
 
-    ``metric=None``: the oracle's ``search_metric()`` where it has one (what ``compare``
-    searches), else its ``default_metric``. ``seed`` and ``query_options`` (e.g.
+    ``metric=None``: what ``compare`` would search (the oracle's ``search_metric()``, else
+    its ``fitness_metric``, else its ``default_metric``). ``seed`` and ``query_options`` (e.g.
     ``allow_train=True`` for an oracle that can train) go to ``oracle.query`` only when
     given, so each oracle keeps its own default (a tabular oracle: the mean over seeds).
     The decoded member's canonical string is stored as the trial's user attribute ``arch``.
@@ -78,8 +78,12 @@ def optuna_direction(oracle, metric: str | None = None) -> str:
 
 
 def _default_metric(oracle) -> str:
+    """What a search optimises: ``search_metric()`` (tabular), else a ``fitness_metric``
+    attribute (trained oracles), else ``default_metric``, which may be a test metric."""
     search = getattr(oracle, "search_metric", None)
-    return search()[0] if search is not None else oracle.default_metric
+    if search is not None:
+        return search()[0]
+    return getattr(oracle, "fitness_metric", None) or oracle.default_metric
 
 
 # ---- ConfigSpace -----------------------------------------------------------------

@@ -253,3 +253,20 @@ def test_configspace_of_small_spaces_samples_every_size_and_decodes(space):
         assert {c["n_leaves"] for c in configs} == set(space.parameters()[0].choices)
         for c in configs:
             assert set(dict(c)) == set(space.to_parameters(from_configuration(space, c)))
+
+
+def test_default_metric_is_what_a_search_optimises():
+    class Trained:  # an oracle naming its search metric by attribute, like the trained families
+        default_metric, fitness_metric = "test_acc", "val_acc"
+        space = NB201Space()
+
+        def query(self, arch, metric, **kw):
+            return {"val_acc": 1.0, "test_acc": 2.0}[metric]
+
+        def metric_info(self, metric):
+            return type("Info", (), {"direction": "max"})()
+
+    pytest.importorskip("optuna")
+    assert optuna_direction(Trained()) == "maximize"
+    trial = pytest.importorskip("optuna").trial.FixedTrial(NB201Space().to_parameters(0))
+    assert optuna_objective(Trained())(trial) == 1.0
