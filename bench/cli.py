@@ -16,7 +16,6 @@ from pathlib import Path
 from bench import __version__
 from bench.errors import BenchError, MissingValueError
 
-TREE_FUSION = "tree-fusion"
 
 
 # ---- argument types: each refuses a bad value with the flag and the value named ---------------
@@ -71,6 +70,49 @@ def _only(bench: str, flags: dict[str, object], why: str) -> None:
         raise BenchError(f"{given[0]} does not apply to --bench {bench}{why}")
 
 
+def _family_flags() -> dict[str, "object"]:
+    """Every family option by its CLI flag (the first declaration of a flag wins)."""
+    from bench.families import FAMILIES
+
+    out = {}
+    for f in FAMILIES.values():
+        for o in f.options:
+            out.setdefault(o.flag, o)
+    return out
+
+
+def _add_family_options(parser) -> None:
+    from bench.families import FAMILIES
+
+    for flag, o in _family_flags().items():
+        users = ", ".join(f.name for f in FAMILIES.values() if any(x.flag == flag for x in f.options))
+        parser.add_argument(flag, dest=f"opt_{o.name}", type=o.type, default=None, help=f"{users}: {o.help}")
+
+
+def _options(a, bench: str, defaults: bool = True) -> dict:
+    """The family's options given on the command line (``defaults``: the others at their
+    default); a flag of another family is refused by name."""
+    from bench.families import get
+
+    family = get(bench)
+    mine = {o.flag for o in family.options}
+    stray = [flag for flag, o in _family_flags().items() if flag not in mine and getattr(a, f"opt_{o.name}") is not None]
+    if stray:
+        raise BenchError(f"{stray[0]} does not apply to --bench {bench}")
+    out = {}
+    for o in family.options:
+        v = getattr(a, f"opt_{o.name}")
+        if v is not None or defaults:
+            out[o.name] = o.default if v is None else v
+    return out
+
+
+def _kind(bench: str) -> str:
+    from bench.families import get
+
+    return get(bench).kind
+
+
 def _check_dataset(bench: str, dataset: str) -> None:
     from bench import registry
     from bench.errors import UnknownDatasetError
@@ -82,15 +124,16 @@ def _check_dataset(bench: str, dataset: str) -> None:
 
 # ---- compare ----------------------------------------------------------------------------------
 def _cmd_compare(a) -> int:
-    if a.bench == TREE_FUSION:
-        return _compare_fusion(a)
+    if _kind(a.bench) == "trained":
+        return _compare_trained(a)
     from bench import compare, registry, report
 
-    _only(a.bench, {"--budget-seconds": a.budget_seconds, "--protocol": a.protocol, "--max-leaves": a.max_leaves},
-          " (tree-fusion only)")
+    _options(a, a.bench)
+    _only(a.bench, {"--budget-seconds": a.budget_seconds}, " (a fixed table: runs count evaluations, --budget)")
     datasets = a.dataset or [registry.default_dataset(a.bench)]
     for ds in datasets:
         _check_dataset(a.bench, ds)
+    _check_algos(a.algo, a.bench)
     compare.check_out_dir(a.out)
     notes = {}
     for ds in datasets:
@@ -101,8 +144,8 @@ def _cmd_compare(a) -> int:
             o.metric_info(a.metric)  # named error before any work
             notes[ds] = f"{a.bench}/{ds}: searched {a.metric} (--metric)"
     budget = a.budget or compare.Budget.parse("300")
-    records = compare.compare(a.bench, datasets, a.algo or ["rs", "rea"], range(a.seeds), budget,
-                              metric=a.metric, out_dir=a.out, progress=not a.no_progress)
+    records = compare.compare(a.bench, datasets, a.algo or list(registry.info(a.bench).default_algorithms),
+                              range(a.seeds), budget, metric=a.metric, out_dir=a.out, progress=not a.no_progress)
     summary = report.summary_frame(report.runs_frame(records))
     print("\n".join(notes.values()) + "\n")
     print(report.format_summary(summary))
@@ -111,21 +154,31 @@ def _cmd_compare(a) -> int:
     return 0
 
 
-def _compare_fusion(a) -> int:
-    from bench import compare, fusion_report, registry
+def _check_algos(algos: list[str] | None, bench: str) -> None:
+    from bench import algorithms
+
+    for name in algos or []:
+        algorithms.get(name, bench)  # unknown names and unimportable module:function fail before any run
+
+
+def _compare_trained(a) -> int:
+    from bench import compare, registry, trained_report
 
     _only(a.bench, {"--budget": a.budget, "--metric": a.metric},
-          ": its runs search val_acc and spend training seconds (--budget-seconds)")
+          ": its runs search validation accuracy and spend charged training seconds (--budget-seconds)")
+    options = _options(a, a.bench)
     if a.dataset and len(a.dataset) != 1:
-        raise BenchError(f"compare --bench tree-fusion takes one --dataset, got {len(a.dataset)}: {a.dataset}")
-    dataset = a.dataset[0] if a.dataset else registry.default_dataset(TREE_FUSION)
-    _check_dataset(TREE_FUSION, dataset)
-    algos = a.algo or ["rs", "rea", "edf", "csgnas"]
-    records = compare.compare_fusion(dataset, algos, range(a.seeds), a.budget_seconds or 30.0, a.protocol or "standard",
-                                     a.max_leaves, out_dir=a.out, progress=not a.no_progress)
-    runs = fusion_report.runs_frame(records)
-    print(f"{TREE_FUSION}/{dataset}: searched val_acc (validation accuracy); test accuracy of the incumbent reported\n")
-    print(fusion_report.format_summary(fusion_report.summary_frame(runs, reference=algos[0])))
+        raise BenchError(f"compare --bench {a.bench} takes one --dataset, got {len(a.dataset)}: {a.dataset}")
+    dataset = a.dataset[0] if a.dataset else registry.default_dataset(a.bench)
+    _check_dataset(a.bench, dataset)
+    _check_algos(a.algo, a.bench)
+    algos = a.algo or list(registry.info(a.bench).default_algorithms)
+    records = compare.compare_trained(a.bench, dataset, algos, range(a.seeds), a.budget_seconds or 30.0,
+                                      out_dir=a.out, progress=not a.no_progress, **options)
+    runs = trained_report.runs_frame(records)
+    r = records[0]
+    print(f"{a.bench}/{dataset}: searched {r.metric}; {r.test_metric} of the incumbent reported\n")
+    print(trained_report.format_summary(trained_report.summary_frame(runs, reference=algos[0])))
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records")
     return 0
@@ -133,10 +186,10 @@ def _compare_fusion(a) -> int:
 
 # ---- plot -------------------------------------------------------------------------------------
 def _cmd_plot(a) -> int:
-    from bench import fusion_report, report
+    from bench import trained_report, report
 
     kind, summary, n = report.replot(Path(a.dir), reference=a.reference)
-    text = fusion_report.format_summary(summary) if kind == TREE_FUSION else report.format_summary(summary)
+    text = trained_report.format_summary(summary) if kind == "trained" else report.format_summary(summary)
     print(text)
     print(f"\nre-plotted {n} runs into {a.dir}/anytime.png; rewrote {a.dir}/runs.csv and {a.dir}/summary.csv")
     return 0
@@ -148,9 +201,10 @@ def _cmd_query(a) -> int:
 
     dataset = a.dataset or registry.default_dataset(a.bench)
     _check_dataset(a.bench, dataset)
-    if a.bench == TREE_FUSION:
-        return _query_fusion(a, dataset)
-    _only(a.bench, {"--train": a.train, "--protocol": a.protocol}, " (tree-fusion only; tables answer every query)")
+    if _kind(a.bench) == "trained":
+        return _query_trained(a, dataset)
+    _options(a, a.bench)
+    _only(a.bench, {"--train": a.train}, " (a fixed table answers every query)")
     o = registry.open(a.bench, dataset)
     arch = int(a.arch) if re.fullmatch(r"-?\d+", a.arch) else a.arch
     metrics = a.metric or [o.default_metric]
@@ -162,26 +216,21 @@ def _cmd_query(a) -> int:
     return 0
 
 
-def _query_fusion(a, dataset: str) -> int:
-    from bench.fusion_oracle import METRICS, FusionOracle
+def _query_trained(a, dataset: str) -> int:
+    from bench import registry
 
-    if re.fullmatch(r"-?\d+", a.arch):
-        raise BenchError(f"tree-fusion architectures are trees such as 'add(v1,concat(v2,v3))', not row indices; got {a.arch!r}")
-    metrics = a.metric or ["test_acc"]
+    o = registry.open(a.bench, dataset, allow_train=a.train, **_options(a, a.bench))
+    metrics = a.metric or [o.default_metric]
     for m in metrics:
-        if m not in METRICS:
-            from bench.errors import UnknownMetricError
-
-            raise UnknownMetricError(m, METRICS, "for tree-fusion")
-    o = FusionOracle.open(dataset, max_leaves=None, allow_train=a.train, protocol=a.protocol or "standard")
+        o.metric_info(m)  # every metric checked before anything is trained or printed
     seed = 0 if a.seed is None else a.seed
     try:
-        rec = o.result(a.arch, seed)
+        values = [o.query(a.arch, m, seed=seed) for m in metrics]
     except MissingValueError as exc:
-        raise MissingValueError(f"{exc}. On the command line: add --train to train it now (seconds on a CPU)") from None
+        raise MissingValueError(f"{exc}. On the command line: add --train to train it now") from None
     source = next((k for k, n in o.answered_from.items() if n), "memory")
-    for m in metrics:
-        print(f"{m} = {float(rec[m])} {METRICS[m][0]}")
+    for m, v in zip(metrics, values):
+        print(f"{m} = {v} {o.metric_info(m).unit}")
     print(f"(seed {seed}; answered from the {'shipped table' if source == 'table' else source})")
     return 0
 
@@ -204,35 +253,40 @@ def _cmd_info(a) -> int:
         for name in names:
             _check_dataset(name, a.dataset)
     for name in names:
-        if name == TREE_FUSION:
-            _info_fusion(a)
-            continue
-        b = registry.info(name)
-        print(f"{name}: {b.description}\n  datasets: {', '.join(b.datasets)}\n  table: tables/{b.table_file}")
-        for ds in ([a.dataset] if a.dataset else b.datasets):
-            o = registry.open(name, ds)
-            opt = o.optimum()
-            print(f"  [{ds}] {o.n_arch} architectures; optimum {o.default_metric} = {opt.value:.4f} at {opt.arch}")
-            print(f"      compare searches by default: {o.search_metric()[1]}")
-            if a.metrics:
-                _print_metrics(o)
+        family = registry.info(name)
+        (_info_trained if family.kind == "trained" else _info_table)(a, family)
     return 0
 
 
-def _info_fusion(a) -> None:
-    from bench import registry
+def _info_table(a, family) -> None:
+    from bench import algorithms, registry
 
-    names = registry.datasets(TREE_FUSION)
-    print(f"{TREE_FUSION}: CSG-NAS tree fusion space over multi-view feature stores; answers from shipped tables of "
-          f"trained results, then the overlay, then (when allowed) by training\n  datasets: {', '.join(names)}")
+    files = ", ".join(f"tables/{t.file}" for t in family.tables)
+    print(f"{family.name}: {family.description}\n  datasets: {', '.join(family.datasets())}\n  table: {files}")
+    print(f"  algorithms: {', '.join(algorithms.names(family.name))}")
+    for ds in ([a.dataset] if a.dataset else family.datasets()):
+        o = registry.open(family.name, ds)
+        opt = o.optimum()
+        print(f"  [{ds}] {o.n_arch} architectures; optimum {o.default_metric} = {opt.value:.4f} at {opt.arch}")
+        print(f"      compare searches by default: {o.search_metric()[1]}")
+        if a.metrics:
+            _print_metrics(o)
+
+
+def _info_trained(a, family) -> None:
+    from bench import algorithms
+
+    names = family.datasets()
+    print(f"{family.name}: {family.description}\n  datasets: {', '.join(names)}")
+    print(f"  algorithms: {', '.join(algorithms.names(family.name))}")
     for ds in ([a.dataset] if a.dataset else names):
-        t = registry.fusion_table(ds)
+        t = family.table_view(ds)
         if t is None:
             print(f"  [{ds}] no shipped table: queries train (query --train, or fill)")
             continue
-        opt = t.optimum("test_acc")
-        print(f"  [{ds}] {t.n_arch} trained architectures x {t.metric_info('test_acc').n_seed} seeds in "
-              f"tables/{t.table_path.name}; best seed-mean test_acc = {opt.value:.4f} at {opt.arch}")
+        opt = t.optimum(t.test_metric)
+        print(f"  [{ds}] {t.n_arch} trained architectures x {t.metric_info(t.test_metric).n_seed} seeds in "
+              f"tables/{t.table_path.name}; best seed-mean {t.test_metric} = {opt.value:.4f} at {opt.arch}")
         if a.metrics:
             _print_metrics(t)
 
@@ -295,22 +349,20 @@ def _cmd_tables(a) -> int:
 
 
 def _tables_build(a) -> None:
-    from bench import registry
     from bench.builders import registry as builders
     from bench.errors import UnknownBenchmarkError
     from bench.paths import tables_dir
 
-    valid = [*builders.BUILDERS, *builders.TRAINED_BUILDERS]
-    names = list(builders.BUILDERS) if a.names in ([], ["all"]) else a.names
+    tables = builders.tables()
+    valid = list(tables)
+    names = [n for n, t in tables.items() if not t.trained] if a.names in ([], ["all"]) else a.names
     for n in names:
         if n not in valid:
             raise UnknownBenchmarkError(n, ["all", *valid], "(no builder)")
     if a.source and not Path(a.source).is_dir():
         raise BenchError(f"--source {a.source!r} is not a folder")
     for n in names:
-        file_name = (f"tree_fusion_{n.removeprefix('tree-fusion-').replace('-', '_')}.h5" if n.startswith("tree-fusion-")
-                     else registry.info(n).table_file)
-        target = (Path(a.out) if a.out else tables_dir()) / file_name
+        target = (Path(a.out) if a.out else tables_dir()) / tables[n].file
         if a.if_missing and target.exists():
             print(f"present {target}")
             continue
@@ -354,30 +406,23 @@ def _cmd_features(a) -> int:
 
 def _cmd_fill(a) -> int:
     import importlib.util
-    from dataclasses import replace
 
-    from bench.features.store import open as open_store
-    from bench.fill import fill
-    from bench.spaces.tree_fusion import TreeFusionSpace
-    from bench.training.trainer import Recipe, resolve_device
+    from bench import registry
 
-    if a.bench != TREE_FUSION:
-        raise BenchError(f"fill trains architectures of 'tree-fusion' only; {a.bench!r} is a fixed table")
-    _check_dataset(TREE_FUSION, a.dataset)
+    family = registry.info(a.bench)
+    if family.fill is None:
+        raise BenchError(f"fill trains architectures of trained benchmarks "
+                         f"({', '.join(n for n in registry.benchmarks() if registry.info(n).fill)}); "
+                         f"{a.bench!r} is a fixed table")
+    _check_dataset(a.bench, a.dataset)
+    options = _options(a, a.bench, defaults=False)
     if a.executor != "ray" and a.ray_address is not None:
         raise BenchError("--ray-address applies to --executor ray only")
     if a.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise BenchError("--executor ray needs Ray: pip install -e '.[ray]'")
-    resolve_device(a.device)  # named error before any work
-    store = open_store(a.dataset)
-    if a.max_leaves > len(store.view_names):
-        raise BenchError(f"--max-leaves {a.max_leaves}: {a.dataset} has {len(store.view_names)} features, "
-                         f"so at most {len(store.view_names)} leaves")
-    space = TreeFusionSpace(store.view_names, max_leaves=a.max_leaves)
-    archs = [space.encode(t) for t in space.enumerate()]
-    recipe = Recipe() if a.epochs is None else replace(Recipe(), epochs=a.epochs)
-    rep = fill(a.dataset, archs, a.seeds, a.workers, recipe, a.overlay, a.device, progress=not a.no_progress,
-               executor=a.executor, ray_address=a.ray_address, batch=a.batch)
+    rep = family.fill(a.dataset, a.seeds, workers=a.workers, epochs=a.epochs, overlay=a.overlay, device=a.device,
+                      progress=not a.no_progress, executor=a.executor, ray_address=a.ray_address, batch=a.batch,
+                      **options)
     print(f"{rep.total} (architecture, seed) pairs: {rep.in_table} in the shipped table, {rep.already} already in the "
           f"overlay, {rep.trained} trained in {rep.wall_seconds:.1f} s with {a.workers} worker(s)"
           + (f", {rep.elsewhere} left to another fill working on the same overlay" if rep.elsewhere else ""))
@@ -396,42 +441,42 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="compare search algorithms over seeds")
     c.add_argument("--bench", default="nb201", choices=bench_names)
     c.add_argument("--dataset", action="append", type=_name,
-                   help="repeatable (tree-fusion: one); default: the benchmark's first dataset")
+                   help="repeatable (trained benchmarks: one); default: the benchmark's first dataset")
     c.add_argument("--algo", action="append", type=_name,
-                   help="repeatable: rs, rea (default both); tree-fusion also edf, csgnas and its variants "
-                        "(csgnas-nocs, csgnas-noki, csgnas-ki-all, csgnas-ki-random, csgnas-ki-below, csgnas-core-random); "
-                        "the first is the reference of the significance test")
+                   help="repeatable: rs, rea, the benchmark's own (`info --bench B` lists them), a name given to "
+                        "bench.algorithms.register, or package.module:function; the first is the reference of the "
+                        "significance test")
     c.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds, 0..N-1 (>= 1)")
     c.add_argument("--budget", type=_budget, default=None,
-                   help="tabular: counted evaluations per run (default 300), or 'all' to run until the optimum")
+                   help="fixed tables: counted evaluations per run (default 300), or 'all' to run until the optimum")
     c.add_argument("--metric", type=_name, default=None,
-                   help="tabular: metric to optimise (default: validation accuracy where the table has it for every "
+                   help="fixed tables: metric to optimise (default: validation accuracy where the table has it for every "
                         "architecture, else the benchmark's default; the output says which and why)")
     c.add_argument("--budget-seconds", type=_positive_seconds, default=None,
-                   help="tree-fusion: training seconds per run, the equal cost every algorithm gets (default 30)")
-    c.add_argument("--protocol", type=_name, default=None, help="tree-fusion: training protocol (standard, low-data)")
-    c.add_argument("--max-leaves", type=_int_at_least(1), default=None,
-                   help="tree-fusion: leaf limit (default: number of features)")
+                   help="trained benchmarks: charged training seconds per run, the equal cost every algorithm gets "
+                        "(default 30)")
+    _add_family_options(c)
     c.add_argument("--out", default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(fn=_cmd_compare)
 
-    pl = sub.add_parser("plot", help="re-plot a comparison folder (tabular or tree-fusion) from its saved run records")
+    pl = sub.add_parser("plot", help="re-plot a comparison folder from its saved run records")
     pl.add_argument("dir")
     pl.add_argument("--reference", type=_name, default=None,
-                    help="tree-fusion: reference algorithm of the significance test (default: the one the folder used)")
+                    help="trained benchmarks: reference algorithm of the significance test (default: the one the "
+                         "folder used)")
     pl.set_defaults(fn=_cmd_plot)
 
     q = sub.add_parser("query", help="look up one architecture")
-    q.add_argument("arch", help="canonical string, or (tabular) row index")
+    q.add_argument("arch", help="canonical string, or (fixed tables) row index")
     q.add_argument("--bench", default="nb201", choices=bench_names)
     q.add_argument("--dataset", type=_name, default=None, help="default: the benchmark's first dataset")
     q.add_argument("--metric", action="append", type=_name, help="repeatable; default: the benchmark's default metric")
     q.add_argument("--seed", type=_int_at_least(0), default=None,
-                   help="seed index (tabular default: the mean over seeds; tree-fusion default 0)")
+                   help="seed index (fixed tables default: the mean over seeds; trained benchmarks default 0)")
     q.add_argument("--train", action="store_true",
-                   help="tree-fusion: train the architecture when neither the table nor the overlay has it")
-    q.add_argument("--protocol", type=_name, default=None, help="tree-fusion: training protocol (standard, low-data)")
+                   help="trained benchmarks: train the architecture when neither the table nor the overlay has it")
+    _add_family_options(q)
     q.set_defaults(fn=_cmd_query)
 
     i = sub.add_parser("info", help="benchmarks, datasets, optima and metrics")
@@ -440,10 +485,11 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--metrics", action="store_true", help="list every metric with unit and direction")
     i.set_defaults(fn=_cmd_info)
 
-    fl = sub.add_parser("fill", help="train missing tree-fusion architectures into the overlay")
-    fl.add_argument("--bench", default=TREE_FUSION, choices=bench_names)
+    trained = [n for n in bench_names if _kind(n) == "trained"]
+    fl = sub.add_parser("fill", help="train the missing architectures of a trained benchmark into the overlay")
+    fl.add_argument("--bench", default=trained[0] if trained else None, choices=bench_names)
     fl.add_argument("--dataset", required=True, type=_name)
-    fl.add_argument("--max-leaves", type=_int_at_least(1), default=2)
+    _add_family_options(fl)
     fl.add_argument("--seeds", type=_int_at_least(1), default=1)
     fl.add_argument("--workers", type=_int_at_least(1), default=1)
     fl.add_argument("--executor", default="local", choices=["local", "ray"],
@@ -455,7 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--device", type=_device, default="cpu", help="cpu, cuda, cuda:N or auto")
     fl.add_argument("--batch", type=_int_at_least(1), default=32,
                     help="most same-shaped models trained together in one stacked model (1: one by one)")
-    fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/tree-fusion.sqlite)")
+    fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/<benchmark>.sqlite)")
     fl.add_argument("--no-progress", action="store_true")
     fl.set_defaults(fn=_cmd_fill)
 

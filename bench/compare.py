@@ -1,4 +1,5 @@
-"""Seeded comparison of search algorithms on tabular benchmarks."""
+"""Seeded comparison of search algorithms: at equal evaluations on table benchmarks
+(:func:`compare`), at equal charged training seconds on trained ones (:func:`compare_trained`)."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class Budget:
 def run_one(oracle, algo: str, seed: int, budget: Budget, metric: str | None = None, **algo_kwargs) -> RunRecord:
     """One seeded run of one algorithm; returns its record. ``metric`` defaults to the
     oracle's search metric (validation accuracy where the table has it for every cell)."""
-    fn = algorithms.get(algo)
+    fn = algorithms.get(algo, oracle.benchmark)
     if metric is None:
         metric = oracle.search_metric()[0]
     run = Run(oracle, metric, algo=algo, seed=seed, budget_evals=budget.evals,
@@ -61,7 +62,7 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
     different metric per dataset; None: each dataset's :meth:`~bench.oracle.TabularOracle.search_metric`.
     """
     for a in algos:
-        algorithms.get(a)  # named error before any work
+        algorithms.get(a, benchmark)  # named error before any work
     seeds = list(seeds)
     if not seeds or not datasets or not algos:
         raise ValueError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
@@ -89,40 +90,21 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
     return records
 
 
-def run_fusion(oracle, algo: str, seed: int, budget_seconds: float | None = None, budget_evals: int | None = None,
-               settings=None) -> RunRecord:
-    """One seeded tree-fusion search run (see :class:`bench.fusion_run.FusionRun`)."""
-    from bench.fusion_run import FusionRun
+def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = None, budget_evals: int | None = None,
+                settings=None) -> RunRecord:
+    """One seeded search run on a trained benchmark (see :class:`bench.trained_run.TrainedRun`)."""
+    from bench import __version__
+    from bench.trained_run import TrainedRun
 
-    fn = algorithms.get(algo, "tree-fusion")
-    run = FusionRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals)
+    fn = algorithms.get(algo, oracle.benchmark)
+    run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals)
     rng = seed_rng(seed, algo, oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
     rec = run.finish()
-    from bench import __version__
-
-    rec.test_metric = rec.test_metric or "test_acc"  # FusionRun keeps test accuracy beside validation
+    rec.test_metric = rec.test_metric or oracle.test_metric
     rec.version = rec.version or __version__
-    rec.tables = rec.tables or fusion_table_digests(oracle)
+    rec.tables = rec.tables or oracle.table_digests()
     return rec
-
-
-def fusion_table_digests(oracle) -> dict[str, str]:
-    """``{file: sha256}`` of the shipped tree-fusion table the oracle answers from (empty when
-    it loaded none: a missing table, or one trained with another recipe)."""
-    from bench.builders.tree_fusion import table_file
-    from bench.oracle import _file_sha256
-    from bench.paths import tables_dir
-    from bench.training.trainer import PROTOCOLS
-
-    if not getattr(oracle, "_table", None):  # FusionOracle keeps its loaded table rows there
-        return {}
-    protocol = next((p for p, r in PROTOCOLS.items() if r.key == oracle.recipe.key), None)
-    path = tables_dir() / table_file(oracle.dataset, protocol) if protocol else None
-    if path is None or not path.exists():
-        return {}
-    st = path.stat()
-    return {path.name: _file_sha256(str(path), st.st_mtime_ns, st.st_size, st.st_ino)}
 
 
 def check_out_dir(out_dir: str | Path | None) -> None:
@@ -139,43 +121,38 @@ def check_out_dir(out_dir: str | Path | None) -> None:
             break
 
 
-def open_fusion(dataset: str, protocol: str = "standard", max_leaves: int | None = None, overlay=None):
-    """The tree-fusion oracle a search runs on: every tree over the dataset's features
-    (no repeats; ``max_leaves`` defaults to the number of features), training on a miss."""
-    from bench.registry import open as open_benchmark
+def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,
+                    overlay=None, out_dir: str | Path | None = None, progress: bool = True,
+                    **options) -> list[RunRecord]:
+    """Every (algorithm, seed) on one dataset of a trained benchmark at the same budget of
+    charged training seconds; with ``out_dir``, runs.csv, summary.csv (Mann-Whitney against
+    the first algorithm) and anytime.png against charged seconds. ``options`` are the
+    family's own (:attr:`bench.core.family.Family.options`)."""
+    from bench.families import get as family_of
 
-    return open_benchmark("tree-fusion", dataset, max_leaves=max_leaves, protocol=protocol, allow_train=True,
-                          overlay=overlay)
-
-
-def compare_fusion(dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,
-                   protocol: str = "standard", max_leaves: int | None = None, overlay=None,
-                   out_dir: str | Path | None = None, progress: bool = True) -> list[RunRecord]:
-    """Every (algorithm, seed) on one tree-fusion dataset at the same budget of training
-    seconds; with ``out_dir``, runs.csv, summary.csv (Mann-Whitney against the first
-    algorithm) and anytime.png against training seconds."""
+    family = family_of(benchmark)
     for a in algos:
-        algorithms.get(a, "tree-fusion")  # named error before any work
+        algorithms.get(a, benchmark)  # named error before any work
     seeds = list(seeds)
     if not seeds or not algos:
         raise ValueError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     if not (budget_seconds > 0 and budget_seconds < float("inf")):
         raise ValueError(f"--budget-seconds must be a finite number > 0, got {budget_seconds!r}")
     check_out_dir(out_dir)
-    oracle = open_fusion(dataset, protocol, max_leaves, overlay)
+    oracle = open_benchmark(benchmark, dataset, allow_train=True, overlay=overlay, **options)
     for a in algos:
-        algorithms.check_fusion(a, oracle.space)  # e.g. CSG-NAS's ranking needs room for every feature
+        family.check_algorithm(a, oracle.space)  # e.g. CSG-NAS's ranking needs room for every feature
     records = []
-    with tqdm(total=len(algos) * len(seeds), desc=f"compare tree-fusion/{dataset}", unit="run",
+    with tqdm(total=len(algos) * len(seeds), desc=f"compare {benchmark}/{dataset}", unit="run",
               disable=not progress) as bar:
         for algo in algos:
             for seed in seeds:
                 bar.set_postfix_str(f"{algo} seed {seed}")
-                records.append(run_fusion(oracle, algo, seed, budget_seconds=budget_seconds,
-                                          settings=algorithms.until_budget(algo)))
+                records.append(run_trained(oracle, algo, seed, budget_seconds=budget_seconds,
+                                           settings=algorithms.until_budget(algo, benchmark)))
                 bar.update()
     if out_dir is not None:
-        from bench import fusion_report
+        from bench import trained_report
 
-        fusion_report.write_all(records, Path(out_dir), reference=algos[0])
+        trained_report.write_all(records, Path(out_dir), reference=algos[0])
     return records

@@ -23,6 +23,7 @@ import torch
 from bench.errors import MissingValueError, UnknownChoiceError, UnknownMetricError
 from bench.features.store import FeatureStore
 from bench.features.store import open as open_store
+from bench.oracle import MetricInfo
 from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
 from bench.tablefile import read_dataset
@@ -39,10 +40,42 @@ METRICS = {
     "test_acc": ("%", "max"), "val_acc": ("%", "max"), "macro_f1": ("%", "max"), "weighted_f1": ("%", "max"),
     "params": ("count", "min"), "flops": ("FLOPs", "min"), "train_seconds": ("s", "min"),
 }
+#: the one place the metrics' meanings are written (the shipped tables carry the same text)
+DESCRIPTIONS = {
+    "test_acc": "holdout test accuracy after the last epoch",
+    "val_acc": "holdout validation accuracy after the last epoch",
+    "macro_f1": "holdout test macro F1",
+    "weighted_f1": "holdout test support-weighted F1",
+    "params": "trainable parameters",
+    "flops": "forward FLOPs per sample (2 x multiply-adds of the linear layers + fusions)",
+    "train_seconds": "training wall seconds on one CPU thread",
+}
 
 
 class FusionOracle:
     benchmark = "tree-fusion"
+    fitness_metric = "val_acc"  # what a search run optimises
+    test_metric = "test_acc"  # held out, reported beside it
+
+    @property
+    def metrics(self) -> list[str]:
+        return list(METRICS)
+
+    def metric_info(self, metric: str) -> MetricInfo:
+        """Unit, direction and meaning of a metric; an unknown name raises :class:`UnknownMetricError`."""
+        if metric not in METRICS:
+            raise UnknownMetricError(metric, METRICS, f"for {self.benchmark}")
+        unit, direction = METRICS[metric]
+        return MetricInfo(metric, unit, direction, DESCRIPTIONS[metric], self.n_seeds, None)
+
+    def table_digests(self) -> dict[str, str]:
+        """``{file: sha256}`` of the shipped table this oracle answers from (empty when it
+        loaded none: a missing table, or one trained with another recipe)."""
+        if not self._table or self._table_path is None:
+            return {}
+        from bench.manifest import file_sha256
+
+        return {self._table_path.name: file_sha256(self._table_path)}
 
     def __init__(self, dataset: str, store: FeatureStore, space: TreeFusionSpace, recipe: Recipe, overlay: Overlay,
                  allow_train: bool = False, device: str | None = "cpu"):
@@ -59,6 +92,7 @@ class FusionOracle:
         self._memory: dict[str, dict] = {}
         self._by_text: dict[tuple[str, int], dict] = {}
         self._table: dict[str, dict] = {}
+        self._table_path: Path | None = None
         self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
         self._charged: dict[str, float] = {}
         self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
@@ -98,6 +132,7 @@ class FusionOracle:
             return 0
         n_seed = metrics["test_acc"].values.shape[1]
         self.n_seeds = max(self.n_seeds, n_seed)
+        self._table_path = Path(path)
         for i, arch in enumerate(archs):
             for s in range(n_seed):
                 rec = {m: float(metrics[m].values[i, s]) for m in METRICS}

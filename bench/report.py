@@ -142,7 +142,7 @@ def load_records(out_dir: Path) -> list[RunRecord]:
 def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.DataFrame, int]:
     """Rewrite runs.csv, summary.csv and anytime.png of a comparison folder from its records.
 
-    Works on tabular and tree-fusion folders (``reference``: the algorithm of the
+    Works on folders of table and trained benchmarks (``reference``: the algorithm of the
     significance test; default the one the folder's summary.csv names, else the first).
     Everything is computed before the first file is replaced, and each file is replaced
     atomically, so a failure leaves the folder as it was. Returns (kind, summary, runs).
@@ -158,11 +158,11 @@ def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.D
     if not records:
         raise BenchError(f"plot: no run records in {out_dir / 'records'} (a folder written by `mmnas-bench compare --out`)")
     records = _in_compare_order(records, out_dir / "runs.csv")
-    kinds = {r.benchmark == "tree-fusion" for r in records}
+    kinds = {_kind(r.benchmark) for r in records}
     if len(kinds) > 1:
-        raise BenchError(f"plot: {out_dir} mixes tree-fusion and tabular run records; re-plot them from separate folders")
-    if kinds == {True}:
-        from bench import fusion_report
+        raise BenchError(f"plot: {out_dir} mixes records of trained and table benchmarks; re-plot them from separate folders")
+    if kinds == {"trained"}:
+        from bench import trained_report
 
         algos = list(dict.fromkeys(r.algo for r in records))
         if reference is None:
@@ -170,20 +170,20 @@ def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.D
         if reference not in algos:
             raise BenchError(f"plot: unknown reference algorithm {reference!r}; valid choices: "
                              + ", ".join(repr(a) for a in algos))
-        runs = fusion_report.runs_frame(records)
+        runs = trained_report.runs_frame(records)
         runs_out = runs
-        summary = fusion_report.summary_frame(runs, reference)
-        fig, kind = fusion_report.anytime_figure(records), "tree-fusion"
+        summary = trained_report.summary_frame(runs, reference)
+        fig, kind = trained_report.anytime_figure(records), "trained"
     else:
         if reference is not None:
-            raise BenchError("plot: --reference applies to tree-fusion comparisons only")
+            raise BenchError("plot: --reference applies to comparisons on trained benchmarks only (equal-cost runs)")
         no_target = [f"{r.dataset}/{r.algo}/seed {r.seed}" for r in records if r.target is None]
         if no_target:
             raise BenchError(f"plot: regret needs each run's optimum, and {no_target[0]} has none recorded")
         runs = runs_frame(records)
         runs_out = runs[RUNS_COLUMNS]
         summary = summary_frame(runs)
-        fig, kind = anytime_figure(records), "tabular"
+        fig, kind = anytime_figure(records), "table"
     try:
         _replace_all(out_dir, {"runs.csv": lambda p: runs_out.to_csv(p, index=False),
                                "summary.csv": lambda p: summary.to_csv(p, index=False),
@@ -191,6 +191,13 @@ def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.D
     finally:
         plt.close(fig)
     return kind, summary, len(records)
+
+
+def _kind(benchmark: str) -> str:
+    """The kind (``table`` or ``trained``) of the family a record was made on."""
+    from bench.families import get
+
+    return get(benchmark).kind
 
 
 def _in_compare_order(records: list[RunRecord], runs_csv: Path) -> list[RunRecord]:

@@ -45,12 +45,12 @@ class RunRecord:
     values: list[float] = field(default_factory=list)
     evals: list[int] = field(default_factory=list)
     sim_seconds: list[float] = field(default_factory=list)
-    # tree-fusion runs (bench.fusion_run): per evaluation, test accuracy, parameter count and
+    # runs on trained benchmarks (bench.trained_run): per evaluation, test value, parameter count and
     # the parent whose weights it inherited ("" when trained from scratch)
     test_values: list[float] = field(default_factory=list)
     params: list[int] = field(default_factory=list)
     parents: list[str] = field(default_factory=list)
-    # tree-fusion runs: measured wall seconds of each evaluation on this machine (a lookup
+    # runs on trained benchmarks: measured wall seconds of each evaluation on this machine (a lookup
     # costs microseconds, a model trained now its training time); ``sim_seconds`` is what
     # the run was charged, the same everywhere
     eval_wall_seconds: list[float] = field(default_factory=list)

@@ -1,8 +1,8 @@
-"""Reports of tree-fusion search runs: final results at equal training cost, a significance
+"""Reports of search runs on trained benchmarks: final results at equal training cost, a significance
 test against a reference algorithm, and anytime curves against training seconds.
 
 ``charged_seconds`` is the training cost a run was charged (deterministic, see
-:mod:`bench.fusion_run`); ``wall_seconds`` is the wall time the run took on this machine."""
+:mod:`bench.trained_run`); ``wall_seconds`` is the wall time the run took on this machine."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from bench.fusion_run import best_test
+from bench.trained_run import best_test
 from bench.run import RunRecord
 
 

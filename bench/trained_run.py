@@ -1,16 +1,21 @@
-"""Runs on the tree-fusion benchmark: the one path by which a search queries it.
+"""Runs on a trained benchmark (table -> overlay -> trainer): the one path by which a search queries it.
 
-A :class:`FusionRun` is the tree-fusion counterpart of :class:`bench.run.Run`. Fitness is
-validation accuracy; the test accuracy of each evaluation is kept for reporting only.
+A :class:`TrainedRun` is the counterpart of :class:`bench.run.Run` for families of kind
+``"trained"`` (:mod:`bench.core.family`). Fitness is the oracle's ``fitness_metric``
+(validation accuracy); its ``test_metric`` of each evaluation is kept for reporting only.
 Every distinct architecture is evaluated once per run - from scratch, or fine-tuned from
 a parent's weights when the algorithm asks (CSG-NAS's knowledge inheritance) - and is
-charged deterministic training seconds (:meth:`FusionOracle.charged_seconds`: the shipped
-table's recorded time for its rows, the cost model :mod:`bench.training.cost` for every
-other model), so a budget buys the same evaluations on every machine and whether or not
-misses had to be trained. ``record.sim_seconds`` holds the charged seconds (cumulative),
+charged deterministic training seconds (the oracle's ``charged_seconds``: the shipped
+table's recorded time for its rows, a cost model of the recipe for every other model),
+so a budget buys the same evaluations on every machine and whether or not misses had to
+be trained. ``record.sim_seconds`` holds the charged seconds (cumulative),
 ``record.eval_wall_seconds`` each evaluation's measured wall time on this machine and
 ``record.wall_seconds`` the run's. Runs stop at a budget of charged training seconds or
 of evaluations.
+
+The oracle provides ``space``, ``dataset``, ``benchmark``, ``n_seeds``, ``fitness_metric``,
+``test_metric``, ``metric_info``, ``keyed_result(arch, seed, allow_train)``,
+``inherited_result(arch, seed, parent_key, allow_train)`` and ``charged_seconds(key)``.
 
 Training seed: a run with seed ``s`` trains with seed ``s mod n`` where ``n`` is the
 number of seeds the shipped table holds (3), so that table rows answer its queries.
@@ -26,7 +31,7 @@ from bench.errors import BudgetExhausted
 from bench.run import BudgetedRun, RunRecord
 
 
-class FusionRun(BudgetedRun):
+class TrainedRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
                  budget_evals: int | None = None, settings: dict | None = None):
         if budget_seconds is not None and not (math.isfinite(budget_seconds) and budget_seconds > 0):
@@ -37,8 +42,9 @@ class FusionRun(BudgetedRun):
         self.oracle = oracle
         self.space = oracle.space
         self.train_seed = seed % max(1, oracle.n_seeds)
-        self.record = RunRecord("tree-fusion", oracle.dataset, "val_acc", "max", algo, seed, budget_evals,
-                                budget_seconds, None, dict(settings or {}))
+        fitness = oracle.fitness_metric
+        self.record = RunRecord(oracle.benchmark, oracle.dataset, fitness, oracle.metric_info(fitness).direction, algo,
+                                seed, budget_evals, budget_seconds, None, dict(settings or {}))
         self._seen: dict[str, tuple[float, str]] = {}  # arch -> (fitness, record key of its model)
         self._sim = 0.0
         self._t0 = time.perf_counter()
@@ -80,13 +86,13 @@ class FusionRun(BudgetedRun):
             if parent not in self._seen:
                 raise ValueError(f"inherit_from {parent!r} has not been evaluated in this run")
             model_key, rec = self.oracle.inherited_result(key, self.train_seed, self._seen[parent][1], True)
-        value = float(rec["val_acc"])
+        value = float(rec[r.metric])
         self._seen[key] = (value, model_key)
         self._sim += float(self.oracle.charged_seconds(model_key))
         r.archs.append(key)
         r.values.append(value)
-        r.test_values.append(float(rec["test_acc"]))
-        r.params.append(int(rec["params"]))
+        r.test_values.append(float(rec[self.oracle.test_metric]))
+        r.params.append(int(rec.get("params", 0)))
         r.parents.append(parent)
         r.evals.append(self.n_evals)
         r.sim_seconds.append(self._sim)
@@ -95,6 +101,6 @@ class FusionRun(BudgetedRun):
 
 
 def best_test(record: RunRecord) -> float:
-    """Test accuracy of the run's incumbent (best validation accuracy)."""
+    """Test value of the run's incumbent (chosen on the fitness metric)."""
     i = record.best_index
     return record.test_values[i] if i >= 0 else math.nan

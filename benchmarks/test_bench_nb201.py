@@ -63,7 +63,7 @@ def test_floor_numpy_fancy_index(benchmark, floor_array, million_rows):
 @pytest.mark.benchmark(group="open table")
 @pytest.mark.parametrize("dataset", ["cifar10", "cifar100", "ImageNet16-120"])
 def test_open(benchmark, dataset):
-    from bench.registry import _open_cached
+    from bench.core.table_family import _open_cached
 
     # a cold open every round: bench.open otherwise returns the oracle it already opened
     benchmark.pedantic(bench.open, args=("nb201", dataset), setup=_open_cached.cache_clear, rounds=30)

@@ -8,7 +8,7 @@ import pytest
 
 import bench
 from bench import algorithms
-from bench.compare import run_fusion
+from bench.compare import run_trained
 from bench.features.store import open as open_store
 from bench.spaces.tree_fusion import leaves, parse
 from bench.training import cost
@@ -83,10 +83,10 @@ def test_charged_seconds_ignore_measured_seconds_outside_the_table(tmp_path):
 def _search(overlay, weights, algo, budget):
     o = bench.open("tree-fusion", "aloi", protocol="low-data", max_leaves=4, allow_train=True, overlay=overlay)
     o.weights_dir = weights
-    settings = algorithms.until_budget(algo)
+    settings = algorithms.until_budget(algo, "tree-fusion")
     if algo == "csgnas":
         settings = replace(settings, population=4, generations_core=1)
-    rec = run_fusion(o, algo, 1, budget_seconds=budget, settings=settings)
+    rec = run_trained(o, algo, 1, budget_seconds=budget, settings=settings)
     return o, {k: v for k, v in asdict(rec).items() if k not in ("wall_seconds", "eval_wall_seconds")}
 
 

@@ -9,10 +9,11 @@ import torch
 
 import bench
 from bench import algorithms
+from bench.algorithms.csgnas import preset as csgnas_preset
 from bench.algorithms.csgnas import CSGNASSettings, all_fused, core_space, csgnas, expand_mutation
 from bench.algorithms.fusion_evolution import Inheritance, select, tournament
-from bench.compare import run_fusion, seed_rng
-from bench.fusion_run import FusionRun, best_test
+from bench.compare import run_trained, seed_rng
+from bench.trained_run import TrainedRun, best_test
 from bench.spaces.tree_fusion import Leaf, TreeFusionSpace, leaves, subtrees
 from bench.training.inherit import inherited_weights, shared_subtrees
 from bench.training.trainer import Recipe, train
@@ -29,7 +30,7 @@ def oracle(tmp_path):
 
 
 def test_core_space_keeps_the_top_k_features_and_operators(oracle):
-    run = FusionRun(oracle, algo="csgnas", seed=1)
+    run = TrainedRun(oracle, algo="csgnas", seed=1)
     m1, f1 = core_space(run, np.random.default_rng(0), 3, 2)
     feats = sorted(oracle.space.features, key=lambda f: -oracle.query(Leaf(f), "val_acc", run.train_seed))
     ops = sorted(oracle.space.ops, key=lambda op: -oracle.query(all_fused(oracle.space.features, op), "val_acc",
@@ -39,7 +40,7 @@ def test_core_space_keeps_the_top_k_features_and_operators(oracle):
 
 
 def test_random_core_selection_evaluates_nothing(oracle):
-    run = FusionRun(oracle, seed=0)
+    run = TrainedRun(oracle, seed=0)
     m1, f1 = core_space(run, np.random.default_rng(3), 3, 3, selection="random")
     assert len(m1) == 3 and len(f1) == 3 and run.n_evals == 0
 
@@ -132,9 +133,9 @@ def test_tournament_and_elitist_selection():
 def test_same_seed_same_run(oracle, algo):
     settings = SMALL if algo.startswith("csgnas") else None
     if algo.startswith("csgnas"):
-        settings = replace(algorithms.CSGNAS_PRESETS[algo], population=4, generations_core=1, generations_expand=2)
-    a = run_fusion(oracle, algo, 3, budget_evals=25 if algo in ("rs", "rea") else None, settings=settings)
-    b = run_fusion(oracle, algo, 3, budget_evals=25 if algo in ("rs", "rea") else None, settings=settings)
+        settings = replace(csgnas_preset(algo), population=4, generations_core=1, generations_expand=2)
+    a = run_trained(oracle, algo, 3, budget_evals=25 if algo in ("rs", "rea") else None, settings=settings)
+    b = run_trained(oracle, algo, 3, budget_evals=25 if algo in ("rs", "rea") else None, settings=settings)
     assert (a.archs, a.values, a.test_values, a.sim_seconds, a.parents) == (b.archs, b.values, b.test_values,
                                                                              b.sim_seconds, b.parents)
     assert len(a.archs) == len(set(a.archs)) > 0
@@ -142,7 +143,7 @@ def test_same_seed_same_run(oracle, algo):
 
 
 def test_csgnas_inherits_only_above_the_threshold(oracle):
-    rec = run_fusion(oracle, "csgnas", 0, settings=SMALL)
+    rec = run_trained(oracle, "csgnas", 0, settings=SMALL)
     space = oracle.space
     inherited = [(a, p) for a, p in zip(rec.archs, rec.parents) if p]
     assert inherited, "a CSG-NAS run with these settings inherits at least once"
@@ -151,13 +152,13 @@ def test_csgnas_inherits_only_above_the_threshold(oracle):
 
 
 def test_budget_in_training_seconds_is_respected(oracle):
-    rec = run_fusion(oracle, "edf", 0, budget_seconds=1.0, settings=algorithms.until_budget("edf"))
+    rec = run_trained(oracle, "edf", 0, budget_seconds=1.0, settings=algorithms.until_budget("edf", "tree-fusion"))
     assert rec.stop_reason == "budget_seconds"
     assert rec.sim_seconds[-2] < 1.0 <= rec.sim_seconds[-1]  # only the last evaluation crosses it
 
 
 def test_inherit_from_an_unseen_parent_is_an_error(oracle):
-    run = FusionRun(oracle, seed=0)
+    run = TrainedRun(oracle, seed=0)
     with pytest.raises(ValueError, match="has not been evaluated in this run"):
         run.evaluate("add(fac,kar)", inherit_from="fac")
 
@@ -172,7 +173,7 @@ def test_tree_algorithms_have_named_errors():
 
 
 def test_paper_runner_is_served_from_its_cache_the_second_time(tmp_path, monkeypatch):
-    from bench.repro import csgnas_runners as R
+    from bench.families.tree_fusion import paper as R
     from bench.repro.spec import load_spec
 
     monkeypatch.setenv("MMNAS_PAPER_REPRO", str(tmp_path))

@@ -136,7 +136,7 @@ def test_committed_ktnas_table8_path_row_is_what_this_code_computes(repo_root):
     """The shipped path-encoding row (the one that differed between machines) equals a fresh run."""
     import pandas as pd
 
-    from bench.repro.runners import KTNAS_NB201, _multitask_records
+    from bench.families.cells.paper_ktnas import KTNAS_NB201, _multitask_records
 
     cols = ["C-10", "C-100", "ImageNet"]
     recs = _multitask_records("ktnas", [KTNAS_NB201[c][0] for c in cols], 10, False, embedding="path")

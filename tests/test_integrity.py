@@ -174,17 +174,18 @@ def test_two_fills_on_one_overlay_share_the_work(tmp_path):
 
 
 def test_bad_search_inputs_are_refused_before_any_work(tmp_path):
-    from bench.compare import compare_fusion, open_fusion, run_fusion
+    from bench.compare import compare_trained, run_trained
+    from bench.families.tree_fusion import open_for_search
     from bench.errors import InvalidArchitectureError
 
-    o = open_fusion("aloi", max_leaves=2, overlay=tmp_path / "o.sqlite")
+    o = open_for_search("aloi", max_leaves=2, overlay=tmp_path / "o.sqlite")
     for bad in (float("nan"), float("inf"), 0.0, -1.0):
         with pytest.raises(ValueError, match="budget_seconds must be a finite number > 0"):
-            run_fusion(o, "rs", 0, budget_seconds=bad)
+            run_trained(o, "rs", 0, budget_seconds=bad)
     with pytest.raises(ValueError, match="budget_evals must be a whole number >= 1"):
-        run_fusion(o, "rs", 0, budget_evals=0)
+        run_trained(o, "rs", 0, budget_evals=0)
     with pytest.raises(ValueError, match="max_leaves must be in 1..4"):
         bench.open("tree-fusion", "aloi", max_leaves=0, overlay=tmp_path / "o.sqlite")
     with pytest.raises(InvalidArchitectureError, match="needs max_leaves >= 4; got max_leaves=2"):
-        compare_fusion("aloi", ["rs", "csgnas"], [0], 5.0, max_leaves=2, overlay=tmp_path / "o.sqlite", progress=False)
+        compare_trained("tree-fusion", "aloi", ["rs", "csgnas"], [0], 5.0, max_leaves=2, overlay=tmp_path / "o.sqlite", progress=False)
     assert len(Overlay(tmp_path / "o.sqlite")) == 0  # rs did not run first

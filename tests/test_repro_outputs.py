@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from bench.cli import main
-from bench.repro import csgnas_runners
+from bench.families.tree_fusion import paper as csgnas_runners
 from bench.repro.output import PROVENANCE_FILE
 from bench.repro.reproduce import _exploratory_cache, reproduce, reproduce_ids
 from bench.repro.spec import get_spec

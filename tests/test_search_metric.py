@@ -77,9 +77,10 @@ def test_records_carry_version_and_table_sha256(tmp_path):
 
 
 def test_tree_fusion_records_carry_their_table_sha256():
-    from bench.compare import open_fusion, run_fusion
+    from bench.compare import run_trained
+    from bench.families.tree_fusion import open_for_search
 
-    rec = run_fusion(open_fusion("scene15"), "rs", 0, budget_evals=5)
+    rec = run_trained(open_for_search("scene15"), "rs", 0, budget_evals=5)
     assert rec.version == bench.__version__ and rec.test_metric == "test_acc"
     assert rec.tables == {"tree_fusion_scene15.h5": _manifest_sha("tree_fusion_scene15.h5")}
 

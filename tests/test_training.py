@@ -137,9 +137,8 @@ def test_ray_fill_matches_local_fill(tmp_path):
     assert a.keys() == b.keys()
     for k in a.keys():
         ra, rb = a.get(k), b.get(k)
-        assert ra.pop("timing") == "one-by-one" and rb.pop("timing").startswith("batched/")
         ra.pop("train_seconds"), rb.pop("train_seconds")
-        assert ra == rb
+        assert ra == rb  # the same batches, so the same timing note too
     again = fill("aloi", archs, 2, workers=2, recipe=FAST, overlay=str(tmp_path / "ray.sqlite"), progress=False,
                  executor="ray")
     assert again.trained == 0

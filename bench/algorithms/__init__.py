@@ -1,58 +1,107 @@
-"""Search algorithms. Each is ``algo(run, rng, **settings)`` and uses only the
-run (``run.evaluate``, ``run.done``, ``run.space``) and the space's public methods.
+"""Search algorithms. Each is ``algo(run, rng)`` (or ``algo(run, rng, settings)``) and uses only
+the run (``run.evaluate``, ``run.seen``, ``run.done``, ``run.space``) and the space's public
+methods.
 
-``rs`` and ``rea`` run on every benchmark; the tree-fusion algorithms (``edf`` and the
-CSG-NAS family) need a :class:`bench.fusion_run.FusionRun`, whose ``evaluate`` can
-inherit a parent's weights."""
+``rs`` and ``rea`` run on every benchmark; a family adds algorithms only its runs can
+execute (:attr:`bench.core.family.Family.algorithms`: tree fusion's EDF and CSG-NAS need a
+:class:`bench.trained_run.TrainedRun`, whose ``evaluate`` can inherit a parent's weights).
+
+Bring your own: ``register("mine", fn)`` makes ``fn`` available to ``compare`` on every
+benchmark, and ``--algo package.module:function`` names one on the command line.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+import importlib
+import re
 from typing import Callable
 
-from bench.algorithms.csgnas import PRESETS as CSGNAS_PRESETS
-from bench.algorithms.csgnas import CSGNASSettings, check_space, csgnas
+from bench.algorithms.csgnas import CSGNASSettings, csgnas
 from bench.algorithms.edf import EDFSettings, edf
 from bench.algorithms.random_search import random_search
 from bench.algorithms.regularized_evolution import REASettings, regularized_evolution
-from bench.errors import UnknownAlgorithmError
+from bench.errors import BenchError, UnknownAlgorithmError
 
+#: algorithms that need nothing but the run protocol: they search every benchmark
 ALGORITHMS: dict[str, Callable] = {
     "rs": random_search,
     "rea": regularized_evolution,
 }
-#: algorithms of the tree-fusion benchmark only
-FUSION_ALGORITHMS: dict[str, Callable] = {
-    "rs": random_search,
-    "rea": regularized_evolution,
-    "edf": edf,
-    **{name: (lambda run, rng, settings=None, _s=s: csgnas(run, rng, settings or _s)) for name, s in CSGNAS_PRESETS.items()},
-}
+_REGISTERED: dict[str, Callable] = {}
 
 
-def until_budget(name: str):
-    """Settings of a generational tree-fusion algorithm that run until the budget is spent
-    (for equal-cost comparisons); None for algorithms that always do."""
-    if name == "edf":
-        return replace(EDFSettings(), generations=None)
-    if name in CSGNAS_PRESETS:
-        return replace(CSGNAS_PRESETS[name], generations_expand=None)
-    return None
+def register(name: str, fn: Callable, *, replace: bool = False) -> Callable:
+    """Make ``fn(run, rng)`` available as ``name`` to :func:`get` and ``compare`` on every benchmark.
+
+    ``fn`` receives the run (:class:`bench.run.Run` or :class:`bench.trained_run.TrainedRun`)
+    and a seeded ``numpy.random.Generator``; it calls ``run.evaluate(arch)`` until
+    ``run.done``. A name already taken is refused unless ``replace``. Returns ``fn``.
+    """
+    if not re.fullmatch(r"[A-Za-z0-9_.\-]+", name or ""):
+        raise BenchError(f"algorithm name must be letters, digits, '_', '.' or '-', got {name!r}")
+    if not callable(fn):
+        raise BenchError(f"register({name!r}, ...): {fn!r} is not callable")
+    if not replace and (name in ALGORITHMS or name in _REGISTERED):
+        raise BenchError(f"algorithm {name!r} is already registered; pass replace=True to replace it")
+    _REGISTERED[name] = fn
+    return fn
 
 
-def check_fusion(name: str, space) -> None:
-    """Raise a named error, before any work, when tree-fusion algorithm ``name`` cannot search ``space``."""
-    get(name, "tree-fusion")
-    if name in CSGNAS_PRESETS:
-        check_space(space, CSGNAS_PRESETS[name])
+def _load(spec: str) -> Callable:
+    """``package.module:function`` imported (the module from the current folder or sys.path)."""
+    module, _, attr = spec.partition(":")
+    if not module or not attr:
+        raise BenchError(f"--algo {spec!r}: expected 'package.module:function'")
+    import os
+    import sys
 
-
-def get(name: str, benchmark: str = "") -> Callable:
-    table = FUSION_ALGORITHMS if benchmark == "tree-fusion" else ALGORITHMS
+    if os.getcwd() not in sys.path:  # a user's own module beside them, as `python -m` would find it
+        sys.path.insert(0, os.getcwd())
     try:
-        return table[name]
-    except KeyError:
-        raise UnknownAlgorithmError(name, table) from None
+        mod = importlib.import_module(module)
+    except ImportError as exc:
+        raise BenchError(f"--algo {spec!r}: cannot import {module!r} ({exc})") from None
+    fn = getattr(mod, attr, None)
+    if not callable(fn):
+        raise BenchError(f"--algo {spec!r}: module {module!r} has no function {attr!r}")
+    return fn
 
 
-__all__ = ["ALGORITHMS", "FUSION_ALGORITHMS", "get", "edf", "EDFSettings", "csgnas", "CSGNASSettings", "random_search", "regularized_evolution", "REASettings"]
+def names(benchmark: str | None = None) -> list[str]:
+    """Algorithm names :func:`get` accepts for ``benchmark`` (besides ``module:function``)."""
+    out = [*ALGORITHMS]
+    if benchmark is not None:
+        from bench.families import get as family
+
+        out += [n for n in family(benchmark).algorithms() if n not in out]
+    return out + [n for n in _REGISTERED if n not in out]
+
+
+def get(name: str, benchmark: str | None = None) -> Callable:
+    """The algorithm ``name`` for runs on ``benchmark``: generic, the family's own, registered,
+    or ``package.module:function``."""
+    if ":" in name:
+        return _load(name)
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name in ALGORITHMS:
+        return ALGORITHMS[name]
+    if benchmark is not None:
+        from bench.families import get as family
+
+        own = family(benchmark).algorithms()
+        if name in own:
+            return own[name]
+    raise UnknownAlgorithmError(name, names(benchmark), "" if benchmark is None else f"for benchmark {benchmark!r}")
+
+
+def until_budget(name: str, benchmark: str):
+    """Settings that make a generational algorithm of ``benchmark`` run until a cost budget
+    is spent (for equal-cost comparisons); None for algorithms that always do."""
+    from bench.families import get as family
+
+    return family(benchmark).until_budget(name)
+
+
+__all__ = ["ALGORITHMS", "register", "names", "get", "until_budget", "edf", "EDFSettings", "csgnas", "CSGNASSettings",
+           "random_search", "regularized_evolution", "REASettings"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from bench.algorithms.fusion_evolution import Inheritance, evolve, initial_population
 from bench.errors import InvalidArchitectureError
-from bench.fusion_run import FusionRun
+from bench.trained_run import TrainedRun
 from bench.spaces.tree_fusion import Leaf, TreeFusionSpace, all_fused
 
 
@@ -66,7 +66,7 @@ PRESETS = {
 }
 
 
-def core_space(run: FusionRun, rng: np.random.Generator, k_features: int, k_ops: int,
+def core_space(run: TrainedRun, rng: np.random.Generator, k_features: int, k_ops: int,
                selection: str = "top") -> tuple[list[str], list[str]]:
     """(M1, F1): the top ``k_features`` features by their single-feature model and the top
     ``k_ops`` operators by their all-features model (validation accuracy; evaluated in
@@ -107,7 +107,7 @@ def check_space(space: TreeFusionSpace, settings: CSGNASSettings) -> None:
             f"{len(space.features)}; got max_leaves={space.max_leaves} (csgnas-nocs and csgnas-core-random do not rank)")
 
 
-def csgnas(run: FusionRun, rng: np.random.Generator, settings: CSGNASSettings | None = None) -> None:
+def csgnas(run: TrainedRun, rng: np.random.Generator, settings: CSGNASSettings | None = None) -> None:
     s = settings or CSGNASSettings()
     check_space(run.space, s)
     run.record.settings.update(asdict(s))

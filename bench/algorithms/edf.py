@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from bench.algorithms.fusion_evolution import evolve, initial_population
-from bench.fusion_run import FusionRun
+from bench.trained_run import TrainedRun
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class EDFSettings:
     mutation_rate: float = 0.1
 
 
-def edf(run: FusionRun, rng: np.random.Generator, settings: EDFSettings | None = None) -> None:
+def edf(run: TrainedRun, rng: np.random.Generator, settings: EDFSettings | None = None) -> None:
     s = settings or EDFSettings()
     run.record.settings.update(asdict(s))
     space = run.space

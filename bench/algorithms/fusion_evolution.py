@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.fusion_run import FusionRun
+from bench.trained_run import TrainedRun
 
 INHERIT_POLICIES = ("none", "above", "below", "all", "random")
 #: a search whose generations keep producing only architectures it has seen has converged
@@ -61,7 +61,7 @@ def _duel(pool: list[tuple[Any, float]], rng: np.random.Generator) -> int:
     return i if pool[i][1] >= pool[j][1] else j
 
 
-def evolve(run: FusionRun, rng: np.random.Generator, population: list[tuple[Any, float]], generations: int | None,
+def evolve(run: TrainedRun, rng: np.random.Generator, population: list[tuple[Any, float]], generations: int | None,
            crossover_rate: float, mutation_rate: float, crossover: Callable, mutate: Callable,
            inheritance: Inheritance = Inheritance()) -> list[tuple[Any, float]]:
     """Evolve ``population`` (evaluated ``(arch, fitness)`` pairs) for ``generations``
@@ -105,7 +105,7 @@ def select(pool: list[tuple[Any, float]], size: int, rng: np.random.Generator) -
     return out
 
 
-def initial_population(run: FusionRun, rng: np.random.Generator, size: int, sample: Callable) -> list[tuple[Any, float]]:
+def initial_population(run: TrainedRun, rng: np.random.Generator, size: int, sample: Callable) -> list[tuple[Any, float]]:
     """``size`` distinct random architectures from ``sample(rng)``, evaluated from scratch."""
     out: list[tuple[Any, float]] = []
     tries = 0

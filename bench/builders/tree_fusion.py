@@ -21,6 +21,8 @@ from bench.builders.common import provenance, write_built_table
 from bench.errors import MissingValueError
 from bench.features.store import open as open_store
 from bench.fill import fill
+from bench.fusion_oracle import DESCRIPTIONS
+from bench.fusion_oracle import METRICS as ORACLE_METRICS
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
 from bench.spaces import tree_fusion
@@ -32,15 +34,7 @@ MAX_LEAVES = 3
 N_SAMPLE_4 = 100
 SAMPLE_SEED = 0
 DATASETS = ("scene15", "landuse21", "aloi", "mfeat")
-METRICS = {
-    "test_acc": ("%", "max", "holdout test accuracy after the last epoch"),
-    "val_acc": ("%", "max", "holdout validation accuracy after the last epoch"),
-    "macro_f1": ("%", "max", "holdout test macro F1"),
-    "weighted_f1": ("%", "max", "holdout test support-weighted F1"),
-    "params": ("count", "min", "trainable parameters"),
-    "flops": ("FLOPs", "min", "forward FLOPs per sample (2 x multiply-adds of the linear layers + fusions)"),
-    "train_seconds": ("s", "min", "training wall seconds on one CPU thread"),
-}
+METRICS = {m: (unit, direction, DESCRIPTIONS[m]) for m, (unit, direction) in ORACLE_METRICS.items()}
 
 
 def table_file(dataset: str, protocol: str = "standard") -> str:

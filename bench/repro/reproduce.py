@@ -10,7 +10,7 @@ import pandas as pd
 
 from bench.paths import paper_repro_dir
 from bench.repro.output import TableResult, write_outputs
-from bench.repro.runners import RUNNERS
+from bench.repro.cache import cache_dir, using_cache_dir
 from bench.repro.spec import PAPERS, STATUSES, TableSpec, get_spec, load_specs
 
 
@@ -27,11 +27,12 @@ def reproduce(spec: TableSpec, seeds: int | None = None, progress: bool = True,
         raise ValueError(f"--seeds must be >= 1, got {seeds}")
     target = Path(out_dir) if out_dir is not None else default_out_dir()
     if spec.runner:
-        if spec.runner not in RUNNERS:
-            raise ValueError(f"{spec.path}: runner {spec.runner!r} is not one of {sorted(RUNNERS)}")
+        known = runners()
+        if spec.runner not in known:
+            raise ValueError(f"{spec.path}: runner {spec.runner!r} is not one of {sorted(known)}")
         n = seeds or int(spec.params.get("seeds", 10))
         with _exploratory_cache(target):
-            result = RUNNERS[spec.runner](spec, n, progress)
+            result = known[spec.runner](spec, n, progress)
     else:
         result = TableResult()
     result.command = (f"make reproduce-table TABLE={spec.id}" if seeds is None
@@ -41,21 +42,30 @@ def reproduce(spec: TableSpec, seeds: int | None = None, progress: bool = True,
 
 @contextmanager
 def _exploratory_cache(target: Path):
-    """Outside the committed output folder, tree-fusion runs train their misses into a copy
-    of the committed cache under ``target/cache/``, so an exploratory run (more seeds)
+    """Outside the committed output folder, runners train their misses into a copy of the
+    committed cache folder under ``target/cache/``, so an exploratory run (more seeds)
     leaves ``paper_repro/cache`` as committed."""
-    from bench.repro import csgnas_runners
-
-    committed = csgnas_runners.cache_path()
+    committed = cache_dir()
     if target.resolve() == default_out_dir().resolve():
         yield
         return
-    copy = target / "cache" / committed.name
-    if not copy.exists() and committed.exists():
-        copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(committed, copy)
-    with csgnas_runners.using_cache(copy):
+    copy = target / "cache"
+    copy.mkdir(parents=True, exist_ok=True)
+    for f in committed.glob("*") if committed.is_dir() else []:
+        if f.is_file() and not (copy / f.name).exists():
+            shutil.copyfile(f, copy / f.name)
+    with using_cache_dir(copy):
         yield
+
+
+def runners() -> dict:
+    """Every family's paper-table runners, by the key a spec names."""
+    from bench.families import FAMILIES
+
+    out = {}
+    for f in FAMILIES.values():
+        out.update(f.runners())
+    return out
 
 
 def reproduce_ids(ids: list[str] | None = None, seeds: int | None = None, progress: bool = True,

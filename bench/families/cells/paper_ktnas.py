@@ -1,5 +1,6 @@
-"""Runners that regenerate paper tables. Each takes ``(spec, seeds, progress)``
-and returns a :class:`TableResult`; a spec names its runner by key."""
+"""Runners of KTNAS's tables (``004_9859b4c5803c0e34.txt``) on NB201 and TransNAS-Bench-101.
+Each takes ``(spec, seeds, progress)`` and returns a :class:`TableResult`; a spec names its
+runner by key."""
 
 from __future__ import annotations
 
@@ -274,10 +275,7 @@ def ktnas_table3(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
     return res
 
 
-from bench.repro.csgnas_runners import RUNNERS as CSGNAS_RUNNERS  # noqa: E402
-
 RUNNERS: dict[str, Callable[[TableSpec, int, bool], TableResult]] = {
-    **CSGNAS_RUNNERS,
     "ktnas_table3": ktnas_table3,
     "ktnas_table2": ktnas_table2,
     "ktnas_table7": ktnas_table7,

@@ -9,16 +9,16 @@ committed, so a regeneration is served from tables and cache (reported on stderr
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from bench import algorithms
-from bench.compare import open_fusion, run_fusion
-from bench.fusion_report import mann_whitney, runs_frame
-from bench.paths import paper_repro_dir
+from bench.compare import run_trained
+from bench.families.tree_fusion import open_for_search
+from bench.trained_report import mann_whitney, runs_frame
+from bench.repro.cache import cache_dir
 from bench.repro.output import Cell, TableResult
 from bench.repro.spec import TableSpec
 from bench.run import RunRecord
@@ -28,28 +28,16 @@ _ORACLES: dict[tuple, object] = {}
 _FUSED: dict[tuple, dict[str, list[float]]] = {}
 
 
-_CACHE_OVERRIDE: list[Path] = []
-
-
 def cache_path() -> Path:
-    """The training cache the runners use: the committed one unless :func:`using_cache` says otherwise."""
-    return _CACHE_OVERRIDE[-1] if _CACHE_OVERRIDE else paper_repro_dir() / "cache" / "tree-fusion.sqlite"
-
-
-@contextmanager
-def using_cache(path: Path):
-    """Train and look up tree-fusion models in ``path`` instead of the committed cache."""
-    _CACHE_OVERRIDE.append(Path(path))
-    try:
-        yield
-    finally:
-        _CACHE_OVERRIDE.pop()
+    """The training cache the runners use: ``tree-fusion.sqlite`` in the paper cache folder
+    (the committed one unless :func:`bench.repro.cache.using_cache_dir` redirects it)."""
+    return cache_dir() / "tree-fusion.sqlite"
 
 
 def _oracle(dataset: str, protocol: str):
     key = (dataset, protocol, str(cache_path()))
     if key not in _ORACLES:
-        _ORACLES[key] = open_fusion(dataset, protocol, overlay=cache_path())
+        _ORACLES[key] = open_for_search(dataset, protocol, overlay=cache_path())
     return _ORACLES[key]
 
 
@@ -62,7 +50,7 @@ def _settings(algo: str, spec: TableSpec, budget_seconds: float | None):
 
     p = spec.params
     if budget_seconds is not None:
-        return algorithms.until_budget(algo)
+        return algorithms.until_budget(algo, "tree-fusion")
     if algo == "edf":
         return EDFSettings(population=int(p.get("population", 10)), generations=int(p.get("generations", 6)))
     if algo.startswith("csgnas"):
@@ -87,7 +75,7 @@ def runs(spec: TableSpec, algo: str, dataset: str, seeds: int, progress: bool,
         name = algo.partition("#")[0]
         out = []
         for seed in tqdm(range(seeds), desc=f"{algo} {dataset}", unit="seed", disable=not progress):
-            out.append(run_fusion(oracle, name, seed, budget_seconds=budget_seconds,
+            out.append(run_trained(oracle, name, seed, budget_seconds=budget_seconds,
                                   budget_evals=None if budget_seconds else 10_000,
                                   settings=_settings(algo, spec, budget_seconds)))
             out[-1].algo = algo
@@ -213,7 +201,7 @@ def csgnas_anytime(spec: TableSpec, seeds: int, progress: bool = True) -> TableR
     generations (Figure 5) or at ``params.budget_seconds`` training seconds each; columns
     'Acc' (test accuracy of the final incumbent), 'Time' (training seconds) and 'p' (Mann-Whitney
     against the reference row); the figure shows anytime curves against training seconds."""
-    from bench.fusion_report import anytime_figure
+    from bench.trained_report import anytime_figure
 
     ds = _datasets(spec)["*"]
     budget = spec.params.get("budget_seconds")

@@ -1,0 +1,48 @@
+"""Cell-based NAS benchmarks shipped as fixed tables: NAS-Bench-201 and TransNAS-Bench-101 micro."""
+
+from __future__ import annotations
+
+from bench.core.table_family import table_family
+
+
+def _nb201_space(archs):
+    from bench.spaces.nb201 import NB201Space
+
+    return NB201Space()
+
+
+def _transnas_space(archs):
+    from bench.spaces.transnas import RestrictedSpace, TransNASMicroSpace
+
+    return RestrictedSpace(TransNASMicroSpace(), archs)
+
+
+def _build_nb201(**kwargs):
+    from bench.builders import nb201
+
+    return nb201.build(**kwargs)
+
+
+def _build_transnas(**kwargs):
+    from bench.builders import transnas
+
+    return transnas.build(**kwargs)
+
+
+def _ktnas_runners():
+    from bench.families.cells.paper_ktnas import RUNNERS
+
+    return RUNNERS
+
+
+NB201 = table_family(
+    "nb201", "NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
+    "nb201.h5", ("cifar10", "cifar100", "ImageNet16-120"), _nb201_space, "test_acc", _build_nb201,
+    validation_metric="val_acc", test_metric="test_acc", runners=_ktnas_runners)
+
+TRANSNAS = table_family(
+    "transnas101-micro", "TransNAS-Bench-101 micro cells, a 711-cell SAMPLE of 4,096, 7 tasks (NASLib export)",
+    "transnas101_micro.h5",
+    ("class_object", "class_scene", "room_layout", "autoencoder", "normal", "jigsaw", "segmentsemantic"),
+    _transnas_space, "val_score", _build_transnas,
+    validation_metric="val_score", test_metric=None)  # the NASLib sample has validation scores only

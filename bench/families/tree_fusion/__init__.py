@@ -1,0 +1,179 @@
+"""CSG-NAS tree fusion (``000_62c610aae6b2430e.txt``): fusion trees over multi-view feature
+stores, answered from shipped tables of trained results, then the overlay, then by training.
+
+This entry declares the family; importing it loads no torch.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from bench.core.family import Family, Option, Table
+from bench.errors import UnknownDatasetError
+
+NAME = "tree-fusion"
+#: feature stores with shipped tables, under these training protocols
+TABLE_DATASETS = ("scene15", "landuse21", "aloi", "mfeat")
+TABLE_PROTOCOLS = ("standard", "low-data")
+
+
+def _max_leaves(text: str) -> int:
+    import argparse
+
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
+    return v
+
+
+def _protocol(text: str) -> str:
+    if not text.strip():
+        import argparse
+
+        raise argparse.ArgumentTypeError(f"must not be empty, got {text!r}")
+    return text
+
+
+def datasets() -> list[str]:
+    """Every feature store; those with a shipped table first."""
+    from bench.features.store import stores
+
+    return [*TABLE_DATASETS, *(s for s in stores() if s not in TABLE_DATASETS)]
+
+
+def _check(dataset: str) -> None:
+    if dataset not in datasets():
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r}")
+
+
+def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, **options):
+    """The table -> overlay -> trainer oracle (:class:`bench.fusion_oracle.FusionOracle`);
+    ``options``: ``max_leaves`` (default 3 here, None: every feature), ``protocol``,
+    ``allow_train``, ``overlay``, ``device``, ``backbone``, ``repeatable``, ``recipe``.
+    Tables are always verified; a missing value raises (``on_missing`` is for fixed tables)."""
+    from bench.fusion_oracle import FusionOracle
+
+    _check(dataset)
+    return FusionOracle.open(dataset, **options)
+
+
+def open_for_search(dataset: str, protocol: str = "standard", max_leaves: int | None = None, overlay=None):
+    """The oracle a search runs on: every tree over the dataset's features (no repeats;
+    ``max_leaves`` defaults to the number of features), training on a miss."""
+    return open_oracle(dataset, max_leaves=max_leaves, protocol=protocol, allow_train=True, overlay=overlay)
+
+
+def table_view(dataset: str, protocol: str = "standard"):
+    """The shipped table of one dataset as a read-only :class:`~bench.oracle.TabularOracle`
+    (seed-mean values; what ``info`` reports), or None when no table ships for it."""
+    from bench.builders.tree_fusion import table_file
+    from bench.features.store import open as open_store
+    from bench.oracle import TabularOracle
+    from bench.paths import tables_dir
+    from bench.spaces.tree_fusion import TreeFusionSpace
+    from bench.tablefile import read_dataset
+
+    _check(dataset)
+    path = tables_dir() / table_file(dataset, protocol)
+    if not path.exists():
+        return None
+    archs, metrics, attrs = read_dataset(path, dataset)
+    store = open_store(dataset)
+    space = TreeFusionSpace(store.view_names, max_leaves=len(store.view_names))
+    return TabularOracle(NAME, dataset, space, archs, metrics, attrs, default_metric="test_acc",
+                         validation_metric="val_acc", test_metric="test_acc", table_path=path)
+
+
+def _build(dataset: str, protocol: str, **kwargs):
+    from bench.builders import tree_fusion
+
+    return tree_fusion.build(dataset, protocol=protocol, **{k: v for k, v in kwargs.items() if k != "source_dir"})
+
+
+def _tables() -> tuple[Table, ...]:
+    def file(ds: str, protocol: str) -> str:  # bench.builders.tree_fusion.table_file, without importing torch
+        return f"tree_fusion_{ds}.h5" if protocol == "standard" else f"tree_fusion_{ds}_{protocol.replace('-', '')}.h5"
+
+    return tuple(Table(f"{NAME}-{ds}" + ("" if p == "standard" else f"-{p.replace('-', '')}"), file(ds, p),
+                       partial(_build, ds, p), trained=True)
+                 for p in TABLE_PROTOCOLS for ds in TABLE_DATASETS)
+
+
+def fill(dataset: str, seeds: int, max_leaves: int = 2, protocol: str = "standard", epochs: int | None = None,
+         device: str = "cpu", **kwargs):
+    """Train every tree with at most ``max_leaves`` leaves into the overlay (:func:`bench.fill.fill`)
+    under the protocol's recipe (``epochs`` overrides its epochs: a different recipe key);
+    ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
+    from dataclasses import replace
+
+    from bench.errors import BenchError, UnknownChoiceError
+    from bench.features.store import open as open_store
+    from bench.fill import fill as fill_overlay
+    from bench.spaces.tree_fusion import TreeFusionSpace
+    from bench.training.trainer import PROTOCOLS, resolve_device
+
+    _check(dataset)
+    if protocol not in PROTOCOLS:
+        raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
+    resolve_device(device)  # named error before any work
+    recipe = PROTOCOLS[protocol] if epochs is None else replace(PROTOCOLS[protocol], epochs=epochs)
+    store = open_store(dataset)
+    if max_leaves > len(store.view_names):
+        raise BenchError(f"--max-leaves {max_leaves}: {dataset} has {len(store.view_names)} features, "
+                         f"so at most {len(store.view_names)} leaves")
+    space = TreeFusionSpace(store.view_names, max_leaves=max_leaves)
+    return fill_overlay(dataset, [space.encode(t) for t in space.enumerate()], seeds, recipe=recipe, device=device,
+                        **kwargs)
+
+
+def _algorithms() -> dict:
+    """EDF and the CSG-NAS presets: their runs must evaluate with weight inheritance."""
+    from bench.algorithms import edf
+    from bench.algorithms.csgnas import PRESETS, csgnas
+
+    return {"edf": edf,
+            **{name: (lambda run, rng, settings=None, _s=s: csgnas(run, rng, settings or _s))
+               for name, s in PRESETS.items()}}
+
+
+def until_budget(name: str):
+    """Settings that make a generational algorithm run until the cost budget is spent."""
+    from dataclasses import replace
+
+    from bench.algorithms import EDFSettings
+    from bench.algorithms.csgnas import PRESETS
+
+    if name == "edf":
+        return replace(EDFSettings(), generations=None)
+    if name in PRESETS:
+        return replace(PRESETS[name], generations_expand=None)
+    return None
+
+
+def check_algorithm(name: str, space) -> None:
+    """CSG-NAS variants that rank operators by fusing all features need room for every feature."""
+    from bench.algorithms.csgnas import PRESETS, check_space
+
+    if name in PRESETS:
+        check_space(space, PRESETS[name])
+
+
+def _runners():
+    from bench.families.tree_fusion.paper import RUNNERS
+
+    return RUNNERS
+
+
+FAMILY = Family(
+    name=NAME, kind="trained",
+    description="CSG-NAS tree fusion space over multi-view feature stores; answers from shipped tables of trained "
+                "results, then the overlay, then (when allowed) by training",
+    datasets=datasets, open=open_oracle, table_view=table_view,
+    options=(Option("protocol", "--protocol", _protocol, "training protocol (standard, low-data)", "standard"),
+             Option("max_leaves", "--max-leaves", _max_leaves, "leaf limit (default: the number of features)")),
+    tables=_tables(), algorithms=_algorithms, default_algorithms=("rs", "rea", "edf", "csgnas"),
+    until_budget=until_budget, check_algorithm=check_algorithm, fill=fill, runners=_runners,
+)
