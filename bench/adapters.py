@@ -2,8 +2,8 @@
 SMAC, DEHB and HpBandSter take).
 
 Generic over every benchmark: a space describes itself as categorical parameters
-(:meth:`~bench.spaces.base.SearchSpace.parameters`) and decodes an assignment to a member
-(:meth:`~bench.spaces.base.SearchSpace.from_parameters`); an oracle is anything with a
+(:meth:`~bench.core.space.SearchSpace.parameters`) and decodes an assignment to a member
+(:meth:`~bench.core.space.SearchSpace.from_parameters`); an oracle is anything with a
 ``space``, ``query(arch, metric, **kw)`` and, for the direction, ``metric_info(metric)``.
 Optuna and ConfigSpace are optional extras, imported only when used.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from bench.errors import BenchError
-from bench.spaces.base import SearchSpace
+from bench.core.space import SearchSpace
 
 __all__ = ["MissingExtraError", "suggest_arch", "optuna_objective", "optuna_direction", "configspace",
            "from_configuration", "to_configuration"]

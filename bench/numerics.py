@@ -21,7 +21,7 @@ AVX-512 (``benchmarks/numerics_pin.py`` prints the comparison):
 * ``ONEDNN_MAX_CPU_ISA``: the fusion models never call oneDNN; pinned to ``AVX2`` anyway,
   for layers (convolutions) that later families may use.
 
-Training also runs on one thread (:func:`bench.training.trainer.pinned_numerics`), so reductions
+Training also runs on one thread (:func:`bench.families.tree_fusion.trainer.pinned_numerics`), so reductions
 are never split across threads. ``MMNAS_NUMERICS=native`` leaves the CPU's own choice
 (faster on some CPUs, but results no longer match the shipped tables): it is recorded in
 every result's numeric environment, and only meant for measuring the pin's cost.

@@ -21,7 +21,7 @@ from bench.errors import (
     SeedIndexError,
     UnknownMetricError,
 )
-from bench.spaces.base import SearchSpace
+from bench.core.space import SearchSpace
 from bench.tablefile import Metric
 
 _ON_MISSING = ("raise", "nan")

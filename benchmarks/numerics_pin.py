@@ -18,9 +18,9 @@ import sys
 WORKLOAD = """
 import json, time
 import bench.features as F
-from bench.spaces.tree_fusion import TreeFusionSpace
-from bench.training.batched import train_many
-from bench.training.trainer import train
+from bench.families.tree_fusion.space import TreeFusionSpace
+from bench.families.tree_fusion.batched import train_many
+from bench.families.tree_fusion.trainer import train
 s = F.open("scene15")
 space = TreeFusionSpace(s.view_names, max_leaves=3)
 trees = [t for t in space.enumerate()][:{n}]

@@ -3,12 +3,12 @@ its optimum, node2vec embeddings from the cache. Wall seconds on this machine.""
 
 import pytest
 
-from bench.algorithms.ktnas import ktnas, preset
+from bench.families.cells.ktnas import ktnas, preset
 from bench.compare import Budget, run_one, seed_rng
-from bench.embeddings import get_embedding
+from bench.families.cells.embeddings import get_embedding
 from bench.multitask import MultiTaskRun
 from bench.registry import open as open_benchmark
-from bench.spaces import NB201Space
+from bench.families.cells.nb201 import NB201Space
 
 TASKS = {"cifar10": "val_acc", "cifar100": "test_acc", "ImageNet16-120": "test_acc"}
 SEEDS = range(10)

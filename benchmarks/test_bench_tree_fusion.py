@@ -10,7 +10,7 @@ import pytest
 
 import bench
 import bench.features as F
-from bench.training.trainer import Recipe, train
+from bench.families.tree_fusion.trainer import Recipe, train
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +43,7 @@ _MIN_SECONDS: dict[str, float] = {}
 def _group():
     import itertools
 
-    from bench.spaces.tree_fusion import FUSION_OPS, TreeFusionSpace
+    from bench.families.tree_fusion.space import FUSION_OPS, TreeFusionSpace
 
     store = F.open("scene15")
     space = TreeFusionSpace(store.view_names, max_leaves=3)
@@ -65,7 +65,7 @@ def test_one_by_one(benchmark):
 def test_batched(benchmark):
     from dataclasses import replace
 
-    from bench.training.batched import train_many
+    from bench.families.tree_fusion.batched import train_many
 
     store, trees, seeds = _group()
     benchmark.pedantic(train_many, args=(trees, seeds, store, replace(Recipe(), epochs=5)), rounds=3, iterations=1)
@@ -76,7 +76,7 @@ def test_batched(benchmark):
 
 
 def _fill_archs():
-    from bench.spaces.tree_fusion import TreeFusionSpace
+    from bench.families.tree_fusion.space import TreeFusionSpace
 
     store = F.open("scene15")
     space = TreeFusionSpace(store.view_names, max_leaves=3)
@@ -88,7 +88,7 @@ def _fill_archs():
 def test_fill_throughput(benchmark, batch, tmp_path):
     from dataclasses import replace
 
-    from bench.fill import fill
+    from bench.families.tree_fusion.fill import fill
 
     archs, recipe = _fill_archs(), replace(Recipe(), epochs=5)
     runs = iter(range(100))

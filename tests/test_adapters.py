@@ -10,8 +10,10 @@ import pytest
 import bench
 from bench.adapters import MissingExtraError, configspace, from_configuration, optuna_direction, optuna_objective
 from bench.errors import InvalidArchitectureError
-from bench.spaces import NB201Space, RestrictedSpace, TransNASMicroSpace
-from bench.spaces.tree_fusion import TreeFusionSpace
+from bench.families.cells.nb201 import NB201Space
+from bench.families.cells.transnas import RestrictedSpace
+from bench.families.cells.transnas import TransNASMicroSpace
+from bench.families.tree_fusion.space import TreeFusionSpace
 
 
 def _assignments(space):

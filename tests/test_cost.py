@@ -10,10 +10,10 @@ import bench
 from bench import algorithms
 from bench.compare import run_trained
 from bench.features.store import open as open_store
-from bench.spaces.tree_fusion import leaves, parse
-from bench.training import cost
-from bench.training.decoder import FusionNet
-from bench.training.trainer import PROTOCOLS
+from bench.families.tree_fusion.space import leaves, parse
+from bench.families.tree_fusion import cost
+from bench.families.tree_fusion.model import FusionNet
+from bench.families.tree_fusion.trainer import PROTOCOLS
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_refitting_the_shipped_tables_gives_the_committed_coefficients(rows):
 def test_fit_quality_on_held_out_architectures(rows):
     q = cost.quality(rows)
     print("cost model fit:", {k: round(v, 3) for k, v in q.items()})
-    # measured when the model was fitted: 0.162, 0.373, 0.928, 0.251 (see bench/training/cost.py)
+    # measured when the model was fitted: 0.162, 0.373, 0.928, 0.251 (see bench/families/tree_fusion/cost.py)
     assert q["median_rel_error"] < 0.2
     assert q["p90_rel_error"] < 0.45
     assert q["r2_log"] > 0.9

@@ -9,14 +9,14 @@ import torch
 
 import bench
 from bench import algorithms
-from bench.algorithms.csgnas import preset as csgnas_preset
-from bench.algorithms.csgnas import CSGNASSettings, all_fused, core_space, csgnas, expand_mutation
+from bench.families.tree_fusion.csgnas import preset as csgnas_preset
+from bench.families.tree_fusion.csgnas import CSGNASSettings, all_fused, core_space, csgnas, expand_mutation
 from bench.algorithms.fusion_evolution import Inheritance, select, tournament
 from bench.compare import run_trained, seed_rng
 from bench.trained_run import TrainedRun, best_test
-from bench.spaces.tree_fusion import Leaf, TreeFusionSpace, leaves, subtrees
-from bench.training.inherit import inherited_weights, shared_subtrees
-from bench.training.trainer import Recipe, train
+from bench.families.tree_fusion.space import Leaf, TreeFusionSpace, leaves, subtrees
+from bench.families.tree_fusion.inherit import inherited_weights, shared_subtrees
+from bench.families.tree_fusion.trainer import Recipe, train
 
 SMALL = CSGNASSettings(population=4, generations_core=1, generations_expand=2)
 

@@ -16,9 +16,10 @@ import sys
 import numpy as np
 import pytest
 
-from bench.embeddings import (AdjacencyEmbedding, Node2VecEmbedding, PathEmbedding, blas_pin, cosine_distance,
+from bench.families.cells.embeddings import (AdjacencyEmbedding, Node2VecEmbedding, PathEmbedding, blas_pin, cosine_distance,
                               space_fingerprint)
-from bench.spaces import NB201Space, TransNASMicroSpace
+from bench.families.cells.nb201 import NB201Space
+from bench.families.cells.transnas import TransNASMicroSpace
 
 NB201, TRANSNAS = NB201Space(), TransNASMicroSpace()
 SMALL = dict(dimensions=16, train_cells=60, num_walks=4, epochs=2)
@@ -74,8 +75,8 @@ def test_node2vec_full_matches_committed_checksum():
 _CHILD = """
 import hashlib, json, sys
 import numpy as np
-from bench.embeddings import AdjacencyEmbedding, Node2VecEmbedding, PathEmbedding, cosine_distance
-from bench.spaces import NB201Space
+from bench.families.cells.embeddings import AdjacencyEmbedding, Node2VecEmbedding, PathEmbedding, cosine_distance
+from bench.families.cells.nb201 import NB201Space
 sha = lambda v: hashlib.sha256(np.ascontiguousarray(v).tobytes()).hexdigest()
 s = NB201Space()
 p = PathEmbedding().vectors(s)
@@ -107,7 +108,7 @@ def test_same_bytes_under_other_hash_seeds_and_blas_kernels():
 
 def test_node2vec_cache_key_covers_code_libraries_kernel_and_cells(monkeypatch):
     """A cache written by other code, libraries, kernel or another sample of cells is never read."""
-    import bench.embeddings as emb
+    import bench.families.cells.embeddings as emb
 
     e = Node2VecEmbedding(**SMALL)
     base = e.cache_path(NB201)
@@ -124,7 +125,7 @@ def test_node2vec_cache_key_covers_code_libraries_kernel_and_cells(monkeypatch):
 
 
 def test_space_fingerprint_tells_restricted_samples_apart():
-    from bench.spaces import RestrictedSpace
+    from bench.families.cells.transnas import RestrictedSpace
 
     cells = [TRANSNAS.encode(TRANSNAS.from_index(i)) for i in range(12)]
     a, b = RestrictedSpace(TRANSNAS, cells[:6]), RestrictedSpace(TRANSNAS, cells[6:])

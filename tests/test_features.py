@@ -134,7 +134,7 @@ def test_backbone_rebuild_matches_the_shipped_features(tmp_path):
 
 def test_tree_fusion_over_backbone_features(tmp_path):
     import bench
-    from bench.training.trainer import Recipe
+    from bench.families.tree_fusion.trainer import Recipe
 
     o = bench.open("tree-fusion", "aloi", overlay=tmp_path / "ov.sqlite", recipe=Recipe(epochs=2), backbone=True)
     assert "v1@2" in o.space.features

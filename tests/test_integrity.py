@@ -11,13 +11,13 @@ import pytest
 
 import bench
 import bench.features as F
-from bench.builders.tree_fusion import table_file
+from bench.families.tree_fusion.build import table_file
 from bench.errors import ChecksumError, MissingValueError
-from bench.fill import fill
+from bench.families.tree_fusion.fill import fill
 from bench.overlay import CorruptRecordError, Overlay, OverlayError
 from bench.paths import data_cache_dir, tables_dir
 from bench.tablefile import read_dataset, write_table, ScoreTable, DatasetTable, Metric
-from bench.training.trainer import Recipe
+from bench.families.tree_fusion.trainer import Recipe
 
 KEY = Overlay.key("scene15", "add(v1,v2)", 7, "r")
 
@@ -150,10 +150,10 @@ def test_processes_opening_a_new_overlay_at_once_all_succeed(tmp_path):
 
 FILL = """
 import sys, json
-from bench.fill import fill
-from bench.spaces.tree_fusion import TreeFusionSpace
+from bench.families.tree_fusion.fill import fill
+from bench.families.tree_fusion.space import TreeFusionSpace
 import bench.features as F
-from bench.training.trainer import Recipe
+from bench.families.tree_fusion.trainer import Recipe
 s = F.open("aloi")
 archs = [TreeFusionSpace(s.view_names, max_leaves=2).encode(t) for t in TreeFusionSpace(s.view_names, max_leaves=2).enumerate()]
 r = fill("aloi", archs, 2, workers=1, recipe=Recipe(epochs=1), overlay=sys.argv[1], progress=False, batch=2)

@@ -4,12 +4,12 @@ import sys
 import numpy as np
 import pytest
 
-from bench.algorithms.ktnas import PRESETS, KTNASSettings, _Task, ktnas, preset, select_transferred, transfer_rank
+from bench.families.cells.ktnas import PRESETS, KTNASSettings, _Task, ktnas, preset, select_transferred, transfer_rank
 from bench.compare import seed_rng
-from bench.embeddings import AdjacencyEmbedding, Node2VecEmbedding, PathEmbedding, cosine_distance, get_embedding
+from bench.families.cells.embeddings import AdjacencyEmbedding, Node2VecEmbedding, PathEmbedding, cosine_distance, get_embedding
 from bench.multitask import MultiTaskRecord, MultiTaskRun
 from bench.run import Run
-from bench.spaces import NB201Space
+from bench.families.cells.nb201 import NB201Space
 
 TASKS = {"cifar10": "val_acc", "cifar100": "test_acc", "ImageNet16-120": "test_acc"}
 SPACE = NB201Space()
@@ -120,7 +120,7 @@ def test_node2vec_is_cached_and_not_recomputed(tmp_path, monkeypatch):
 
 
 def test_node2vec_is_identical_across_processes(tmp_path):
-    code = ("import sys, numpy as np; from bench.embeddings import Node2VecEmbedding; from bench.spaces import NB201Space;"
+    code = ("import sys, numpy as np; from bench.families.cells.embeddings import Node2VecEmbedding; from bench.families.cells.nb201 import NB201Space;"
             f"v = Node2VecEmbedding(**{SMALL!r})._compute(NB201Space()); np.save(sys.argv[1], v)")
     outs = []
     for k, hashseed in enumerate(["1", "987"]):

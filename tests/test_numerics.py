@@ -9,11 +9,11 @@ import pytest
 
 import bench.features as F
 from bench import numerics
-from bench.builders.tree_fusion import table_archs
-from bench.fill import fill
+from bench.families.tree_fusion.build import table_archs
+from bench.families.tree_fusion.fill import fill
 from bench.overlay import Overlay
-from bench.spaces.tree_fusion import TreeFusionSpace
-from bench.training.trainer import PROTOCOLS, Recipe, train
+from bench.families.tree_fusion.space import TreeFusionSpace
+from bench.families.tree_fusion.trainer import PROTOCOLS, Recipe, train
 
 HAS_AVX2 = "avx2" in open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else False
 needs_avx2 = pytest.mark.skipif(not HAS_AVX2, reason="the pin is AVX2; this CPU cannot run it")
@@ -21,8 +21,8 @@ needs_avx2 = pytest.mark.skipif(not HAS_AVX2, reason="the pin is AVX2; this CPU 
 WEIGHTS = """
 import hashlib, sys
 import bench.features as F
-from bench.spaces.tree_fusion import TreeFusionSpace
-from bench.training.trainer import Recipe, train
+from bench.families.tree_fusion.space import TreeFusionSpace
+from bench.families.tree_fusion.trainer import Recipe, train
 s = F.open("scene15")
 r = train(TreeFusionSpace(s.view_names).decode("add(v1,v2)"), s, 1, Recipe(epochs=3), return_state=True)
 h = hashlib.sha256(b"".join(r.state[k].numpy().tobytes() for k in sorted(r.state)))

@@ -7,7 +7,7 @@ import pytest
 import bench
 from bench.errors import (ArchIndexError, InvalidArchitectureError, MissingValueError, SeedIndexError,
                           UnknownBenchmarkError, UnknownDatasetError, UnknownMetricError)
-from bench.builders.nb201 import naslib_to_string
+from bench.families.cells.build_nb201 import naslib_to_string
 from tests.conftest import SHARED, needs_shared
 
 COLUMNS = {"cifar10": "CIFAR10TestAccuracy200Epochs", "cifar100": "CIFAR100TestAccuracy200Epochs",

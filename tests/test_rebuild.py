@@ -2,7 +2,7 @@ import shutil
 
 import pytest
 
-from bench.builders import nb201
+from bench.families.cells import build_nb201 as nb201
 from bench.builders.common import read_manifest
 from bench.builders.registry import verify
 from bench.errors import ChecksumError, SourceMissingError

@@ -6,7 +6,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from bench.builders import nb201
+from bench.families.cells import build_nb201 as nb201
 from bench.builders.common import (ReferenceChangedError, read_manifest, verify_manifest, write_built_table)
 from bench.builders.registry import verify
 from bench.errors import ChecksumError

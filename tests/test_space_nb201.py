@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.errors import ArchIndexError, InvalidArchitectureError
-from bench.spaces.nb201 import OPS, NB201Arch, NB201Space
+from bench.families.cells.nb201 import OPS, NB201Arch, NB201Space
 from tests.conftest import SHARED, needs_shared
 
 S = NB201Space()

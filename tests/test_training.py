@@ -12,10 +12,10 @@ import torch
 import bench
 import bench.features as F
 from bench.errors import MissingValueError, UnknownMetricError
-from bench.fill import fill
+from bench.families.tree_fusion.fill import fill
 from bench.overlay import Overlay
-from bench.spaces.tree_fusion import TreeFusionSpace
-from bench.training.trainer import DeviceUnavailableError, Recipe, f1_scores, resolve_device, train
+from bench.families.tree_fusion.space import TreeFusionSpace
+from bench.families.tree_fusion.trainer import DeviceUnavailableError, Recipe, f1_scores, resolve_device, train
 
 FAST = Recipe(epochs=2)
 
@@ -145,7 +145,7 @@ def test_ray_fill_matches_local_fill(tmp_path):
 
 
 def test_batched_training_is_bit_identical_to_one_by_one(aloi):
-    from bench.training.batched import shape_key, train_many
+    from bench.families.tree_fusion.batched import shape_key, train_many
 
     s = TreeFusionSpace(aloi.view_names, max_leaves=3)
     # one group mixing every operator (concat runs among element-wise ones at both inner nodes), and others
@@ -167,7 +167,7 @@ def test_batched_training_is_bit_identical_to_one_by_one(aloi):
 def test_batched_training_keeps_freed_memory_on_glibc():
     import platform
 
-    from bench.training.heap import keep_freed_memory
+    from bench.core.heap import keep_freed_memory
 
     expected = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
     assert keep_freed_memory() is expected and keep_freed_memory() is expected  # set once, same answer after

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 
 import bench
-from bench.builders import transnas
+from bench.families.cells import build_transnas as transnas
 from bench.builders.common import read_manifest
 from bench.errors import InvalidArchitectureError
 from bench.paths import tables_dir
-from bench.spaces import RestrictedSpace, TransNASMicroSpace
+from bench.families.cells.transnas import RestrictedSpace
+from bench.families.cells.transnas import TransNASMicroSpace
 from tests.conftest import SHARED, needs_shared
 
 S = TransNASMicroSpace()

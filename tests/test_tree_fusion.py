@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.errors import InvalidArchitectureError
-from bench.spaces.tree_fusion import FUSION_OPS, TreeFusionSpace, leaves, subtrees
+from bench.families.tree_fusion.space import FUSION_OPS, TreeFusionSpace, leaves, subtrees
 
 FEATS = ["fac", "fou", "kar", "mor", "pix", "zer"]
 

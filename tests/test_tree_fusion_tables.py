@@ -6,10 +6,10 @@ import pytest
 import bench
 import bench.features as F
 from bench.builders.common import read_manifest
-from bench.builders.tree_fusion import FUSION_OPS, SEEDS, all_fused, table_archs, table_file
+from bench.families.tree_fusion.build import FUSION_OPS, SEEDS, all_fused, table_archs, table_file
 from bench.paths import tables_dir
 from bench.tablefile import read_dataset
-from bench.training.trainer import PROTOCOLS, train
+from bench.families.tree_fusion.trainer import PROTOCOLS, train
 
 SHIPPED = sorted((ds, p) for ds in ("scene15", "landuse21", "aloi", "mfeat") for p in PROTOCOLS
                  if table_file(ds, p) in read_manifest(tables_dir()))
@@ -60,7 +60,7 @@ def _check_sampled_rows(dataset, protocol, tmp_path, n_drawn):
 
 
 def test_low_data_protocol_is_a_different_recipe_and_subset():
-    from bench.training.trainer import training_subset
+    from bench.families.tree_fusion.trainer import training_subset
 
     assert PROTOCOLS["low-data"].key != PROTOCOLS["standard"].key
     assert PROTOCOLS["standard"].key == "933f917d609c"  # the key of every shipped standard record

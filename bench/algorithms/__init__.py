@@ -16,7 +16,6 @@ import importlib
 import re
 from typing import Callable
 
-from bench.algorithms.csgnas import CSGNASSettings, csgnas
 from bench.algorithms.edf import EDFSettings, edf
 from bench.algorithms.random_search import random_search
 from bench.algorithms.regularized_evolution import REASettings, regularized_evolution
@@ -103,5 +102,5 @@ def until_budget(name: str, benchmark: str):
     return family(benchmark).until_budget(name)
 
 
-__all__ = ["ALGORITHMS", "register", "names", "get", "until_budget", "edf", "EDFSettings", "csgnas", "CSGNASSettings",
-           "random_search", "regularized_evolution", "REASettings"]
+__all__ = ["ALGORITHMS", "register", "names", "get", "until_budget", "edf", "EDFSettings", "random_search",
+           "regularized_evolution", "REASettings"]

@@ -11,7 +11,7 @@ from typing import Callable
 import numpy as np
 
 from bench.algorithms import ALGORITHMS
-from bench.algorithms.ktnas import PRESETS, ktnas
+from bench.families.cells.ktnas import PRESETS, ktnas
 from bench.errors import UnknownAlgorithmError
 from bench.multitask import MultiTaskRun
 

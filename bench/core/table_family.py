@@ -15,7 +15,7 @@ from bench.core.family import Family, Table
 from bench.errors import UnknownDatasetError
 from bench.oracle import TabularOracle
 from bench.paths import tables_dir
-from bench.spaces.base import SearchSpace
+from bench.core.space import SearchSpace
 from bench.tablefile import read_dataset
 
 

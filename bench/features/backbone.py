@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from bench.features.store import FeatureStore, write_store
-from bench.training.trainer import pinned_numerics
+from bench.core.torchutil import pinned_numerics
 
 @dataclass(frozen=True)
 class BackboneRecipe:

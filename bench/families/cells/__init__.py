@@ -6,25 +6,25 @@ from bench.core.table_family import table_family
 
 
 def _nb201_space(archs):
-    from bench.spaces.nb201 import NB201Space
+    from bench.families.cells.nb201 import NB201Space
 
     return NB201Space()
 
 
 def _transnas_space(archs):
-    from bench.spaces.transnas import RestrictedSpace, TransNASMicroSpace
+    from bench.families.cells.transnas import RestrictedSpace, TransNASMicroSpace
 
     return RestrictedSpace(TransNASMicroSpace(), archs)
 
 
 def _build_nb201(**kwargs):
-    from bench.builders import nb201
+    from bench.families.cells import build_nb201 as nb201
 
     return nb201.build(**kwargs)
 
 
 def _build_transnas(**kwargs):
-    from bench.builders import transnas
+    from bench.families.cells import build_transnas as transnas
 
     return transnas.build(**kwargs)
 

@@ -29,7 +29,7 @@ def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool
                        **overrides) -> list[MultiTaskRecord]:
     """Seeded multi-task runs of one algorithm (``overrides`` tune a KTNAS-family preset)."""
     from bench.algorithms import multitask as mt_algorithms
-    from bench.algorithms.ktnas import ktnas, preset
+    from bench.families.cells.ktnas import ktnas, preset
     from bench.multitask import MultiTaskRun
 
     algo = (lambda m, rng: ktnas(m, rng, preset(key, **overrides))) if overrides else mt_algorithms.get(key)
@@ -105,7 +105,7 @@ def _evals_table(spec: TableSpec, records: list[RunRecord], cols: list[str], dat
         "Uniform search without replacement over N=15,625 cells with k tied optima needs (N+1)/(k+1) evaluations in expectation; "
         "each optimum here is a single cell, so RS should average about 7,813 per task.",
         "Multi-task rows (KTNAS family) search the three tasks together; a task's count includes the transferred "
-        "architectures it evaluated. Settings: bench.algorithms.ktnas.KTNASSettings (KTNAS Table I: population 10, "
+        "architectures it evaluated. Settings: bench.families.cells.ktnas.KTNASSettings (KTNAS Table I: population 10, "
         "tournament 5, mutation probability 1, r=20%, m=5, M=4); MTNAS is approximated by source-rank transfer with an "
         "adaptive transfer frequency, without its low-fidelity evaluation.",
     ]
@@ -129,14 +129,14 @@ def ktnas_table8(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
                 records.append(rec)
     res = _evals_table(spec, records, cols, datasets, seeds)
     res.notes = [n for n in res.notes if "Uniform search" not in n and "Multi-task rows" not in n]
-    res.notes.append("Embeddings: bench.embeddings (node2vec: 256 dims, walks on each cell's op graph, one shared "
+    res.notes.append("Embeddings: bench.families.cells.embeddings (node2vec: 256 dims, walks on each cell's op graph, one shared "
                      "skip-gram model; adjacency: one-hot op per edge; path: op-sequence counts along input-output paths).")
     return res
 
 
 def ktnas_table7(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Sensitivity to r, m, M on NB201 (proxy for the paper's DARTS runs), two tasks, fixed budget."""
-    from bench.algorithms.ktnas import ktnas, preset
+    from bench.families.cells.ktnas import ktnas, preset
     from bench.multitask import MultiTaskRun
 
     budget = int(spec.params.get("budget", 100))
@@ -216,7 +216,7 @@ TRANSNAS_COLUMNS = {"Object C. Acc (%)": "class_object", "Scene C. Acc (%)": "cl
 
 def ktnas_table3(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Best architecture found with 50 evaluations per task on the TransNAS micro sample."""
-    from bench.algorithms.ktnas import PRESETS, ktnas, preset
+    from bench.families.cells.ktnas import PRESETS, ktnas, preset
     from bench.multitask import MultiTaskRun
     from bench.registry import open as open_benchmark
 

@@ -50,11 +50,11 @@ def _check(dataset: str) -> None:
 
 
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, **options):
-    """The table -> overlay -> trainer oracle (:class:`bench.fusion_oracle.FusionOracle`);
+    """The table -> overlay -> trainer oracle (:class:`bench.families.tree_fusion.oracle.FusionOracle`);
     ``options``: ``max_leaves`` (default 3 here, None: every feature), ``protocol``,
     ``allow_train``, ``overlay``, ``device``, ``backbone``, ``repeatable``, ``recipe``.
     Tables are always verified; a missing value raises (``on_missing`` is for fixed tables)."""
-    from bench.fusion_oracle import FusionOracle
+    from bench.families.tree_fusion.oracle import FusionOracle
 
     _check(dataset)
     return FusionOracle.open(dataset, **options)
@@ -69,11 +69,11 @@ def open_for_search(dataset: str, protocol: str = "standard", max_leaves: int | 
 def table_view(dataset: str, protocol: str = "standard"):
     """The shipped table of one dataset as a read-only :class:`~bench.oracle.TabularOracle`
     (seed-mean values; what ``info`` reports), or None when no table ships for it."""
-    from bench.builders.tree_fusion import table_file
+    from bench.families.tree_fusion.build import table_file
     from bench.features.store import open as open_store
     from bench.oracle import TabularOracle
     from bench.paths import tables_dir
-    from bench.spaces.tree_fusion import TreeFusionSpace
+    from bench.families.tree_fusion.space import TreeFusionSpace
     from bench.tablefile import read_dataset
 
     _check(dataset)
@@ -88,13 +88,13 @@ def table_view(dataset: str, protocol: str = "standard"):
 
 
 def _build(dataset: str, protocol: str, **kwargs):
-    from bench.builders import tree_fusion
+    from bench.families.tree_fusion import build as tree_fusion
 
     return tree_fusion.build(dataset, protocol=protocol, **{k: v for k, v in kwargs.items() if k != "source_dir"})
 
 
 def _tables() -> tuple[Table, ...]:
-    def file(ds: str, protocol: str) -> str:  # bench.builders.tree_fusion.table_file, without importing torch
+    def file(ds: str, protocol: str) -> str:  # bench.families.tree_fusion.build.table_file, without importing torch
         return f"tree_fusion_{ds}.h5" if protocol == "standard" else f"tree_fusion_{ds}_{protocol.replace('-', '')}.h5"
 
     return tuple(Table(f"{NAME}-{ds}" + ("" if p == "standard" else f"-{p.replace('-', '')}"), file(ds, p),
@@ -104,16 +104,16 @@ def _tables() -> tuple[Table, ...]:
 
 def fill(dataset: str, seeds: int, max_leaves: int = 2, protocol: str = "standard", epochs: int | None = None,
          device: str = "cpu", **kwargs):
-    """Train every tree with at most ``max_leaves`` leaves into the overlay (:func:`bench.fill.fill`)
+    """Train every tree with at most ``max_leaves`` leaves into the overlay (:func:`bench.families.tree_fusion.fill.fill`)
     under the protocol's recipe (``epochs`` overrides its epochs: a different recipe key);
     ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from dataclasses import replace
 
     from bench.errors import BenchError, UnknownChoiceError
     from bench.features.store import open as open_store
-    from bench.fill import fill as fill_overlay
-    from bench.spaces.tree_fusion import TreeFusionSpace
-    from bench.training.trainer import PROTOCOLS, resolve_device
+    from bench.families.tree_fusion.fill import fill as fill_overlay
+    from bench.families.tree_fusion.space import TreeFusionSpace
+    from bench.families.tree_fusion.trainer import PROTOCOLS, resolve_device
 
     _check(dataset)
     if protocol not in PROTOCOLS:
@@ -132,7 +132,7 @@ def fill(dataset: str, seeds: int, max_leaves: int = 2, protocol: str = "standar
 def _algorithms() -> dict:
     """EDF and the CSG-NAS presets: their runs must evaluate with weight inheritance."""
     from bench.algorithms import edf
-    from bench.algorithms.csgnas import PRESETS, csgnas
+    from bench.families.tree_fusion.csgnas import PRESETS, csgnas
 
     return {"edf": edf,
             **{name: (lambda run, rng, settings=None, _s=s: csgnas(run, rng, settings or _s))
@@ -144,7 +144,7 @@ def until_budget(name: str):
     from dataclasses import replace
 
     from bench.algorithms import EDFSettings
-    from bench.algorithms.csgnas import PRESETS
+    from bench.families.tree_fusion.csgnas import PRESETS
 
     if name == "edf":
         return replace(EDFSettings(), generations=None)
@@ -155,7 +155,7 @@ def until_budget(name: str):
 
 def check_algorithm(name: str, space) -> None:
     """CSG-NAS variants that rank operators by fusing all features need room for every feature."""
-    from bench.algorithms.csgnas import PRESETS, check_space
+    from bench.families.tree_fusion.csgnas import PRESETS, check_space
 
     if name in PRESETS:
         check_space(space, PRESETS[name])

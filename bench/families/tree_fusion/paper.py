@@ -45,7 +45,7 @@ def _settings(algo: str, spec: TableSpec, budget_seconds: float | None):
     """The algorithm's settings with the spec's population and generations applied."""
     from dataclasses import replace
 
-    from bench.algorithms.csgnas import PRESETS
+    from bench.families.tree_fusion.csgnas import PRESETS
     from bench.algorithms.edf import EDFSettings
 
     p = spec.params
@@ -106,7 +106,7 @@ def _implemented(spec: TableSpec):
 
 def _fused_records(spec: TableSpec, dataset: str) -> dict[str, list[float]]:
     """Test accuracy per seed of each single-feature and each all-features-by-one-operator model."""
-    from bench.spaces.tree_fusion import Leaf, all_fused
+    from bench.families.tree_fusion.space import Leaf, all_fused
 
     protocol = spec.params.get("protocol", "low-data")
     key = (dataset, protocol, str(cache_path()))

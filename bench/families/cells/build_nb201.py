@@ -19,7 +19,7 @@ import pandas as pd
 from bench.builders.common import provenance, verify_source, write_built_table
 from bench.errors import SourceMissingError
 from bench.paths import shared_data_dir
-from bench.spaces.nb201 import NB201Space
+from bench.families.cells.nb201 import NB201Space
 from bench.tablefile import DatasetTable, Metric, ScoreTable
 
 TABLE_FILE = "nb201.h5"

@@ -17,7 +17,7 @@ import numpy as np
 
 from bench.builders.common import provenance, verify_source, write_built_table
 from bench.paths import shared_data_dir
-from bench.spaces.transnas import TransNASMicroSpace
+from bench.families.cells.transnas import TransNASMicroSpace
 from bench.tablefile import DatasetTable, Metric, ScoreTable
 
 TABLE_FILE = "transnas101_micro.h5"

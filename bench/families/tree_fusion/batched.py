@@ -2,7 +2,7 @@
 
 Trees that share a topology and the dimension of the feature at every leaf position form
 a group, whatever their operators, features and seeds. Each model is initialised exactly
-as :func:`bench.training.trainer.train` initialises it (its own ``FusionNet`` under its
+as :func:`bench.families.tree_fusion.trainer.train` initialises it (its own ``FusionNet`` under its
 own seed) and its weights are copied into stacked tensors; every leaf and the head become
 one batched matrix product. The group's models are ordered by their operators, so at
 every inner node the models sharing an operator form contiguous runs along the model
@@ -22,10 +22,11 @@ import torch
 
 from bench import numerics
 from bench.features.store import FeatureStore
-from bench.spaces.tree_fusion import Leaf, Tree, leaves, positions
-from bench.training.decoder import FUSE, FusionNet
-from bench.training.heap import keep_freed_memory
-from bench.training.trainer import Recipe, TrainResult, f1_scores, load_parts, pinned_numerics, resolve_device
+from bench.families.tree_fusion.space import Leaf, Tree, leaves, positions
+from bench.families.tree_fusion.model import FUSE, FusionNet
+from bench.core.heap import keep_freed_memory
+from bench.core.torchutil import f1_scores, pinned_numerics, resolve_device
+from bench.families.tree_fusion.trainer import Recipe, TrainResult, load_parts
 
 
 class _Linear(torch.autograd.Function):
@@ -70,7 +71,7 @@ def train_many(trees: list[Tree], seeds: list[int], store: FeatureStore, recipe:
     """Train ``trees[i]`` with ``seeds[i]`` for every i; same results as one-by-one training
     (``return_state``: with each model's trained weights, named as in its ``FusionNet``).
 
-    Keeps freed memory in this process's heap from then on (see :mod:`bench.training.heap`).
+    Keeps freed memory in this process's heap from then on (see :mod:`bench.core.heap`).
     """
     keep_freed_memory()
     groups: dict[str, list[int]] = defaultdict(list)

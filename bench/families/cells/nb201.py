@@ -10,7 +10,7 @@ significant, so index 0 is the all-``none`` cell.
 from __future__ import annotations
 
 from bench.errors import InvalidArchitectureError
-from bench.spaces.cell import EDGES, Cell, CellSpace
+from bench.families.cells.cell import EDGES, Cell, CellSpace
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 NB201Arch = Cell  # an NB201 architecture object is a plain cell

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from bench.spaces.tree_fusion import Leaf, Tree
+from bench.families.tree_fusion.space import Leaf, Tree
 
 #: the element-wise fusion operators, shared with the batched trainer so both compute the same expression
 FUSE = {"add": torch.add, "mul": torch.mul, "max": torch.maximum, "avg": lambda a, b: (a + b) / 2}

@@ -13,7 +13,7 @@ import networkx as nx
 import numpy as np
 
 from bench.errors import ArchIndexError, InvalidArchitectureError
-from bench.spaces.base import Param, SearchSpace, active_values
+from bench.core.space import Param, SearchSpace, active_values
 
 #: (target node, source node) of each edge, in string order
 EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))

@@ -12,8 +12,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from bench.errors import ArchIndexError, InvalidArchitectureError
-from bench.spaces.base import SearchSpace
-from bench.spaces.cell import Cell, CellSpace
+from bench.core.space import SearchSpace
+from bench.families.cells.cell import Cell, CellSpace
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3")
 

@@ -4,7 +4,7 @@ Pairs the shipped table already answers (same recipe) are not trained again, and
 running at once on the same overlay share the work: each batch is claimed in the overlay
 just before it is trained (:meth:`bench.overlay.Overlay.claim`), so no pair is trained twice.
 
-Workers train batches of same-shaped trees together (:func:`bench.training.batched.train_many`,
+Workers train batches of same-shaped trees together (:func:`bench.families.tree_fusion.batched.train_many`,
 bit-identical to one-by-one training); the parent process alone writes each result to
 the overlay as it arrives (one transaction per record). Keys already in the overlay are skipped, so a
 fill that was killed and is run again trains only what is missing.
@@ -22,9 +22,9 @@ from bench import numerics
 from bench.errors import BenchError
 from bench.features.store import open as open_store
 from bench.overlay import Overlay, overlay_path
-from bench.spaces.tree_fusion import parse
-from bench.training.batched import shape_key, train_many
-from bench.training.trainer import Recipe
+from bench.families.tree_fusion.space import parse
+from bench.families.tree_fusion.batched import shape_key, train_many
+from bench.families.tree_fusion.trainer import Recipe
 
 BATCH = 32  # models per batched group: large enough to amortise per-op overhead, small enough to balance workers
 
@@ -46,10 +46,10 @@ def shipped_keys(dataset: str, recipe: Recipe) -> set[str]:
     recipe (empty where no shipped table was trained with it)."""
     import json
 
-    from bench.builders.tree_fusion import table_file
+    from bench.families.tree_fusion.build import table_file
     from bench.paths import tables_dir
     from bench.tablefile import read_dataset
-    from bench.training.trainer import PROTOCOLS
+    from bench.families.tree_fusion.trainer import PROTOCOLS
 
     protocol = next((name for name, r in PROTOCOLS.items() if r.key == recipe.key), None)
     path = tables_dir() / table_file(dataset, protocol) if protocol else None

@@ -43,7 +43,7 @@ import numpy as np
 from bench.errors import UnknownChoiceError
 from bench.paths import data_cache_dir
 from bench.tablefile import atomic_write
-from bench.spaces.base import SearchSpace
+from bench.core.space import SearchSpace
 
 
 class UnknownEmbeddingError(UnknownChoiceError):
@@ -209,7 +209,7 @@ class Node2VecEmbedding:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "vectors.npy"
-            subprocess.run([sys.executable, "-c", "from bench.embeddings import _train_child; _train_child()", str(out)],
+            subprocess.run([sys.executable, "-c", "from bench.families.cells.embeddings import _train_child; _train_child()", str(out)],
                            input=pickle.dumps((self, space)), env=env, check=True)
             return np.load(out)
 

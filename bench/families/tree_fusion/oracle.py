@@ -8,7 +8,7 @@ overlay and answers; the next query is a lookup.
 Records keep the ``train_seconds`` measured where they were trained. What a search is
 charged for a model (:meth:`FusionOracle.charged_seconds`) is deterministic instead: the
 shipped table's recorded seconds for its rows, the cost model
-(:mod:`bench.training.cost`) for everything else.
+(:mod:`bench.families.tree_fusion.cost`) for everything else.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from bench.oracle import MetricInfo
 from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
 from bench.tablefile import read_dataset
-from bench.spaces.tree_fusion import TreeFusionSpace, parse
-from bench.training import cost
-from bench.training.inherit import inherited_weights
-from bench.training.trainer import Recipe, train
+from bench.families.tree_fusion.space import TreeFusionSpace, parse
+from bench.families.tree_fusion import cost
+from bench.families.tree_fusion.inherit import inherited_weights
+from bench.families.tree_fusion.trainer import Recipe, train
 
 #: fine-tuning after inheritance runs this fraction of the recipe's epochs (CSG-NAS's
 #: "shorter schedule"; the paper gives no number)
@@ -104,10 +104,10 @@ class FusionOracle:
              allow_train: bool = False, overlay: str | Path | None = None, device: str | None = "cpu",
              backbone: bool = False, protocol: str = "standard") -> "FusionOracle":
         """``backbone=True`` adds the multi-level features ``VIEW@1``, ``VIEW@2`` as leaves;
-        ``protocol`` names a recipe of :data:`~bench.training.trainer.PROTOCOLS` ('standard',
+        ``protocol`` names a recipe of :data:`~bench.families.tree_fusion.trainer.PROTOCOLS` ('standard',
         'low-data') unless ``recipe`` is given; ``max_leaves=None``: as many as the store has features."""
-        from bench.builders.tree_fusion import table_file
-        from bench.training.trainer import PROTOCOLS
+        from bench.families.tree_fusion.build import table_file
+        from bench.families.tree_fusion.trainer import PROTOCOLS
 
         if protocol not in PROTOCOLS:
             raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
@@ -203,7 +203,7 @@ class FusionOracle:
 
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None) -> tuple[str, dict]:
         """``(key, record)`` of ``arch`` started from the parent's trained weights on every
-        shared sub-tree (:mod:`bench.training.inherit`) and fine-tuned with ``self.finetune``."""
+        shared sub-tree (:mod:`bench.families.tree_fusion.inherit`) and fine-tuned with ``self.finetune``."""
         text = self.space.encode(arch)
         key = self._inherited_key(text, seed, parent_key)
         rec = self._memory.get(key) or self.overlay.get(key)

@@ -4,7 +4,7 @@ Searches on the tree-fusion benchmark are budgeted in training seconds. Measured
 depend on the CPU and its load, so a budget of measured seconds buys a different number of
 evaluations on every machine. Instead, an evaluation the shipped table does not hold is
 charged what this model predicts: the seconds the recipe's training loop (the region
-:func:`bench.training.trainer.train` times: every epoch's optimizer steps and its
+:func:`bench.families.tree_fusion.trainer.train` times: every epoch's optimizer steps and its
 validation pass) would take on the reference machine that built the shipped tables (a
 2-core AMD EPYC, one torch thread). The prediction depends only on the tree, the feature
 store and the recipe, so it is the same on every machine and whether or not the model had
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.spaces.tree_fusion import Fuse, Leaf, Tree
+from bench.families.tree_fusion.space import Fuse, Leaf, Tree
 
 #: name -> what the coefficient (seconds per unit) pays for
 FEATURES = {
@@ -89,7 +89,7 @@ class Workload:
 
 
 def size(tree: Tree, dims: dict[str, int], fusion_dim: int, n_classes: int) -> tuple[int, int]:
-    """``(params, flops)`` of the tree's :class:`~bench.training.decoder.FusionNet` without
+    """``(params, flops)`` of the tree's :class:`~bench.families.tree_fusion.model.FusionNet` without
     building it (a test checks both against the module)."""
     params, flops = fusion_dim * n_classes + n_classes, 2 * fusion_dim * n_classes
 
@@ -115,7 +115,7 @@ _ROWS: dict[tuple, tuple[int, int]] = {}
 
 def rows(store, recipe) -> tuple[int, int]:
     """``(training rows, rows of the per-epoch evaluation)`` of the recipe on the store."""
-    from bench.training.trainer import training_subset
+    from bench.families.tree_fusion.trainer import training_subset
 
     key = (store.name, store.content_sha256, recipe.split, recipe.train_fraction)
     if key not in _ROWS:
@@ -157,9 +157,9 @@ def fit_rows(tables_dir=None) -> list[dict]:
 
     from bench.features.store import open as open_store
     from bench.paths import tables_dir as default_tables_dir
-    from bench.spaces.tree_fusion import parse
+    from bench.families.tree_fusion.space import parse
     from bench.tablefile import read_dataset
-    from bench.training.trainer import PROTOCOLS
+    from bench.families.tree_fusion.trainer import PROTOCOLS
 
     out = []
     for path in sorted((tables_dir or default_tables_dir()).glob("tree_fusion_*.h5")):

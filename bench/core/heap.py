@@ -5,7 +5,7 @@ blocks that large by ``mmap`` and returns them to the kernel when freed, so each
 tensors are page-faulted in again (measured: about 1 in 6 of batched training's time). Raising
 the mmap and trim thresholds keeps those blocks in the heap for reuse. The cost is that
 the process keeps up to ``TRIM`` bytes of freed heap instead of returning them, which
-suits a process that trains; :func:`bench.training.batched.train_many` sets it, importing
+suits a process that trains; :func:`bench.families.tree_fusion.batched.train_many` sets it, importing
 the package does not.
 """
 

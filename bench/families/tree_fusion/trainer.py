@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import time
@@ -12,14 +11,11 @@ import numpy as np
 import torch
 
 from bench import numerics
+from bench.core.torchutil import DeviceUnavailableError, f1_scores, pinned_numerics, resolve_device  # noqa: F401
 from bench.errors import BenchError
 from bench.features.store import FeatureStore
-from bench.spaces.tree_fusion import Tree, leaves
-from bench.training.decoder import FusionNet
-
-
-class DeviceUnavailableError(BenchError):
-    """A device was asked for that this machine does not have."""
+from bench.families.tree_fusion.space import Tree, leaves
+from bench.families.tree_fusion.model import FusionNet
 
 
 @dataclass(frozen=True)
@@ -90,43 +86,6 @@ class TrainResult:
                 "numerics": self.numerics, "store_sha256": self.store_sha256}
 
 
-def pinned_numerics(fn):
-    """Run ``fn`` under the pinned numeric environment (:mod:`bench.numerics`) on one CPU
-    thread - the same kernels and float reductions on every CPU, so the same seed gives the
-    same bits - and restore the caller's thread count after."""
-    @functools.wraps(fn)
-    def pinned(*args, **kwargs):
-        numerics.check()
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-
-    return pinned
-
-
-def resolve_device(device: str | None) -> torch.device:
-    """'cuda' when present unless told otherwise; a named error when 'cuda' is absent."""
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DeviceUnavailableError(f"device {device!r} was asked for but CUDA is not available on this machine; use 'cpu'")
-    return torch.device(device)
-
-
-def f1_scores(y: np.ndarray, pred: np.ndarray, n_classes: int) -> tuple[float, float]:
-    """Macro and support-weighted F1 (classes absent from both y and pred count 0 in macro)."""
-    f1 = np.zeros(n_classes)
-    support = np.bincount(y, minlength=n_classes)
-    for c in range(n_classes):
-        tp = np.sum((pred == c) & (y == c))
-        denom = np.sum(pred == c) + support[c]
-        f1[c] = 2 * tp / denom if denom else 0.0
-    return float(f1.mean()), float((f1 * support).sum() / support.sum())
-
-
 def load_parts(store: FeatureStore, recipe: Recipe, views: list[str], dev: torch.device):
     """``(parts, data)``: the (train, eval-during-training, final-eval) part names of the recipe's
     split and, per part, the standardised view tensors and labels (low-data: the fixed subset).
@@ -162,7 +121,7 @@ def train(tree: Tree, store: FeatureStore, seed: int, recipe: Recipe = Recipe(),
     """Train the tree's fusion model and evaluate it.
 
     From scratch, or - with ``init`` - starting from those weights (parameter name to
-    tensor, e.g. inherited from a parent, see :mod:`bench.training.inherit`) and the
+    tensor, e.g. inherited from a parent, see :mod:`bench.families.tree_fusion.inherit`) and the
     seeded initialisation for every other parameter. ``return_state`` puts the trained
     weights in the result.
     """

@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from bench.algorithms.regularized_evolution import sample_distinct
-from bench.embeddings import cosine_distance, get_embedding  # noqa: F401 (cosine_distance re-exported)
+from bench.families.cells.embeddings import cosine_distance, get_embedding  # noqa: F401 (cosine_distance re-exported)
 from bench.multitask import MultiTaskRun
 from bench.run import Run
 

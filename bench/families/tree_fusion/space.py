@@ -20,7 +20,7 @@ import networkx as nx
 import numpy as np
 
 from bench.errors import InvalidArchitectureError
-from bench.spaces.base import Param, SearchSpace, active_values
+from bench.core.space import Param, SearchSpace, active_values
 
 FUSION_OPS: tuple[str, ...] = ("concat", "add", "mul", "max", "avg")
 _NAME = re.compile(r"^[A-Za-z0-9_.@\-]+$")

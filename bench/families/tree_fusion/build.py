@@ -4,8 +4,8 @@ Rows: every tree with up to 3 distinct leaves; the five "all features fused by o
 operator" models that CSG-NAS's core-structure selection ranks (its Figure 4; a left-deep
 chain in view order); and, where the store has 4 or more views, a random sample of
 ``N_SAMPLE_4`` four-leaf trees (seed ``SAMPLE_SEED``). Each row is trained with
-``SEEDS`` seeds under the default :class:`~bench.training.trainer.Recipe`. Missing
-(architecture, seed) pairs are trained first (by :func:`bench.fill.fill`) into the build
+``SEEDS`` seeds under the default :class:`~bench.families.tree_fusion.trainer.Recipe`. Missing
+(architecture, seed) pairs are trained first (by :func:`bench.families.tree_fusion.fill.fill`) into the build
 overlay ``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes.
 """
 
@@ -20,13 +20,13 @@ import numpy as np
 from bench.builders.common import provenance, write_built_table
 from bench.errors import MissingValueError
 from bench.features.store import open as open_store
-from bench.fill import fill
-from bench.fusion_oracle import DESCRIPTIONS
-from bench.fusion_oracle import METRICS as ORACLE_METRICS
+from bench.families.tree_fusion.fill import fill
+from bench.families.tree_fusion.oracle import DESCRIPTIONS
+from bench.families.tree_fusion.oracle import METRICS as ORACLE_METRICS
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
-from bench.spaces import tree_fusion
-from bench.spaces.tree_fusion import FUSION_OPS, TreeFusionSpace
+from bench.families.tree_fusion import space as tree_fusion
+from bench.families.tree_fusion.space import FUSION_OPS, TreeFusionSpace
 from bench.tablefile import DatasetTable, Metric, ScoreTable
 
 SEEDS = 3
@@ -46,7 +46,7 @@ def build_overlay_path() -> Path:
 
 
 def all_fused(space: TreeFusionSpace, op: str) -> str:
-    """The row of every feature of ``space`` fused by ``op`` (:func:`bench.spaces.tree_fusion.all_fused`)."""
+    """The row of every feature of ``space`` fused by ``op`` (:func:`bench.families.tree_fusion.space.all_fused`)."""
     return str(tree_fusion.all_fused(space.features, op))
 
 
@@ -76,7 +76,7 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
     ``protocol``: 'standard' or 'low-data' (10% of the training rows, a fixed stratified
     subset; for sets whose scores sit near 100% under the standard recipe).
     """
-    from bench.training.trainer import PROTOCOLS
+    from bench.families.tree_fusion.trainer import PROTOCOLS
 
     recipe = PROTOCOLS[protocol]
     archs, space = table_archs(dataset)

@@ -26,7 +26,7 @@ import numpy as np
 from bench.algorithms.fusion_evolution import Inheritance, evolve, initial_population
 from bench.errors import InvalidArchitectureError
 from bench.trained_run import TrainedRun
-from bench.spaces.tree_fusion import Leaf, TreeFusionSpace, all_fused
+from bench.families.tree_fusion.space import Leaf, TreeFusionSpace, all_fused
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.spaces.tree_fusion import Fuse, Leaf, Tree, positions
+from bench.families.tree_fusion.space import Fuse, Leaf, Tree, positions
 
 
 def shared_subtrees(child: Tree, parent: Tree) -> list[tuple[str, str]]:
