@@ -24,8 +24,10 @@ reproduce-table: $(STAMP)
 tables: $(STAMP)
 	$(BIN)/mmnas-bench tables build all
 	$(BIN)/mmnas-bench features build all
+	$(BIN)/mmnas-bench sequence build all
 	$(BIN)/mmnas-bench tables verify
 	$(BIN)/mmnas-bench features verify
+	$(BIN)/mmnas-bench sequence verify
 
 ## Trained tree-fusion tables (real training, minutes each on 2 cores; resumable).
 tree-fusion-tables: $(STAMP)
@@ -36,6 +38,7 @@ tree-fusion-tables: $(STAMP)
 tables-verify: $(STAMP)
 	$(BIN)/mmnas-bench tables verify
 	$(BIN)/mmnas-bench features verify
+	$(BIN)/mmnas-bench sequence verify
 
 ## Default test run (< 10 minutes, no slow suites).
 test: $(STAMP)

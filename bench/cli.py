@@ -404,6 +404,30 @@ def _cmd_features(a) -> int:
     return 0
 
 
+def _cmd_sequence(a) -> int:
+    from bench.features import sequence
+
+    if a.action in ("list", "verify"):
+        if a.names or a.source or a.accept_new_reference:
+            raise BenchError(f"sequence {a.action} takes no names or flags")
+        if a.action == "verify":
+            print("\n".join(sequence.verify()))
+            return 0
+        for name in sequence.stores():
+            print(name)
+        return 0
+    names = [n for n in sequence.stores() if n in sequence.BUILT] if a.names in ([], ["all"]) else a.names
+    for n in names:
+        if n not in sequence.stores():
+            raise sequence.UnknownSequenceStoreError(n, ["all", *sequence.stores()])
+    if a.source and not Path(a.source).is_dir():
+        raise BenchError(f"--source {a.source!r} is not a folder")
+    for n in names:
+        kw = {"source_dir": Path(a.source)} if a.source and n in sequence.BUILT else {}
+        print(f"built {sequence.build(n, accept_new_reference=a.accept_new_reference, **kw)}")
+    return 0
+
+
 def _cmd_fill(a) -> int:
     import importlib.util
 
@@ -513,6 +537,15 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--accept-new-reference", action="store_true",
                    help="build: replace shipped stores even where the rebuild differs from them")
     f.set_defaults(fn=_cmd_features)
+
+    sq = sub.add_parser("sequence", help="sequence feature stores (POM, CMU-MOSI, synthetic synK) in data_cache/sequence/")
+    sq.add_argument("action", choices=["build", "list", "verify"])
+    sq.add_argument("names", nargs="*", help="build: store names or 'all' (pom, mosi; a synthetic name re-records "
+                                            "every synthetic setting's checksum)")
+    sq.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
+    sq.add_argument("--accept-new-reference", action="store_true",
+                    help="build: replace shipped stores even where the rebuild differs from them")
+    sq.set_defaults(fn=_cmd_sequence)
 
     t = sub.add_parser("tables", help="score tables (build, verify) and paper tables (list, status, reproduce)")
     t.add_argument("action", choices=list(_TABLE_FLAGS))
