@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,4 +156,68 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
         from bench import trained_report
 
         trained_report.write_all(records, Path(out_dir), reference=algos[0])
+    return records
+
+
+def compare_multitask(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds: Sequence[int],
+                      budget: Budget, metric: str | Callable[[str], str] | None = None,
+                      out_dir: str | Path | None = None, progress: bool = True) -> list:
+    """Every (algorithm, seed) over all ``datasets`` at once, one :class:`~bench.multitask.MultiTaskRun`
+    per seed; returns the :class:`~bench.multitask.MultiTaskRecord` of each.
+
+    The family's multi-task algorithms (``bench.families.get(benchmark).multitask_algorithms()``)
+    search the tasks together; any other algorithm searches each task on its own
+    (:func:`bench.algorithms.multitask.independently`), so every task gets the same budget:
+    ``budget.evals`` counted evaluations per task, or until each task's optimum. Seed ``s``
+    of algorithm ``a`` draws from ``seed_rng(s, a, *datasets)``, the protocol of the KTNAS
+    paper tables. ``metric`` as in :func:`compare` (None: each dataset's search metric; the
+    reason is kept in each record's ``settings["metrics"]``). With ``out_dir``: records/,
+    runs.csv, summary.csv and anytime.png (:func:`bench.report.write_multitask`).
+    """
+    from bench.algorithms import multitask as mt
+    from bench.families import get as family_of
+    from bench.multitask import MultiTaskRun
+
+    family = family_of(benchmark)
+    if family.kind != "table":
+        raise ValueError(f"multi-task comparisons count evaluations on fixed tables; --bench {benchmark} is a "
+                         f"{family.kind} benchmark")
+    fns = {a: mt.get(a, benchmark) for a in algos}  # named error before any work
+    seeds, datasets = list(seeds), list(datasets)
+    if not seeds or not datasets or not algos:
+        raise ValueError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
+    repeated = sorted({d for d in datasets if datasets.count(d) > 1})
+    if repeated:
+        raise ValueError(f"a multi-task comparison takes each dataset once; {repeated[0]!r} is given twice")
+    together = [a for a in algos if mt.is_multitask(a, benchmark)]
+    if together and len(datasets) < 2:
+        raise ValueError(f"{together[0]!r} searches several tasks together: give at least two datasets "
+                         f"(got {datasets}; valid: {', '.join(family.datasets())})")
+    check_out_dir(out_dir)
+    metrics, notes = {}, {}
+    for ds in datasets:  # every dataset and metric is checked before the first run
+        o = open_benchmark(benchmark, ds, on_missing="nan")
+        m = metric(ds) if callable(metric) else metric
+        metrics[ds], notes[ds] = o.search_metric() if m is None else (m, f"{benchmark}/{ds}: searched {m} (given)")
+        o.metric_info(metrics[ds])
+    records = []
+    with tqdm(total=len(algos) * len(seeds), desc=f"compare {benchmark} (multi-task)", unit="run",
+              disable=not progress) as bar:
+        for algo in algos:
+            settings = {"search": "together" if algo in together else "independent", "budget_evals": budget.evals,
+                        "until_optimum": budget.until_optimum, "metrics": notes}
+            own = getattr(fns[algo], "settings", None)  # e.g. a KTNAS preset's settings
+            if dataclasses.is_dataclass(own):
+                settings["algorithm"] = dataclasses.asdict(own)
+            for seed in seeds:
+                bar.set_postfix_str(f"{algo} seed {seed}")
+                m = MultiTaskRun.open(benchmark, metrics, algo=algo, seed=seed, budget_evals=budget.evals,
+                                      until_optimum=budget.until_optimum)
+                fns[algo](m, seed_rng(seed, algo, *datasets))
+                records.append(m.finish(settings))
+                bar.update()
+    if out_dir is not None:
+        from bench import report
+
+        report.write_multitask(records, Path(out_dir))
     return records

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench.errors import BenchError
 from bench.registry import open as open_benchmark
-from bench.run import Run, RunRecord
+from bench.run import RecordError, Run, RunRecord
 
 
 @dataclass
@@ -39,11 +39,29 @@ class MultiTaskRecord:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(asdict(self), separators=(",", ":")))
 
+    @property
+    def benchmark(self) -> str:
+        return self.records[0].benchmark if self.records else ""
+
     @classmethod
     def load(cls, path: str | Path) -> "MultiTaskRecord":
-        d = json.loads(Path(path).read_text())
-        d["records"] = [RunRecord(**r) for r in d["records"]]
-        return cls(**d)
+        """Read a record saved by :meth:`save`; a file that is not one raises :class:`RecordError`."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise RecordError(f"cannot read multi-task record {path}: {exc}") from None
+        if not is_multitask_data(d):
+            raise RecordError(f"{path} is not a multi-task record (fields missing)")
+        try:
+            d["records"] = [RunRecord(**r) for r in d["records"]]
+            return cls(**d)
+        except TypeError as exc:  # unknown or missing fields
+            raise RecordError(f"{path} is not a multi-task record this version reads: {exc}") from None
+
+
+def is_multitask_data(d) -> bool:
+    """Whether parsed JSON is a saved :class:`MultiTaskRecord` (a run record has no ``tasks``)."""
+    return isinstance(d, dict) and {"algo", "tasks", "records"} <= set(d) and isinstance(d["records"], list)
 
 
 class MultiTaskRun:

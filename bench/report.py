@@ -134,6 +134,141 @@ def write_all(records: Sequence[RunRecord], out_dir: Path) -> pd.DataFrame:
     return summary
 
 
+# ---- multi-task comparisons (bench.compare.compare_multitask) ----------------------------------
+#: one row per (algorithm, task, seed) plus one ``dataset == "total"`` row per (algorithm, seed):
+#: its ``evals`` is the evaluations of all tasks, its ``evals_to_optimum`` their sum (empty unless
+#: every task reached its optimum); ``search`` is ``together`` (multi-task) or ``independent``
+MULTITASK_RUNS_COLUMNS = ["algo", "search", "dataset", "seed", "metric", "evals", "best_arch", "best_value",
+                          "evals_to_optimum", "wall_seconds"]
+TOTAL = "total"
+
+
+def multitask_runs_frame(records) -> pd.DataFrame:
+    rows = []
+    for mr in records:
+        search = mr.settings.get("search", "")
+        per_task = runs_frame(mr.records)
+        for r in per_task.to_dict("records"):
+            rows.append({**r, "algo": mr.algo, "search": search})
+        reached = per_task["evals_to_optimum"]
+        rows.append({"algo": mr.algo, "search": search, "dataset": TOTAL, "seed": mr.seed, "metric": "",
+                     "evals": mr.total_evals, "best_arch": "", "best_value": math.nan,
+                     "evals_to_optimum": pd.NA if reached.isna().any() else int(reached.sum()),
+                     "wall_seconds": float(per_task["wall_seconds"].sum()), "optimum": math.nan})
+    df = pd.DataFrame(rows, columns=MULTITASK_RUNS_COLUMNS + ["optimum"])
+    df["evals_to_optimum"] = df["evals_to_optimum"].astype("Int64")
+    return df
+
+
+def _quartiles(x: pd.Series) -> dict:
+    x = x.dropna().astype(float)
+    if not len(x):
+        return {"mean": math.nan, "median": math.nan, "q25": math.nan, "q75": math.nan, "iqr": math.nan}
+    q25, med, q75 = np.percentile(x, [25, 50, 75])
+    return {"mean": x.mean(), "median": med, "q25": q25, "q75": q75, "iqr": q75 - q25}
+
+
+def multitask_summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per (algorithm, task) and per algorithm in total: mean, median, quartiles and IQR over
+    seeds of the evaluations to the optimum (seeds that reached it) and of the best value."""
+    out = []
+    for (algo, ds), g in runs.groupby(["algo", "dataset"], sort=False):
+        row = {"algo": algo, "search": g["search"].iloc[0], "dataset": ds, "metric": g["metric"].iloc[0],
+               "seeds": len(g), "evals_mean": g["evals"].mean()}
+        row |= {f"evals_to_optimum_{k}": v for k, v in _quartiles(g["evals_to_optimum"]).items()}
+        row["reached"] = f"{g['evals_to_optimum'].notna().sum()}/{len(g)}"
+        row |= {f"best_{k}": v for k, v in _quartiles(g["best_value"]).items()}
+        row["regret_mean"] = (g["optimum"] - g["best_value"]).abs().mean()
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def format_multitask_summary(summary: pd.DataFrame) -> str:
+    """Mean, median [q25, q75] of evaluations to the optimum and median [IQR] of the best value."""
+    def evals(r):
+        if r.evals_to_optimum_mean != r.evals_to_optimum_mean:
+            return f"- ({r.reached})"
+        return (f"{r.evals_to_optimum_mean:.1f} | {r.evals_to_optimum_median:.1f} "
+                f"[{r.evals_to_optimum_q25:.1f}, {r.evals_to_optimum_q75:.1f}] ({r.reached})")
+
+    rows = [{
+        "algo": r.algo, "search": r.search, "task": r.dataset, "metric": r.metric or "-", "seeds": r.seeds,
+        "evals": f"{r.evals_mean:.1f}",
+        "evals to optimum: mean | median [q25, q75]": evals(r),
+        "best: median [IQR]": "-" if r.best_median != r.best_median else f"{r.best_median:.3f} [{r.best_iqr:.3f}]",
+    } for r in summary.itertuples()]
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+def multitask_figure(records):
+    """One panel per task: mean regret (+-1 std) against that task's evaluations (log x); a last
+    panel: fraction of seeds that reached every task's optimum against total evaluations."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(t for mr in records for t in mr.tasks))
+    algos = list(dict.fromkeys(mr.algo for mr in records))
+    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(5 * (len(tasks) + 1), 4), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        metric = ""
+        for algo in algos:
+            recs = [mr.record(task) for mr in records if mr.algo == algo and task in mr.tasks]
+            if not recs:
+                continue
+            metric = recs[0].metric
+            m = regret_matrix(recs)
+            x = np.arange(1, m.shape[1] + 1)
+            mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
+            ax.plot(x, mean, label=f"{algo} ({len(recs)} seeds)")
+            ax.fill_between(x, np.maximum(mean - std, 0), mean + std, alpha=0.2)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"evaluations on {task}")
+        ax.set_ylabel(f"regret ({metric})")
+        ax.set_title(task)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+    ax = axes[0][-1]
+    for algo in algos:
+        mine = [mr for mr in records if mr.algo == algo]
+        totals = sorted(sum(v) for mr in mine if None not in (v := list(mr.evals_to_targets().values())))
+        if totals:
+            ax.step([0, *totals], np.arange(len(totals) + 1) / len(mine), where="post", label=algo)
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("total evaluations (all tasks)")
+    ax.set_ylabel("fraction of seeds with every optimum found")
+    ax.set_title("all tasks")
+    ax.grid(True, which="both", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no seed reached every optimum", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
+
+
+def write_multitask(records, out_dir: Path) -> pd.DataFrame:
+    """records/<algo>__seed<k>.json (one multi-task record each), runs.csv, summary.csv and
+    anytime.png of a multi-task comparison; returns the summary."""
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for mr in records:
+        mr.save(out_dir / "records" / f"{mr.algo}__seed{mr.seed}.json")
+    runs = multitask_runs_frame(records)
+    runs[MULTITASK_RUNS_COLUMNS].to_csv(out_dir / "runs.csv", index=False)
+    summary = multitask_summary_frame(runs)
+    summary.to_csv(out_dir / "summary.csv", index=False)
+    fig = multitask_figure(records)
+    try:
+        fig.savefig(out_dir / "anytime.png", dpi=120)
+    finally:
+        plt.close(fig)
+    return summary
+
+
 def load_records(out_dir: Path) -> list[RunRecord]:
     """Records saved by :func:`write_all`, for re-plotting or re-summarising."""
     return [RunRecord.load(p) for p in sorted((Path(out_dir) / "records").glob("*.json"))]
@@ -142,7 +277,8 @@ def load_records(out_dir: Path) -> list[RunRecord]:
 def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.DataFrame, int]:
     """Rewrite runs.csv, summary.csv and anytime.png of a comparison folder from its records.
 
-    Works on folders of table and trained benchmarks (``reference``: the algorithm of the
+    Works on folders of table and trained benchmarks and of multi-task comparisons (kind
+    ``multitask``, recognised by their records) (``reference``: the algorithm of the
     significance test; default the one the folder's summary.csv names, else the first).
     Everything is computed before the first file is replaced, and each file is replaced
     atomically, so a failure leaves the folder as it was. Returns (kind, summary, runs).
@@ -154,6 +290,20 @@ def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.D
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         raise BenchError(f"plot: {str(out_dir)!r} is not a folder")
+    multi = _multitask_records(out_dir)
+    if multi:
+        if reference is not None:
+            raise BenchError("plot: --reference applies to comparisons on trained benchmarks only (equal-cost runs)")
+        runs = multitask_runs_frame(multi)
+        summary = multitask_summary_frame(runs)
+        fig = multitask_figure(multi)
+        try:
+            _replace_all(out_dir, {"runs.csv": lambda p: runs[MULTITASK_RUNS_COLUMNS].to_csv(p, index=False),
+                                   "summary.csv": lambda p: summary.to_csv(p, index=False),
+                                   "anytime.png": lambda p: fig.savefig(p, dpi=120, format="png")})
+        finally:
+            plt.close(fig)
+        return "multitask", summary, len(multi)
     records = load_records(out_dir)
     if not records:
         raise BenchError(f"plot: no run records in {out_dir / 'records'} (a folder written by `mmnas-bench compare --out`)")
@@ -191,6 +341,40 @@ def replot(out_dir: str | Path, reference: str | None = None) -> tuple[str, pd.D
     finally:
         plt.close(fig)
     return kind, summary, len(records)
+
+
+def _multitask_records(out_dir: Path) -> list:
+    """The folder's multi-task records in the order of its runs.csv (algorithms), seeds ascending;
+    empty when its records are single-task ones. A folder mixing both is refused."""
+    import json
+
+    from bench.errors import BenchError
+    from bench.multitask import MultiTaskRecord, is_multitask_data
+
+    paths = sorted((out_dir / "records").glob("*.json"))
+    multi = []
+    for p in paths:
+        try:
+            is_multi = is_multitask_data(json.loads(p.read_text()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            is_multi = False  # unreadable: RunRecord.load names the file below
+        if is_multi:
+            multi.append(p)
+    if multi and len(multi) != len(paths):
+        single = next(p for p in paths if p not in multi)
+        raise BenchError(f"plot: {out_dir} mixes multi-task records ({multi[0].name}) with others ({single.name}); "
+                         "re-plot them from separate folders")
+    records = [MultiTaskRecord.load(p) for p in multi]
+    order: dict[str, int] = {}
+    runs_csv = out_dir / "runs.csv"
+    if records and runs_csv.exists():
+        try:
+            order = {a: i for i, a in enumerate(dict.fromkeys(pd.read_csv(runs_csv, usecols=["algo"], dtype=str)["algo"]))}
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError):
+            order = {}  # unreadable or foreign: fall back to file order
+    first = {a: i for i, a in reversed(list(enumerate(r.algo for r in records)))}
+    return sorted(records, key=lambda r: (order.get(r.algo, len(order) + first[r.algo]),
+                                          r.seed if r.seed is not None else -1))
 
 
 def _kind(benchmark: str) -> str:

@@ -143,12 +143,12 @@ def test_ktnas_uses_the_embedding_cache(monkeypatch):
 
 
 def test_single_task_algorithms_run_on_the_multitask_api():
-    from bench.algorithms.multitask import MULTITASK_ALGORITHMS, get
+    from bench.algorithms.multitask import get, names
 
-    assert {"rs", "rea", "ktnas", "ktnas-random", "emt-nas", "mtnas"} <= set(MULTITASK_ALGORITHMS)
+    assert {"rs", "rea", "ktnas", "ktnas-random", "emt-nas", "mtnas"} <= set(names("nb201"))
     m = MultiTaskRun.open("nb201", TASKS, algo="rea", seed=0, budget_evals=40)
-    get("rea")(m, seed_rng(0, "rea"))
+    get("rea", "nb201")(m, seed_rng(0, "rea"))
     rec = m.finish()
     assert [len(r.values) for r in rec.records] == [40, 40, 40] and rec.total_evals == 120
     with pytest.raises(Exception, match="unknown algorithm 'gcn'"):
-        get("gcn")
+        get("gcn", "nb201")

@@ -65,6 +65,8 @@ class Family:
     * ``fill(dataset, seeds, **kwargs)``: train every architecture of the space into the
       overlay (trained families).
     * ``runners()``: paper-table runners, by the key a spec names.
+    * ``multitask_algorithms()``: algorithms that search several datasets of the family
+      together, ``fn(mrun, rng)`` on a :class:`bench.multitask.MultiTaskRun`, by name.
     """
 
     name: str
@@ -81,6 +83,7 @@ class Family:
     check_algorithm: Callable[[str, Any], None] = staticmethod(lambda name, space: None)
     fill: Callable[..., Any] | None = None
     runners: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
+    multitask_algorithms: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -22,13 +22,14 @@ from bench.tablefile import read_dataset
 def table_family(name: str, description: str, table_file: str, datasets: tuple[str, ...],
                  make_space: Callable[[list[str]], SearchSpace], default_metric: str, builder: Callable[..., Path],
                  validation_metric: str | None = None, test_metric: str | None = None,
-                 runners: Callable[[], dict] = lambda: {}) -> Family:
+                 runners: Callable[[], dict] = lambda: {},
+                 multitask_algorithms: Callable[[], dict] = lambda: {}) -> Family:
     """The entry of a fixed-table benchmark.
 
     ``make_space(archs)`` builds the space from the table's architecture strings;
     ``validation_metric`` is what a search optimises by default where every architecture
     has it (:meth:`TabularOracle.search_metric`), ``test_metric`` the held-out metric
-    reported beside it.
+    reported beside it; ``runners`` and ``multitask_algorithms`` as in :class:`Family`.
     """
     facts = (name, table_file, make_space, default_metric, validation_metric, test_metric,
              f"mmnas-bench tables build {name}")
@@ -43,7 +44,8 @@ def table_family(name: str, description: str, table_file: str, datasets: tuple[s
         return _open_cached(facts, dataset, on_missing, verify, identity)
 
     return Family(name=name, kind="table", description=description, datasets=lambda: list(datasets), open=open_,
-                  table_view=open_, tables=(Table(name, table_file, builder),), runners=runners)
+                  table_view=open_, tables=(Table(name, table_file, builder),), runners=runners,
+                  multitask_algorithms=multitask_algorithms)
 
 
 @lru_cache(maxsize=32)

@@ -35,14 +35,24 @@ def _ktnas_runners():
     return RUNNERS
 
 
+def _multitask_algorithms():
+    # KTNAS and its baselines work on any indexable cell space: NB201's 15,625 cells and the
+    # TransNAS sample (RestrictedSpace: embeddings over its members, mutation inside it)
+    from bench.families.cells.ktnas import multitask_algorithms
+
+    return multitask_algorithms()
+
+
 NB201 = table_family(
     "nb201", "NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
     "nb201.h5", ("cifar10", "cifar100", "ImageNet16-120"), _nb201_space, "test_acc", _build_nb201,
-    validation_metric="val_acc", test_metric="test_acc", runners=_ktnas_runners)
+    validation_metric="val_acc", test_metric="test_acc", runners=_ktnas_runners,
+    multitask_algorithms=_multitask_algorithms)
 
 TRANSNAS = table_family(
     "transnas101-micro", "TransNAS-Bench-101 micro cells, a 711-cell SAMPLE of 4,096, 7 tasks (NASLib export)",
     "transnas101_micro.h5",
     ("class_object", "class_scene", "room_layout", "autoencoder", "normal", "jigsaw", "segmentsemantic"),
     _transnas_space, "val_score", _build_transnas,
-    validation_metric="val_score", test_metric=None)  # the NASLib sample has validation scores only
+    validation_metric="val_score", test_metric=None,  # the NASLib sample has validation scores only
+    multitask_algorithms=_multitask_algorithms)

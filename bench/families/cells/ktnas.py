@@ -265,6 +265,19 @@ def _make_child(t: _Task, pool: list[_Member], tp: list[_Member], s: KTNASSettin
     return _Member(arch, space.encode(arch), f, "offspring", parent.key)
 
 
+def multitask_algorithms() -> dict:
+    """Every preset as ``fn(mrun, rng)``, the form :attr:`bench.core.family.Family.multitask_algorithms` lists."""
+    def bind(name: str, s: KTNASSettings):
+        def run(mrun: MultiTaskRun, rng: np.random.Generator) -> None:
+            ktnas(mrun, rng, s)
+
+        run.__name__ = run.__qualname__ = name
+        run.settings = s  # recorded beside the runs that use it
+        return run
+
+    return {name: bind(name, s) for name, s in PRESETS.items()}
+
+
 def preset(name: str, **overrides) -> KTNASSettings:
     return replace(PRESETS[name], **overrides)
 

@@ -32,7 +32,7 @@ def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool
     from bench.families.cells.ktnas import ktnas, preset
     from bench.multitask import MultiTaskRun
 
-    algo = (lambda m, rng: ktnas(m, rng, preset(key, **overrides))) if overrides else mt_algorithms.get(key)
+    algo = (lambda m, rng: ktnas(m, rng, preset(key, **overrides))) if overrides else mt_algorithms.get(key, "nb201")
     out = []
     for seed in tqdm(range(seeds), desc=key, unit="seed", disable=not progress):
         m = MultiTaskRun.open("nb201", {ds: _nb201_metric(ds) for ds in datasets}, algo=key, seed=seed,
@@ -44,10 +44,10 @@ def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool
 
 def _evals_to_optimum_records(spec: TableSpec, seeds: int, progress: bool) -> tuple[list[RunRecord], list[str], list[str]]:
     """Per-task run records of every implemented row, all through the multi-task run API."""
-    from bench.algorithms.multitask import MULTITASK_ALGORITHMS
+    from bench.algorithms.multitask import names
 
     keys = [r.key for r in spec.rows if r.status != "pending" and r.key]
-    unknown = [k for k in keys if k not in MULTITASK_ALGORITHMS]
+    unknown = [k for k in keys if k not in names("nb201")]
     if unknown:
         raise ValueError(f"{spec.path}: rows name algorithms {unknown} that are not implemented")
     cols = [c for c in spec.columns if c != "Total"]
