@@ -126,6 +126,10 @@ def _check_dataset(bench: str, dataset: str) -> None:
 def _cmd_compare(a) -> int:
     if _kind(a.bench) == "trained":
         return _compare_trained(a)
+    from bench.algorithms.multitask import is_multitask
+
+    if a.multitask or any(is_multitask(n, a.bench) for n in a.algo or []):
+        return _compare_multitask(a)
     from bench import compare, registry, report
 
     _options(a, a.bench)
@@ -155,10 +159,56 @@ def _cmd_compare(a) -> int:
 
 
 def _check_algos(algos: list[str] | None, bench: str) -> None:
+    """Unknown names and unimportable module:function fail before any run; the valid choices
+    include the family's multi-task algorithms, and one of another family is named as such."""
     from bench import algorithms
+    from bench.algorithms import multitask as mt
+    from bench.errors import UnknownAlgorithmError
+    from bench.families import FAMILIES
 
     for name in algos or []:
-        algorithms.get(name, bench)  # unknown names and unimportable module:function fail before any run
+        if mt.is_multitask(name, bench):
+            continue
+        try:
+            algorithms.get(name, bench)
+        except UnknownAlgorithmError:
+            owners = [f for f in FAMILIES if mt.is_multitask(name, f)]
+            if owners:
+                valid = mt.names(bench)
+                raise BenchError(f"--algo {name!r} is a multi-task algorithm of {', '.join(owners)}; --bench {bench} "
+                                 + ("has none: " if not mt.multitask_names(bench) else "does not have it: ")
+                                 + "valid choices: " + ", ".join(repr(v) for v in valid)) from None
+            raise UnknownAlgorithmError(name, mt.names(bench), f"for benchmark {bench!r}") from None
+
+
+def _compare_multitask(a) -> int:
+    """Every algorithm over all --dataset at once (bench.compare.compare_multitask)."""
+    from bench import compare, registry, report
+    from bench.algorithms import multitask as mt
+
+    _options(a, a.bench)
+    _only(a.bench, {"--budget-seconds": a.budget_seconds}, " (a fixed table: runs count evaluations, --budget)")
+    datasets = a.dataset or [registry.default_dataset(a.bench)]
+    for ds in datasets:
+        _check_dataset(a.bench, ds)
+    _check_algos(a.algo, a.bench)
+    algos = a.algo or [*registry.info(a.bench).default_algorithms, *mt.multitask_names(a.bench)]
+    together = [n for n in algos if mt.is_multitask(n, a.bench)]
+    if together and len(datasets) < 2:
+        raise BenchError(f"--algo {together[0]} searches several tasks together: give two or more --dataset "
+                         f"(got {datasets}); valid choices: {', '.join(registry.datasets(a.bench))}")
+    if len(set(datasets)) != len(datasets):
+        again = next(d for d in datasets if datasets.count(d) > 1)
+        raise BenchError(f"--dataset {again!r} is given twice; a multi-task comparison takes each dataset once")
+    compare.check_out_dir(a.out)
+    records = compare.compare_multitask(a.bench, datasets, algos, range(a.seeds), a.budget or compare.Budget.parse("300"),
+                                        metric=a.metric, out_dir=a.out, progress=not a.no_progress)
+    print("\n".join(records[0].settings["metrics"].values()) + "\n")
+    print(report.format_multitask_summary(report.multitask_summary_frame(report.multitask_runs_frame(records))))
+    if a.out:
+        print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} multi-task "
+              f"records in {a.out}/records/")
+    return 0
 
 
 def _compare_trained(a) -> int:
@@ -166,6 +216,7 @@ def _compare_trained(a) -> int:
 
     _only(a.bench, {"--budget": a.budget, "--metric": a.metric},
           ": its runs search validation accuracy and spend charged training seconds (--budget-seconds)")
+    _only(a.bench, {"--multitask": a.multitask}, " (multi-task comparisons count evaluations on fixed tables)")
     options = _options(a, a.bench)
     if a.dataset and len(a.dataset) != 1:
         raise BenchError(f"compare --bench {a.bench} takes one --dataset, got {len(a.dataset)}: {a.dataset}")
@@ -189,7 +240,8 @@ def _cmd_plot(a) -> int:
     from bench import trained_report, report
 
     kind, summary, n = report.replot(Path(a.dir), reference=a.reference)
-    text = trained_report.format_summary(summary) if kind == "trained" else report.format_summary(summary)
+    text = {"trained": trained_report.format_summary, "multitask": report.format_multitask_summary}.get(
+        kind, report.format_summary)(summary)
     print(text)
     print(f"\nre-plotted {n} runs into {a.dir}/anytime.png; rewrote {a.dir}/runs.csv and {a.dir}/summary.csv")
     return 0
@@ -264,6 +316,7 @@ def _info_table(a, family) -> None:
     files = ", ".join(f"tables/{t.file}" for t in family.tables)
     print(f"{family.name}: {family.description}\n  datasets: {', '.join(family.datasets())}\n  table: {files}")
     print(f"  algorithms: {', '.join(algorithms.names(family.name))}")
+    _print_multitask(family)
     for ds in ([a.dataset] if a.dataset else family.datasets()):
         o = registry.open(family.name, ds)
         opt = o.optimum()
@@ -279,6 +332,7 @@ def _info_trained(a, family) -> None:
     names = family.datasets()
     print(f"{family.name}: {family.description}\n  datasets: {', '.join(names)}")
     print(f"  algorithms: {', '.join(algorithms.names(family.name))}")
+    _print_multitask(family)
     for ds in ([a.dataset] if a.dataset else names):
         t = family.table_view(ds)
         if t is None:
@@ -289,6 +343,12 @@ def _info_trained(a, family) -> None:
               f"tables/{t.table_path.name}; best seed-mean {t.test_metric} = {opt.value:.4f} at {opt.arch}")
         if a.metrics:
             _print_metrics(t)
+
+
+def _print_multitask(family) -> None:
+    names = list(family.multitask_algorithms())
+    if names:
+        print(f"  multi-task algorithms: {', '.join(names)} (compare them over two or more --dataset at once)")
 
 
 def _print_metrics(o) -> None:
@@ -469,7 +529,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--algo", action="append", type=_name,
                    help="repeatable: rs, rea, the benchmark's own (`info --bench B` lists them), a name given to "
                         "bench.algorithms.register, or package.module:function; the first is the reference of the "
-                        "significance test")
+                        "significance test. A multi-task algorithm (e.g. ktnas on nb201) makes it a multi-task "
+                        "comparison (see --multitask)")
     c.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds, 0..N-1 (>= 1)")
     c.add_argument("--budget", type=_budget, default=None,
                    help="fixed tables: counted evaluations per run (default 300), or 'all' to run until the optimum")
@@ -479,6 +540,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget-seconds", type=_positive_seconds, default=None,
                    help="trained benchmarks: charged training seconds per run, the equal cost every algorithm gets "
                         "(default 30)")
+    c.add_argument("--multitask", action="store_true",
+                   help="fixed tables: search all --dataset at once, one multi-task run per seed: multi-task "
+                        "algorithms together, the others on each task independently; per-task and total "
+                        "evaluations (implied when an --algo is a multi-task algorithm)")
     _add_family_options(c)
     c.add_argument("--out", default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
     c.add_argument("--no-progress", action="store_true")

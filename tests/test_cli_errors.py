@@ -71,7 +71,36 @@ def _bad_vectors(bench: str, a_file: str):
             (["query", "-1", "--bench", bench], "-1"),
             (["fill", "--bench", bench, "--dataset", ds], f"'{bench}'"),
         ]
-    return out
+    return out + _multitask_vectors(bench, c, a_file)
+
+
+def _multitask_vectors(bench: str, c: list[str], a_file: str):
+    """Multi-task comparisons: a family's multi-task algorithms need two or more distinct datasets;
+    another family's, or --multitask on a trained benchmark, are refused by name."""
+    from bench.families import FAMILIES
+
+    family = FAMILIES[bench]
+    mine = list(family.multitask_algorithms())
+    if not mine:
+        other = next(n for f in FAMILIES.values() for n in f.multitask_algorithms())
+        out = [(c + ["--algo", other, "--seeds", "1"], f"'{other}'"), (c + ["--algo", other, "--seeds", "1"], "has none")]
+        if family.kind == "trained":
+            out.append((c + ["--multitask", "--seeds", "1"], "--multitask"))
+        return out
+    ds, ds2 = registry.datasets(bench)[:2]
+    mt = c + ["--algo", mine[0], "--seeds", "1"]
+    return [
+        (mt + ["--dataset", ds], f"--algo {mine[0]}"), (mt + ["--dataset", ds], "two or more --dataset"),
+        (mt, "two or more --dataset"),  # the default is one dataset
+        (mt + ["--dataset", ds, "--dataset", ds], f"--dataset '{ds}'"),
+        (mt + ["--dataset", ds, "--dataset", ds2, "--algo", "nosuch-algo"], "'nosuch-algo'"),
+        (mt + ["--dataset", ds, "--dataset", ds2, "--algo", "nosuch-algo"], f"'{mine[-1]}'"),  # in the valid choices
+        (c + ["--multitask", "--seeds", "1", "--dataset", ds, "--dataset", ds2, "--algo", "nosuch-algo"], "'nosuch-algo'"),
+        (mt + ["--dataset", ds, "--dataset", ds2, "--metric", "nosuch-metric"], "'nosuch-metric'"),
+        (mt + ["--dataset", ds, "--dataset", ds2, "--budget-seconds", "5"], "--budget-seconds"),
+        (mt + ["--dataset", ds, "--dataset", "nosuch-ds"], "'nosuch-ds'"),
+        (mt + ["--dataset", ds, "--dataset", ds2, "--out", a_file], a_file),
+    ]
 
 
 def _cases():
