@@ -1,0 +1,148 @@
+"""The oracle of a trained family: the shipped table first, then the user's overlay, then -
+when the caller allows it - real training, persisted so the next query is a lookup.
+
+A family gives the pieces (:class:`TrainedOracle`'s constructor): its space, metric spec,
+recipe key, a ``train(arch, seed) -> record`` function, the checksum of the data it trains
+on (overlay records are bound to it), its shipped table and a deterministic cost model for
+models the table does not hold. This class knows no family.
+
+Overlay keys are ``Overlay.key(dataset, arch, seed, recipe_key)`` text, as everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from bench.errors import MissingValueError, UnknownMetricError
+from bench.oracle import MetricInfo
+from bench.overlay import Overlay
+from bench.tablefile import read_dataset
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    unit: str
+    direction: str  # 'max' or 'min'
+    description: str
+
+
+class TrainedOracle:
+    """Table -> overlay -> trainer for one dataset of a trained family.
+
+    ``cost(arch_text) -> seconds``: what a search is charged for a model the shipped table
+    does not hold (the table's recorded seconds are charged for its rows), so a budget buys
+    the same evaluations on every machine.
+    """
+
+    def __init__(self, benchmark: str, dataset: str, space, metrics: Mapping[str, MetricSpec], recipe_key: str,
+                 train: Callable[[Any, int], dict], store_sha256: str, overlay: Overlay,
+                 fitness_metric: str, test_metric: str, default_metric: str, cost: Callable[[str], float],
+                 allow_train: bool = False, table: Path | None = None):
+        self.benchmark, self.dataset, self.space = benchmark, dataset, space
+        self._metrics = dict(metrics)
+        self.recipe_key = recipe_key
+        self._train = train
+        self.overlay = overlay
+        overlay.bind_store(dataset, store_sha256)  # never answer from a record made on other data
+        self.fitness_metric, self.test_metric, self.default_metric = fitness_metric, test_metric, default_metric
+        self._cost = cost
+        self.allow_train = allow_train
+        self.n_seeds = 1
+        self.n_trained = 0
+        self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
+        self._table: dict[str, dict] = {}
+        self._table_path: Path | None = None
+        self._memory: dict[str, dict] = {}
+        if table is not None:
+            self.load_table(table)
+
+    # ---- the oracle protocol -----------------------------------------------------------------
+    @property
+    def metrics(self) -> list[str]:
+        return list(self._metrics)
+
+    def metric_info(self, metric: str) -> MetricInfo:
+        if metric not in self._metrics:
+            raise UnknownMetricError(metric, self._metrics, f"for {self.benchmark}")
+        m = self._metrics[metric]
+        return MetricInfo(metric, m.unit, m.direction, m.description, self.n_seeds, None)
+
+    def load_table(self, path: Path) -> int:
+        """Answer from a shipped table first; only rows trained with this oracle's recipe count."""
+        if not Path(path).exists():
+            return 0
+        archs, metrics, attrs = read_dataset(path, self.dataset)
+        if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe_key:
+            return 0
+        n_seed = next(iter(metrics.values())).values.shape[1]
+        self.n_seeds = max(self.n_seeds, n_seed)
+        self._table_path = Path(path)
+        for i, arch in enumerate(archs):
+            for s in range(n_seed):
+                rec = {m: float(metrics[m].values[i, s]) for m in self._metrics if m in metrics}
+                if "val_curve" in metrics:
+                    rec["val_curve"] = metrics["val_curve"].values[i, s].tolist()
+                self._table[Overlay.key(self.dataset, arch, s, self.recipe_key)] = rec
+        return len(self._table)
+
+    def table_digests(self) -> dict[str, str]:
+        """``{file: sha256}`` of the shipped table this oracle answers from (empty if none)."""
+        if not self._table or self._table_path is None:
+            return {}
+        from bench.manifest import file_sha256
+
+        return {self._table_path.name: file_sha256(self._table_path)}
+
+    def key(self, arch, seed: int) -> str:
+        return Overlay.key(self.dataset, self.space.encode(arch), seed, self.recipe_key)
+
+    def keyed_result(self, arch, seed: int = 0, allow_train: bool | None = None) -> tuple[str, dict]:
+        """``(key, record)`` of (arch, seed): from the table, the overlay, or trained now."""
+        text = self.space.encode(arch)
+        key = Overlay.key(self.dataset, text, seed, self.recipe_key)
+        rec = self._memory.get(key)
+        if rec is not None:
+            return key, rec
+        rec = self._table.get(key)
+        if rec is not None:
+            self.answered_from["table"] += 1
+        else:
+            rec = self.overlay.get(key)
+            if rec is not None:
+                self.answered_from["overlay"] += 1
+        if rec is None:
+            if not (self.allow_train if allow_train is None else allow_train):
+                raise MissingValueError(f"{self.benchmark}/{self.dataset}: no result for {text!r} seed {seed} (recipe "
+                                        f"{self.recipe_key}) in the table or the overlay; pass allow_train=True or run "
+                                        "`mmnas-bench fill`")
+            rec = self._train(self.space.decode(text), seed)
+            self.overlay.put(key, self.dataset, text, seed, self.recipe_key, rec)
+            self.n_trained += 1
+            self.answered_from["trained"] += 1
+        self._memory[key] = rec
+        return key, rec
+
+    def result(self, arch, seed: int = 0, allow_train: bool | None = None) -> dict:
+        return self.keyed_result(arch, seed, allow_train)[1]
+
+    def query(self, arch, metric: str | None = None, seed: int = 0, allow_train: bool | None = None) -> float:
+        metric = metric or self.default_metric
+        self.metric_info(metric)  # an unknown metric is refused before any training
+        v = self.result(arch, seed, allow_train).get(metric)
+        if v is None:
+            raise MissingValueError(f"{self.benchmark}/{self.dataset}: {metric!r} was not recorded for {arch!r}")
+        return float(v)
+
+    def charged_seconds(self, key: str) -> float:
+        """Seconds a search is charged: the shipped table's recorded seconds for its rows, the
+        cost model's for every other model - the same on every machine."""
+        row = self._table.get(key)
+        if row is not None:
+            return row["train_seconds"]
+        return float(self._cost(key.split("|")[1]))
+
+    def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None):
+        raise MissingValueError(f"{self.benchmark} models do not inherit weights; evaluate {arch!r} from scratch")

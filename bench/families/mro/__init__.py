@@ -1,0 +1,116 @@
+"""MRO (``002_21034c53427ddd7b.txt``): which directed cross-modal attention paths of a pairwise
+cross-modal transformer to keep, on sequence stores (synthetic synK with known useful paths,
+POM audio+video, CMU-MOSI text+audio).
+
+This entry declares the family; importing it loads no torch.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from bench.core.family import Family, Table
+from bench.core.trained_oracle import MetricSpec
+from bench.errors import UnknownDatasetError
+
+NAME = "mro"
+#: K=3 synthetic settings (known useful paths), the real 2-modality stores, and a K=4 sample
+DATASETS = ("syn3-p2", "syn3-p4", "syn3-none", "pom", "mosi", "syn4-p3")
+SEEDS = 3
+
+METRICS = {
+    "val_mae": MetricSpec("label units", "min", "validation MAE at the best epoch (the search fitness)"),
+    "test_mae": MetricSpec("label units", "min", "test MAE (POM: the primary trait, column 0)"),
+    "test_corr": MetricSpec("r", "max", "test Pearson correlation (POM: the primary trait)"),
+    "test_acc7": MetricSpec("%", "max", "test Acc-7 on round(clip(., -3, 3)) (sentiment-scale stores)"),
+    "test_acc2": MetricSpec("%", "max", "test Acc-2 on non-zero labels, pred > 0 vs label > 0"),
+    "test_acc2_nonneg": MetricSpec("%", "max", "test Acc-2 with the >= 0 convention"),
+    "test_f1": MetricSpec("%", "max", "test weighted F1 on non-zero labels"),
+    "test_mae_mean": MetricSpec("label units", "min", "POM: test MAE averaged over the 17 traits"),
+    "test_corr_mean": MetricSpec("r", "max", "POM: test Pearson r averaged over the 17 traits"),
+    "params": MetricSpec("count", "min", "trainable parameters of the sub-network"),
+    "mflops": MetricSpec("MFLOPs", "min", "forward MFLOPs per sample (2 x multiply-adds)"),
+    "n_paths": MetricSpec("count", "min", "active paths"),
+    "train_seconds": MetricSpec("s", "min", "training wall seconds on one CPU thread"),
+}
+
+
+def max_depth(dataset: str) -> int:
+    """Binary masks where there are 3+ modalities; depths 0..3 per path for the 2-modality stores
+    (else their space would be 3 masks)."""
+    return 3 if dataset in ("pom", "mosi") else 1
+
+
+def _check(dataset: str) -> None:
+    if dataset not in DATASETS:
+        raise UnknownDatasetError(dataset, DATASETS, f"for benchmark {NAME!r}")
+
+
+def table_file(dataset: str) -> str:
+    return f"mro_{dataset.replace('-', '_')}.h5"
+
+
+def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
+                overlay=None, device: str | None = "cpu", recipe=None):
+    """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
+    from bench.core.trained_oracle import TrainedOracle
+    from bench.families.mro import cost
+    from bench.families.mro.space import PathSpace
+    from bench.families.mro.trainer import Recipe, train
+    from bench.features import sequence
+    from bench.overlay import Overlay, overlay_path
+    from bench.paths import tables_dir
+
+    _check(dataset)
+    store = sequence.open(dataset)
+    recipe = recipe or Recipe()
+    space = PathSpace(store.modalities, max_depth(dataset))
+    table = tables_dir() / table_file(dataset)
+    return TrainedOracle(
+        NAME, dataset, space, METRICS, recipe.key,
+        train=lambda arch, seed: train(arch, store, seed, recipe, device).record(),
+        store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
+        fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
+        cost=partial(cost.seconds, store=store, recipe=recipe, space=space, table=table),
+        allow_train=allow_train, table=table)
+
+
+def table_view(dataset: str):
+    """The shipped table as a read-only tabular oracle (seed means), or None."""
+    from bench.families.mro.space import PathSpace
+    from bench.features import sequence
+    from bench.oracle import TabularOracle
+    from bench.paths import tables_dir
+    from bench.tablefile import read_dataset
+
+    _check(dataset)
+    path = tables_dir() / table_file(dataset)
+    if not path.exists():
+        return None
+    archs, metrics, attrs = read_dataset(path, dataset)
+    space = PathSpace(sequence.open(dataset).modalities, max_depth(dataset))
+    return TabularOracle(NAME, dataset, space, archs, metrics, attrs, default_metric="test_mae",
+                         validation_metric="val_mae", test_metric="test_mae", table_path=path)
+
+
+def _build(dataset: str, **kwargs):
+    from bench.families.mro import build
+
+    return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
+
+
+def _algorithms() -> dict:
+    from bench.families.mro.search import ALGORITHMS
+
+    return ALGORITHMS
+
+
+FAMILY = Family(
+    name=NAME, kind="trained",
+    description="MRO cross-modal attention paths (a path mask per directed modality pair; depth per path on "
+                "2-modality stores) over sequence stores; shipped tables of trained sub-networks, then the overlay, "
+                "then (when allowed) training",
+    datasets=lambda: list(DATASETS), open=open_oracle, table_view=table_view,
+    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in DATASETS),
+    algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"),
+)

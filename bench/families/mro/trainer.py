@@ -1,0 +1,235 @@
+"""Stand-alone training of one path architecture on a sequence store; seeded, bit-for-bit
+repeatable on CPU under the pinned numerics.
+
+The recipe scales MRO's Table 3 (d=256, lr 3e-5, dropout 0.3-0.4, 30-40 epochs on 16k
+samples) to the proxies' size (about 600 training samples): d=32, 4 heads, lr 1e-3,
+dropout 0.2, batch 32, 20 epochs, L1 loss; the reported epoch is the one with the lowest
+validation MAE (its weights are restored before testing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+
+from bench import numerics
+from bench.core.torchutil import pinned_numerics, resolve_device
+from bench.errors import UnknownChoiceError
+from bench.families.mro.model import CrossModalNet
+from bench.features.sequence import SequenceStore
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The training recipe; its ``key`` is part of every cached result's key."""
+
+    d: int = 32
+    heads: int = 4
+    dropout: float = 0.2
+    lr: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 20
+    split: str = "standard"
+    version: int = 1
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+
+
+#: what each store is trained to predict: (label array, its columns, the primary column)
+TARGETS = {"sentiment": "sentiment", "y": "y", "traits": "traits"}
+
+
+def target_of(store: SequenceStore) -> str:
+    """The regression label of a store: ``sentiment`` (MOSI), ``y`` (synK), ``traits`` (POM)."""
+    for name in TARGETS:
+        if name in store.label_names:
+            return name
+    raise UnknownChoiceError(store.label_names[0] if store.label_names else "", list(TARGETS),
+                             f"(no regression label in sequence store {store.name!r})")
+
+
+@dataclass
+class MROResult:
+    metrics: dict[str, float]
+    val_curve: list[float]
+    train_seconds: float
+    device: str = "cpu"
+    numerics: dict = field(default_factory=dict)
+    store_sha256: str = ""
+    timing: str = "one-by-one"
+
+    def record(self) -> dict:
+        """What a cache stores of this result."""
+        return {**self.metrics, "train_seconds": self.train_seconds, "val_curve": self.val_curve,
+                "device": self.device, "numerics": self.numerics, "store_sha256": self.store_sha256,
+                "timing": self.timing}
+
+
+def sentiment_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """MOSI/MOSEI conventions (MMSA): MAE, Pearson r, Acc-7 on round(clip(., -3, 3)), Acc-2 and
+    weighted F1 on non-zero labels (pred > 0 vs label > 0), and Acc-2 with the >= 0 convention."""
+    pred, y = pred.astype(np.float64), y.astype(np.float64)
+    out = {"mae": float(np.abs(pred - y).mean()), "corr": _pearson(pred, y)}
+    out["acc7"] = float((np.round(np.clip(pred, -3, 3)) == np.round(np.clip(y, -3, 3))).mean() * 100)
+    nz = y != 0
+    p2, y2 = pred[nz] > 0, y[nz] > 0
+    out["acc2"] = float((p2 == y2).mean() * 100) if nz.any() else float("nan")
+    out["acc2_nonneg"] = float(((pred >= 0) == (y >= 0)).mean() * 100)
+    out["f1"] = _weighted_f1(p2, y2) if nz.any() else float("nan")
+    return out
+
+
+def trait_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """POM: MAE and r of the primary trait (column 0) and their means over every trait."""
+    pred, y = pred.astype(np.float64), y.astype(np.float64)
+    out = {"mae": float(np.abs(pred[:, 0] - y[:, 0]).mean()), "corr": _pearson(pred[:, 0], y[:, 0])}
+    out["mae_mean"] = float(np.abs(pred - y).mean())
+    out["corr_mean"] = float(np.mean([_pearson(pred[:, j], y[:, j]) for j in range(y.shape[1])]))
+    return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    den = np.sqrt((a * a).sum() * (b * b).sum())
+    return float((a * b).sum() / den) if den > 0 else 0.0
+
+
+def _weighted_f1(pred: np.ndarray, y: np.ndarray) -> float:
+    f1, support = [], []
+    for c in (False, True):
+        tp = np.sum((pred == c) & (y == c))
+        den = np.sum(pred == c) + np.sum(y == c)
+        f1.append(2 * tp / den if den else 0.0)
+        support.append(np.sum(y == c))
+    return float(np.dot(f1, support) / max(1, sum(support)) * 100)
+
+
+def _tensors(store: SequenceStore, recipe: Recipe, part: str, modalities: list[str], dev: torch.device):
+    cache = store.__dict__.setdefault("_mro_tensors", {})  # a search trains many models on one store
+    key = (recipe.split, part, tuple(modalities), str(dev))
+    if key not in cache:
+        p = store.part(recipe.split, part, modalities)
+        y = p.labels[target_of(store)]
+        cache[key] = ({m: torch.as_tensor(p.x[m], device=dev) for m in modalities},
+                      {m: torch.as_tensor(p.valid[m], device=dev) for m in modalities},
+                      torch.as_tensor(np.asarray(y, dtype=np.float32).reshape(len(y), -1), device=dev))
+    return cache[key]
+
+
+@pinned_numerics
+def train(arch: tuple[int, ...], store: SequenceStore, seed: int, recipe: Recipe = Recipe(),
+          device: str | None = "cpu") -> MROResult:
+    """Train the sub-network of ``arch`` (path depths over ``store.modalities``) and evaluate it."""
+    dev = resolve_device(device)
+    mods = store.modalities
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    xtr, vtr, ytr = _tensors(store, recipe, "train", mods, dev)
+    model = CrossModalNet(mods, tuple(arch), store.dims, recipe.d, recipe.heads, recipe.dropout, ytr.shape[1]).to(dev)
+    used = model.used
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
+    n = len(ytr)
+    curve, best, best_state = [], float("inf"), None
+    t0 = time.perf_counter()
+    for _ in range(recipe.epochs):
+        model.train()
+        order = torch.randperm(n, generator=gen).to(dev)
+        for start in range(0, n, recipe.batch_size):
+            idx = order[start:start + recipe.batch_size]
+            out = model({m: xtr[m][idx] for m in used}, {m: vtr[m][idx] for m in used})
+            loss = torch.nn.functional.l1_loss(out, ytr[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        val_mae = float(np.abs(_predict(model, store, recipe, "val", dev) - _labels(store, recipe, "val", dev)).mean())
+        curve.append(val_mae)
+        if val_mae < best:
+            best, best_state = val_mae, {k: v.detach().clone() for k, v in model.state_dict().items()}
+    seconds = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    pred, y = _predict(model, store, recipe, "test", dev), _labels(store, recipe, "test", dev)
+    metrics = (trait_metrics if y.shape[1] > 1 else lambda p, t: sentiment_metrics(p[:, 0], t[:, 0]))(pred, y)
+    metrics = {f"test_{k}": v for k, v in metrics.items()}
+    metrics["val_mae"] = best
+    metrics["params"] = float(model.n_params())
+    metrics["mflops"] = model.flops(store.steps) / 1e6
+    metrics["n_paths"] = float(sum(1 for d in arch if d))
+    return MROResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), store.content_sha256)
+
+
+def _predict(model: CrossModalNet, store: SequenceStore, recipe: Recipe, part: str, dev) -> np.ndarray:
+    x, v, _ = _tensors(store, recipe, part, store.modalities, dev)
+    with torch.no_grad():
+        model.eval()
+        return model({m: x[m] for m in model.used}, {m: v[m] for m in model.used}).cpu().numpy()
+
+
+def _labels(store: SequenceStore, recipe: Recipe, part: str, dev) -> np.ndarray:
+    return _tensors(store, recipe, part, store.modalities, dev)[2].cpu().numpy()
+
+
+class MROTrainer:
+    """The :class:`bench.core.trainer.Trainer` of the MRO family: one recipe, stores opened on
+    demand (the named synthetic stores are generated, the shipped ones read)."""
+
+    benchmark = "mro"
+
+    def __init__(self, recipe: Recipe = Recipe(), device: str | None = "cpu", stores: dict | None = None):
+        self.recipe, self.device = recipe, device
+        self._stores = dict(stores or {})
+
+    @property
+    def recipe_key(self) -> str:
+        return self.recipe.key
+
+    def store(self, dataset: str) -> SequenceStore:
+        if dataset not in self._stores:
+            from bench.features import sequence
+
+            self._stores[dataset] = sequence.open(dataset)
+        return self._stores[dataset]
+
+    def space(self, dataset: str):
+        from bench.families.mro import max_depth
+        from bench.families.mro.space import PathSpace
+
+        return PathSpace(self.store(dataset).modalities, max_depth(dataset))
+
+    def key(self, dataset: str, arch: str, seed: int) -> str:
+        from bench.overlay import Overlay
+
+        return Overlay.key(dataset, arch, seed, self.recipe.key)
+
+    def shipped_keys(self, dataset: str) -> set[str]:
+        from bench.families.mro import table_file
+        from bench.paths import tables_dir
+        from bench.tablefile import read_dataset
+
+        path = tables_dir() / table_file(dataset)
+        if not path.exists():
+            return set()
+        archs, metrics, attrs = read_dataset(path, dataset)
+        if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe.key:
+            return set()
+        n_seed = metrics["val_mae"].values.shape[1]
+        return {self.key(dataset, a, s) for a in archs for s in range(n_seed)}
+
+    def group_key(self, dataset: str, arch: str) -> str:
+        return arch  # one model per training: nothing is stacked
+
+    def store_sha256(self, dataset: str) -> str:
+        return self.store(dataset).content_sha256
+
+    def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
+        space = self.space(dataset)
+        return [train(space.decode(a), self.store(dataset), s, self.recipe, self.device).record() for a, s in jobs]
+
+    def for_worker(self, dataset: str) -> "MROTrainer":
+        return MROTrainer(self.recipe, self.device, {dataset: self.store(dataset)})
