@@ -62,7 +62,11 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
     ``metric`` may be a function of the dataset name, for protocols that use a
     different metric per dataset; None: each dataset's :meth:`~bench.oracle.TabularOracle.search_metric`.
     """
+    from bench.algorithms.multitask import is_multitask
+
     for a in algos:
+        if is_multitask(a, benchmark):
+            raise ValueError(f"{a!r} searches several tasks together: use compare_multitask")
         algorithms.get(a, benchmark)  # named error before any work
     seeds = list(seeds)
     if not seeds or not datasets or not algos:

@@ -141,6 +141,16 @@ def test_fixed_budget_and_explicit_multitask_flag(tmp_path, capsys):
     again = compare_multitask("transnas101-micro", ["class_object", "room_layout"], ["rs"], [1], Budget(30),
                               progress=False)[0]
     assert runs[(runs.seed == 1) & (runs.dataset == "room_layout")]["best_arch"].item() == again.record("room_layout").best_arch
+    # a user's single-task algorithm (module:function) runs on each task alone, beside KTNAS
+    mine = "bench.algorithms.random_search:random_search"
+    recs = compare_multitask("transnas101-micro", ["class_object", "room_layout"], [mine, "ktnas"], [0], Budget(20),
+                             progress=False)
+    assert [r.settings["search"] for r in recs] == ["independent", "together"]
+    assert all(len(t.values) == 20 for r in recs for t in r.records)
+    with pytest.raises(ValueError, match="compare_multitask"):
+        from bench.compare import compare
+
+        compare("nb201", ["cifar10"], ["ktnas"], [0], Budget(10), progress=False)
 
 
 def test_multitask_algorithms_come_from_the_family_entry(capsys):
