@@ -104,14 +104,15 @@ def _tables() -> tuple[Table, ...]:
 
 def fill(dataset: str, seeds: int, max_leaves: int = 2, protocol: str = "standard", epochs: int | None = None,
          device: str = "cpu", **kwargs):
-    """Train every tree with at most ``max_leaves`` leaves into the overlay (:func:`bench.families.tree_fusion.fill.fill`)
-    under the protocol's recipe (``epochs`` overrides its epochs: a different recipe key);
-    ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
+    """Train every tree with at most ``max_leaves`` leaves into the overlay (:func:`bench.core.fill.fill`
+    with a :class:`~bench.families.tree_fusion.fill.TreeTrainer`) under the protocol's recipe
+    (``epochs`` overrides its epochs: a different recipe key); ``kwargs``: ``workers``,
+    ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from dataclasses import replace
 
+    from bench.core.fill import fill as fill_overlay
     from bench.errors import BenchError, UnknownChoiceError
-    from bench.features.store import open as open_store
-    from bench.families.tree_fusion.fill import fill as fill_overlay
+    from bench.families.tree_fusion.fill import TreeTrainer
     from bench.families.tree_fusion.space import TreeFusionSpace
     from bench.families.tree_fusion.trainer import PROTOCOLS, resolve_device
 
@@ -120,13 +121,13 @@ def fill(dataset: str, seeds: int, max_leaves: int = 2, protocol: str = "standar
         raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
     resolve_device(device)  # named error before any work
     recipe = PROTOCOLS[protocol] if epochs is None else replace(PROTOCOLS[protocol], epochs=epochs)
-    store = open_store(dataset)
+    trainer = TreeTrainer(recipe, device)
+    store = trainer.store(dataset)  # opened once: the fill trains on this very store
     if max_leaves > len(store.view_names):
         raise BenchError(f"--max-leaves {max_leaves}: {dataset} has {len(store.view_names)} features, "
                          f"so at most {len(store.view_names)} leaves")
     space = TreeFusionSpace(store.view_names, max_leaves=max_leaves)
-    return fill_overlay(dataset, [space.encode(t) for t in space.enumerate()], seeds, recipe=recipe, device=device,
-                        **kwargs)
+    return fill_overlay(trainer, dataset, [space.encode(t) for t in space.enumerate()], seeds, **kwargs)
 
 
 def _algorithms() -> dict:

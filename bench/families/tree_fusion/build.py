@@ -5,8 +5,8 @@ operator" models that CSG-NAS's core-structure selection ranks (its Figure 4; a 
 chain in view order); and, where the store has 4 or more views, a random sample of
 ``N_SAMPLE_4`` four-leaf trees (seed ``SAMPLE_SEED``). Each row is trained with
 ``SEEDS`` seeds under the default :class:`~bench.families.tree_fusion.trainer.Recipe`. Missing
-(architecture, seed) pairs are trained first (by :func:`bench.families.tree_fusion.fill.fill`) into the build
-overlay ``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes.
+(architecture, seed) pairs are trained first (by :func:`bench.core.fill.fill` with the family's
+:class:`~bench.families.tree_fusion.fill.TreeTrainer`) into the build overlay ``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from bench.builders.common import provenance, write_built_table
+from bench.core.fill import fill
 from bench.errors import MissingValueError
 from bench.features.store import open as open_store
-from bench.families.tree_fusion.fill import fill
+from bench.families.tree_fusion.fill import TreeTrainer
 from bench.families.tree_fusion.oracle import DESCRIPTIONS
 from bench.families.tree_fusion.oracle import METRICS as ORACLE_METRICS
 from bench.overlay import Overlay
@@ -79,19 +80,21 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
     from bench.families.tree_fusion.trainer import PROTOCOLS
 
     recipe = PROTOCOLS[protocol]
+    trainer = TreeTrainer(recipe, "cpu")
     archs, space = table_archs(dataset)
     overlay = Path(overlay or build_overlay_path())
     if train_missing:
         # one by one: each record's train_seconds is then one model's own training time, the
         # cost that searches charge for it (batched fills record amortised seconds)
-        fill(dataset, archs, SEEDS, workers, recipe, str(overlay), "cpu", progress, batch=1, skip_table=False)
+        fill(trainer, dataset, archs, SEEDS, workers=workers, overlay=str(overlay), progress=progress, batch=1,
+             skip_table=False)
     ov = Overlay(overlay)
-    ov.bind_store(dataset, open_store(dataset).content_sha256)
+    ov.bind_store(dataset, trainer.store_sha256(dataset))
     recs = []
     for a in archs:
         row = []
         for s in range(SEEDS):
-            r = ov.get(Overlay.key(dataset, a, s, recipe.key))
+            r = ov.get(trainer.key(dataset, a, s))
             if r is None:
                 raise MissingValueError(f"{overlay} has no result for {a!r} seed {s}; build with train_missing=True")
             row.append(r)
