@@ -5,8 +5,9 @@ operator" models that CSG-NAS's core-structure selection ranks (its Figure 4; a 
 chain in view order); and, where the store has 4 or more views, a random sample of
 ``N_SAMPLE_4`` four-leaf trees (seed ``SAMPLE_SEED``). Each row is trained with
 ``SEEDS`` seeds under the default :class:`~bench.families.tree_fusion.trainer.Recipe`. Missing
-(architecture, seed) pairs are trained first (by :func:`bench.core.fill.fill` with the family's
-:class:`~bench.families.tree_fusion.fill.TreeTrainer`) into the build overlay ``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes.
+(architecture, seed) pairs are trained first (by :func:`bench.core.fill.fill` with the
+family's :class:`~bench.families.tree_fusion.fill.TreeTrainer`) into the build overlay
+``data_cache/build/tree-fusion.sqlite``, so an interrupted build resumes.
 """
 
 from __future__ import annotations
