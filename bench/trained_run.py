@@ -11,7 +11,8 @@ so a budget buys the same evaluations on every machine and whether or not misses
 be trained. ``record.sim_seconds`` holds the charged seconds (cumulative),
 ``record.eval_wall_seconds`` each evaluation's measured wall time on this machine and
 ``record.wall_seconds`` the run's. Runs stop at a budget of charged training seconds or
-of evaluations.
+of evaluations. Work that is not an evaluation (a one-shot search's supernet training) is
+charged with :meth:`TrainedRun.charge`.
 
 The oracle provides ``space``, ``dataset``, ``benchmark``, ``n_seeds``, ``fitness_metric``,
 ``test_metric``, ``metric_info``, ``keyed_result(arch, seed, allow_train)``,
@@ -63,6 +64,25 @@ class TrainedRun(BudgetedRun):
     def fitness(self, arch: Any) -> float:
         """Fitness of an architecture this run has evaluated."""
         return self._seen[self.oracle.space.encode(arch)][0]
+
+    def charge(self, seconds: float, what: str) -> None:
+        """Charge ``seconds`` of search work that is not an evaluation (e.g. a supernet's
+        training, from a deterministic cost model, never wall time).
+
+        The seconds count against the budget and every later evaluation's ``sim_seconds``
+        includes them, so anytime curves start after the work; each charge is listed in
+        ``record.settings["charges"]`` (what, seconds, evaluations before it, cumulative
+        charged seconds after it). Like :meth:`evaluate`, refused once the run is done.
+        """
+        seconds = float(seconds)
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"charge({what!r}): seconds must be a finite number >= 0, got {seconds!r}")
+        if self.done:
+            raise BudgetExhausted(f"run {self.record.algo!r} seed {self.record.seed} is finished "
+                                  f"({self._stop_reason()}); cannot charge {what!r}")
+        self._sim += seconds
+        self.record.settings.setdefault("charges", []).append(
+            {"what": str(what), "seconds": seconds, "after_evals": self.n_evals, "sim_seconds": self._sim})
 
     def evaluate(self, arch: Any, inherit_from: Any = None) -> float:
         """Validation accuracy of ``arch``; counted and charged once per distinct architecture.
