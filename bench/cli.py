@@ -523,13 +523,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench_names = benchmarks()
 
     c = sub.add_parser("compare", help="compare search algorithms over seeds")
-    c.add_argument("--bench", default="nb201", choices=bench_names)
+    c.add_argument("--bench", default=bench_names[0], choices=bench_names)
     c.add_argument("--dataset", action="append", type=_name,
                    help="repeatable (trained benchmarks: one); default: the benchmark's first dataset")
     c.add_argument("--algo", action="append", type=_name,
                    help="repeatable: rs, rea, the benchmark's own (`info --bench B` lists them), a name given to "
                         "bench.algorithms.register, or package.module:function; the first is the reference of the "
-                        "significance test. A multi-task algorithm (e.g. ktnas on nb201) makes it a multi-task "
+                        "significance test. A multi-task algorithm of the benchmark makes it a multi-task "
                         "comparison (see --multitask)")
     c.add_argument("--seeds", type=_int_at_least(1), default=10, help="number of seeds, 0..N-1 (>= 1)")
     c.add_argument("--budget", type=_budget, default=None,
@@ -558,7 +558,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("query", help="look up one architecture")
     q.add_argument("arch", help="canonical string, or (fixed tables) row index")
-    q.add_argument("--bench", default="nb201", choices=bench_names)
+    q.add_argument("--bench", default=bench_names[0], choices=bench_names)
     q.add_argument("--dataset", type=_name, default=None, help="default: the benchmark's first dataset")
     q.add_argument("--metric", action="append", type=_name, help="repeatable; default: the benchmark's default metric")
     q.add_argument("--seed", type=_int_at_least(0), default=None,
