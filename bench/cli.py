@@ -7,6 +7,7 @@ choice is closed, the valid choices); no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -341,6 +342,10 @@ def _info_trained(a, family) -> None:
         opt = t.optimum(t.test_metric)
         print(f"  [{ds}] {t.n_arch} trained architectures x {t.metric_info(t.test_metric).n_seed} seeds in "
               f"tables/{t.table_path.name}; best seed-mean {t.test_metric} = {opt.value:.4f} at {opt.arch}")
+        noise = json.loads(t.attrs.get("provenance", "{}")).get("seed_noise", {})
+        for m, r in noise.items():  # where the builder measured it: seed noise against architecture spread
+            print(f"      {m}: ICC(1) {r['icc1']:.2f}, median seed std {r['median_seed_std']:.4g}, IQR of seed means "
+                  f"{r['iqr_of_means']:.4g}" + ("  -> ranks are noise-dominated" if r["noise_dominated"] else ""))
         if a.metrics:
             _print_metrics(t)
 

@@ -18,7 +18,7 @@ from bench.cli import main
 BENCHMARKS = registry.benchmarks()
 
 #: an architecture each benchmark has in its table, and one tabular/fusion-specific detail
-VALID_ARCH = {"nb201": "0", "transnas101-micro": "0", "tree-fusion": "add(v1,v2)"}
+VALID_ARCH = {"nb201": "0", "transnas101-micro": "0", "tree-fusion": "add(v1,v2)", "mro": "100010"}
 
 
 def _bad_vectors(bench: str, a_file: str):

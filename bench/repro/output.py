@@ -22,6 +22,7 @@ from bench.repro.spec import TableSpec
 STATUS_TEXT = {
     "same-benchmark": "reproduced on the same benchmark (real data)",
     "proxy": "reproduced on a proxy (stand-in data)",
+    "settings": "settings, not results: the suite's own beside the paper's",
     "pending": "pending",
     "not-offline": "not possible offline",
 }

@@ -3,7 +3,8 @@
 A spec (``paper_repro/specs/<id>.toml``) names the paper file and table, the
 columns, and per row the paper's values (``nan`` where the paper has none) and its
 status: ``same-benchmark`` (regenerated on the benchmark the paper used),
-``proxy`` (regenerated on stand-in data, said how), ``pending`` (possible here,
+``proxy`` (regenerated on stand-in data, said how), ``settings`` (a table of settings,
+not results: the suite's own shown beside the paper's), ``pending`` (possible here,
 not built yet) or ``not-offline`` (the paper's data cannot be had offline and no
 proxy is planned); the last two carry a reason.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from bench.errors import SpecError, UnknownTableSpecError
 from bench.paths import paper_repro_dir
 
-STATUSES = ("same-benchmark", "proxy", "pending", "not-offline")
+STATUSES = ("same-benchmark", "proxy", "settings", "pending", "not-offline")
 PAPERS = {
     "000_62c610aae6b2430e.txt": "CSG-NAS",
     "001_6b80f99565a0cbd2.txt": "HF-MNAS",

@@ -99,6 +99,31 @@ def _build(dataset: str, **kwargs):
     return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
 
 
+def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
+    """Train every architecture of the dataset's table rows (all of them where the space has at
+    most 256 members) into the overlay (:func:`bench.core.fill.fill`); ``epochs`` overrides the
+    recipe's (a different recipe key); ``kwargs``: ``workers``, ``overlay``, ``progress``,
+    ``executor``, ``ray_address``, ``batch``."""
+    from dataclasses import replace
+
+    from bench.core.fill import fill as fill_overlay
+    from bench.core.torchutil import resolve_device
+    from bench.families.mro.build import table_archs
+    from bench.families.mro.trainer import MROTrainer, Recipe
+
+    _check(dataset)
+    resolve_device(device)  # named error before any work
+    recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
+    trainer = MROTrainer(recipe, device)
+    return fill_overlay(trainer, dataset, table_archs(dataset, trainer), seeds, **kwargs)
+
+
+def _runners() -> dict:
+    from bench.families.mro.paper import RUNNERS
+
+    return RUNNERS
+
+
 def _algorithms() -> dict:
     from bench.families.mro.search import ALGORITHMS
 
@@ -112,5 +137,5 @@ FAMILY = Family(
                 "then (when allowed) training",
     datasets=lambda: list(DATASETS), open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in DATASETS),
-    algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"),
+    algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"), fill=fill, runners=_runners,
 )
