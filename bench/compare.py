@@ -119,6 +119,9 @@ def check_out_dir(out_dir: str | Path | None) -> None:
     p = Path(out_dir)
     if p.exists() and not p.is_dir():
         raise ValueError(f"--out {str(out_dir)!r} exists and is not a folder")
+    if any((p / "records").glob("*.json")):  # a later `plot` would mix the old runs with the new ones
+        raise ValueError(f"--out {str(out_dir)!r} already holds the run records of an earlier comparison; "
+                         "choose a new folder (or remove its records/ first)")
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():

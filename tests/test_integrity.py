@@ -189,3 +189,15 @@ def test_bad_search_inputs_are_refused_before_any_work(tmp_path):
     with pytest.raises(InvalidArchitectureError, match="needs max_leaves >= 4; got max_leaves=2"):
         compare_trained("tree-fusion", "aloi", ["rs", "csgnas"], [0], 5.0, max_leaves=2, overlay=tmp_path / "o.sqlite", progress=False)
     assert len(Overlay(tmp_path / "o.sqlite")) == 0  # rs did not run first
+
+
+def test_compare_refuses_an_out_folder_holding_an_earlier_comparison_before_any_run(tmp_path, capsys):
+    from bench.cli import main
+
+    out = tmp_path / "c"
+    argv = ["compare", "--bench", "nb201", "--algo", "rs", "--seeds", "1", "--budget", "5", "--no-progress",
+            "--out", str(out)]
+    assert main(argv) == 0
+    before = sorted(p.name for p in (out / "records").iterdir())
+    assert main(argv) == 2 and "already holds the run records" in capsys.readouterr().err
+    assert sorted(p.name for p in (out / "records").iterdir()) == before
