@@ -123,9 +123,11 @@ def plot_anytime(records: Sequence[RunRecord], path: Path, title: str = "") -> N
 
 def write_all(records: Sequence[RunRecord], out_dir: Path) -> pd.DataFrame:
     """Write records/, runs.csv, summary.csv and anytime.png; return the summary."""
+    from bench.algorithms import file_name
+
     out_dir.mkdir(parents=True, exist_ok=True)
     for r in records:
-        r.save(out_dir / "records" / f"{r.dataset}__{r.algo}__seed{r.seed}.json")
+        r.save(out_dir / "records" / f"{r.dataset}__{file_name(r.algo)}__seed{r.seed}.json")
     runs = runs_frame(records)
     runs[RUNS_COLUMNS].to_csv(out_dir / "runs.csv", index=False)
     summary = summary_frame(runs)
@@ -254,9 +256,11 @@ def write_multitask(records, out_dir: Path) -> pd.DataFrame:
     anytime.png of a multi-task comparison; returns the summary."""
     import matplotlib.pyplot as plt
 
+    from bench.algorithms import file_name
+
     out_dir.mkdir(parents=True, exist_ok=True)
     for mr in records:
-        mr.save(out_dir / "records" / f"{mr.algo}__seed{mr.seed}.json")
+        mr.save(out_dir / "records" / f"{file_name(mr.algo)}__seed{mr.seed}.json")
     runs = multitask_runs_frame(records)
     runs[MULTITASK_RUNS_COLUMNS].to_csv(out_dir / "runs.csv", index=False)
     summary = multitask_summary_frame(runs)

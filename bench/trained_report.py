@@ -126,9 +126,11 @@ def format_summary(summary: pd.DataFrame) -> str:
 
 def write_all(records: Sequence[RunRecord], out_dir: Path, reference: str | None = None) -> pd.DataFrame:
     """records/, runs.csv, summary.csv and anytime.png (against charged training seconds)."""
+    from bench.algorithms import file_name
+
     out_dir.mkdir(parents=True, exist_ok=True)
     for r in records:
-        r.save(out_dir / "records" / f"{r.dataset}__{r.algo}__seed{r.seed}.json")
+        r.save(out_dir / "records" / f"{r.dataset}__{file_name(r.algo)}__seed{r.seed}.json")
     runs = runs_frame(records)
     runs.to_csv(out_dir / "runs.csv", index=False)
     summary = summary_frame(runs, reference)

@@ -66,6 +66,13 @@ def _load(spec: str) -> Callable:
     return fn
 
 
+def file_name(name: str) -> str:
+    """``name`` as it appears in a record's file name: a ``module:function`` algorithm's ':' is
+    not allowed on every file system; '+' can be in neither a registered name nor a module path,
+    so two algorithms never share a file."""
+    return name.replace(":", "+")
+
+
 def names(benchmark: str | None = None) -> list[str]:
     """Algorithm names :func:`get` accepts for ``benchmark`` (besides ``module:function``)."""
     out = [*ALGORITHMS]
@@ -102,5 +109,5 @@ def until_budget(name: str, benchmark: str):
     return family(benchmark).until_budget(name)
 
 
-__all__ = ["ALGORITHMS", "register", "names", "get", "until_budget", "edf", "EDFSettings", "random_search",
-           "regularized_evolution", "REASettings"]
+__all__ = ["ALGORITHMS", "register", "file_name", "names", "get", "until_budget", "edf", "EDFSettings",
+           "random_search", "regularized_evolution", "REASettings"]
