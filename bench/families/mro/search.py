@@ -46,10 +46,13 @@ Default rank loss: L2. The paper supports both readings: Table 4 has L1 best on 
 picked on those results; Sec. 3.4 states that L2 "generally provided the best balance". We take
 the general statement because a per-dataset choice made on test metrics would leak.
 
-Measured (2-core shared EPYC, load about 4, one thread; syn3-p2, d=32, 4 heads, batch 32, 600
-training rows): the stand-alone full mask trains at 0.95 s/epoch; the supernet at 4.3 s/epoch
-(n = 4 masks of 3.5 paths on average, attention weights kept for Var_a), i.e. about 4.5 full-mask
-epochs. It is charged 4 x 20 x 0.42 s (mean stand-alone charged seconds per epoch) = 34 s.
+Measured (this project's 2-core EPYC shared with other jobs, load about 5, one thread; syn3-p2,
+default recipe d=32, 4 heads, batch 32, 600 training rows, 2 epochs each): stand-alone full mask
+1.87 s/epoch; supernet 4.14 s/epoch (n = 4 masks of 3.05 paths on average, attention weights
+kept for Var_a), i.e. 2.2 full-mask epochs per supernet epoch; scoring all 63 masks 0.3 s. The
+charge uses the cost model (quiet machine: 0.67 s/epoch for the full mask, 0.45 s mean over the
+63 masks): 4 x 20 x 0.45 = 36 s per search, 2.7 full-mask epochs per supernet epoch, about 20%
+above the measured ratio.
 """
 
 from __future__ import annotations
