@@ -23,7 +23,8 @@ VALID_ARCH = {"nb201": "0", "transnas101-micro": "0", "tree-fusion": "add(v1,v2)
 
 def _bad_vectors(bench: str, a_file: str):
     """(argv, text the error must contain) for one benchmark; {FILE} is an existing plain file."""
-    fusion = bench == "tree-fusion"
+    trained = registry.info(bench).kind == "trained"
+    fusion = bench == "tree-fusion"  # its own options (--protocol, --max-leaves) get their own cases
     ds = registry.default_dataset(bench)
     arch = VALID_ARCH[bench]
     c = ["compare", "--bench", bench, "--no-progress"]
@@ -48,17 +49,21 @@ def _bad_vectors(bench: str, a_file: str):
         (f + ["--seeds", "0"], "'0'"), (f + ["--workers", "0"], "'0'"), (f + ["--batch", "0"], "'0'"),
         (f + ["--epochs", "0"], "'0'"), (f + ["--max-leaves", "0"], "'0'"), (f + ["--device", "tpu"], "'tpu'"),
     ]
-    if fusion:
+    if trained:
+        ds2 = registry.datasets(bench)[1]
         out += [
             (c + ["--budget", "100"], "--budget"), (c + ["--metric", "test_acc"], "--metric"),
-            (c + ["--dataset", "scene15", "--dataset", "aloi"], "aloi"),
-            (c + ["--protocol", "nosuch-protocol", "--seeds", "1"], "'nosuch-protocol'"),
+            (c + ["--dataset", ds, "--dataset", ds2], ds2),
             (q + ["--seed", "99"], "seed 99"),  # not in the table, and training was not asked for
             (["query", "7", "--bench", bench], "'7'"),
-            (f + ["--max-leaves", "99"], "--max-leaves 99"),
             (f + ["--ray-address", "auto"], "--ray-address"),
         ]
-    else:
+    if fusion:
+        out += [
+            (c + ["--protocol", "nosuch-protocol", "--seeds", "1"], "'nosuch-protocol'"),
+            (f + ["--max-leaves", "99"], "--max-leaves 99"),
+        ]
+    if not trained:
         out += [
             (c + ["--budget", "0"], "'0'"), (c + ["--budget", "-5"], "'-5'"), (c + ["--budget", "nan"], "'nan'"),
             (c + ["--budget", "inf"], "'inf'"), (c + ["--budget", "many"], "'many'"),

@@ -68,6 +68,9 @@ class PathSpace(SearchSpace):
         if not isinstance(text, str) or not text.isdigit():
             raise InvalidArchitectureError(f"{text!r} is not a path string: one digit 0..{self.max_depth} per path "
                                            f"({', '.join(self.path_names())})")
+        if len(text) != self.n_paths:
+            raise InvalidArchitectureError(f"{text!r}: expected {self.n_paths} digits, one per path "
+                                           f"({', '.join(self.path_names())})")
         return self.check(tuple(int(c) for c in text))
 
     # -- search operators ------------------------------------------------------------------------
