@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from bench.core.keys import KeyFormatError, RecordKey
 from bench.errors import BenchError
 from bench.paths import data_cache_dir
 
@@ -124,7 +125,8 @@ class Overlay:
 
     @staticmethod
     def key(dataset: str, arch: str, seed: int, recipe_key: str) -> str:
-        return f"{dataset}|{arch}|seed={seed}|recipe={recipe_key}"
+        """The key text of a from-scratch result (:class:`bench.core.keys.RecordKey`)."""
+        return RecordKey(dataset, arch, seed, recipe_key).text
 
     @contextmanager
     def _sql(self) -> Iterator[sqlite3.Connection]:
@@ -152,7 +154,10 @@ class Overlay:
 
     def _foreign(self, key: str, rec: dict) -> bool:
         """True if the record was made on another store than the one bound for its dataset."""
-        expected = self._stores.get(key.split("|", 1)[0])
+        try:
+            expected = self._stores.get(RecordKey.parse(key).dataset)
+        except KeyFormatError:  # not a model's key (a search's cached outcome, say): bound to no store
+            return False
         made_on = rec.get("store_sha256")
         return expected is not None and made_on is not None and made_on != expected
 

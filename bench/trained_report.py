@@ -60,7 +60,7 @@ def summary_frame(runs: pd.DataFrame, reference: str | None = None) -> pd.DataFr
 
 
 def anytime_matrix(records: Sequence[RunRecord], grid: np.ndarray) -> np.ndarray:
-    """Test accuracy of the incumbent at each grid point of charged training seconds, one row per run."""
+    """Test value of the incumbent at each grid point of charged training seconds, one row per run."""
     out = np.full((len(records), len(grid)), np.nan)
     for i, r in enumerate(records):
         t, v = np.asarray(r.sim_seconds), np.asarray(r.incumbent_test_curve(), float)
@@ -70,7 +70,7 @@ def anytime_matrix(records: Sequence[RunRecord], grid: np.ndarray) -> np.ndarray
 
 
 def anytime_figure(records: Sequence[RunRecord], title: str = ""):
-    """Mean +- std test accuracy of the incumbent against charged training seconds, one panel per dataset."""
+    """Mean +- std test value of the incumbent against charged training seconds, one panel per dataset."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -90,7 +90,8 @@ def anytime_figure(records: Sequence[RunRecord], title: str = ""):
             ax.plot(grid, mean, label=f"{algo} ({m.shape[0]} seeds)")
             ax.fill_between(grid, mean - std, mean + std, alpha=0.15)
         ax.set_xlabel("charged training seconds (cumulative)")
-        ax.set_ylabel("test accuracy of the incumbent (%)")
+        metric = recs_ds[0].test_metric or "test_acc"
+        ax.set_ylabel("test accuracy of the incumbent (%)" if metric == "test_acc" else f"{metric} of the incumbent")
         ax.set_title(ds)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
@@ -113,7 +114,7 @@ def format_summary(summary: pd.DataFrame) -> str:
     rows = []
     for r in summary.to_dict("records"):
         row = {"dataset": r["dataset"], "algo": r["algo"], "runs": r["runs"],
-               "test acc of incumbent": f"{r['best_test_mean']:.2f} +- {r['best_test_std']:.2f}",
+               "test value of incumbent": f"{r['best_test_mean']:.2f} +- {r['best_test_std']:.2f}",
                "charged s": f"{r['charged_seconds_mean']:.1f} +- {r['charged_seconds_std']:.1f}",
                "evals": f"{r['evals_mean']:.1f}", "inherited": f"{r['inherited_mean']:.1f}",
                "wall s": f"{r['wall_seconds_mean']:.1f}"}

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from bench.core.keys import RecordKey
 from bench.errors import MissingValueError, UnknownMetricError
 from bench.oracle import MetricInfo
 from bench.overlay import Overlay
@@ -142,7 +143,7 @@ class TrainedOracle:
         row = self._table.get(key)
         if row is not None:
             return row["train_seconds"]
-        return float(self._cost(key.split("|")[1]))
+        return float(self._cost(RecordKey.parse(key).arch))
 
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None):
         raise MissingValueError(f"{self.benchmark} models do not inherit weights; evaluate {arch!r} from scratch")

@@ -9,15 +9,15 @@ validation MAE (its weights are restored before testing).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from bench import numerics
+from bench.core.recipe import recipe_key
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.errors import UnknownChoiceError
 from bench.families.mro.model import CrossModalNet
@@ -39,7 +39,7 @@ class Recipe:
 
     @property
     def key(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:12]
+        return recipe_key(self)
 
 
 #: what each store is trained to predict: (label array, its columns, the primary column)

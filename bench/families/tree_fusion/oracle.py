@@ -14,7 +14,6 @@ shipped table's recorded seconds for its rows, the cost model
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,10 +22,10 @@ import torch
 from bench.errors import MissingValueError, UnknownChoiceError, UnknownMetricError
 from bench.features.store import FeatureStore
 from bench.features.store import open as open_store
-from bench.oracle import MetricInfo
+from bench.core.keys import RecordKey
+from bench.core.trained_oracle import MetricSpec, TrainedOracle
 from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
-from bench.tablefile import read_dataset
 from bench.families.tree_fusion.space import TreeFusionSpace, parse
 from bench.families.tree_fusion import cost
 from bench.families.tree_fusion.inherit import inherited_weights
@@ -52,52 +51,24 @@ DESCRIPTIONS = {
 }
 
 
-class FusionOracle:
-    benchmark = "tree-fusion"
-    fitness_metric = "val_acc"  # what a search run optimises
-    test_metric = "test_acc"  # held out, reported beside it
-
-    @property
-    def metrics(self) -> list[str]:
-        return list(METRICS)
-
-    def metric_info(self, metric: str) -> MetricInfo:
-        """Unit, direction and meaning of a metric; an unknown name raises :class:`UnknownMetricError`."""
-        if metric not in METRICS:
-            raise UnknownMetricError(metric, METRICS, f"for {self.benchmark}")
-        unit, direction = METRICS[metric]
-        return MetricInfo(metric, unit, direction, DESCRIPTIONS[metric], self.n_seeds, None)
-
-    def table_digests(self) -> dict[str, str]:
-        """``{file: sha256}`` of the shipped table this oracle answers from (empty when it
-        loaded none: a missing table, or one trained with another recipe)."""
-        if not self._table or self._table_path is None:
-            return {}
-        from bench.manifest import file_sha256
-
-        return {self._table_path.name: file_sha256(self._table_path)}
+class FusionOracle(TrainedOracle):
+    """Table -> overlay -> trainer for fusion trees (:class:`~bench.core.trained_oracle.TrainedOracle`),
+    with CSG-NAS's weight inheritance: fine-tuned models keyed by their lineage."""
 
     def __init__(self, dataset: str, store: FeatureStore, space: TreeFusionSpace, recipe: Recipe, overlay: Overlay,
                  allow_train: bool = False, device: str | None = "cpu"):
-        self.dataset = dataset
-        self.store = store
-        self.space = space
-        self.recipe = recipe
-        self.overlay = overlay
-        overlay.bind_store(dataset, store.content_sha256)  # never answer from a record made on other data
-        self.allow_train = allow_train
-        self.device = device
-        self.default_metric = "test_acc"
-        self.n_trained = 0
-        self._memory: dict[str, dict] = {}
+        super().__init__(
+            "tree-fusion", dataset, space,
+            {m: MetricSpec(unit, direction, DESCRIPTIONS[m]) for m, (unit, direction) in METRICS.items()},
+            recipe.key, train=lambda tree, seed: train(tree, store, seed, recipe, device).record(),
+            store_sha256=store.content_sha256, overlay=overlay, fitness_metric="val_acc", test_metric="test_acc",
+            default_metric="test_acc", cost=lambda text: cost.seconds(parse(text), store, recipe),
+            allow_train=allow_train)
+        self.store, self.recipe, self.device = store, recipe, device
         self._by_text: dict[tuple[str, int], dict] = {}
-        self._table: dict[str, dict] = {}
-        self._table_path: Path | None = None
-        self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
         self._charged: dict[str, float] = {}
         self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
         self.weights_dir = data_cache_dir() / "weights" / "tree-fusion"
-        self.n_seeds = 1
 
     @classmethod
     def open(cls, dataset: str, max_leaves: int | None = 3, repeatable: bool = False, recipe: Recipe | None = None,
@@ -120,60 +91,6 @@ class FusionOracle:
         oracle.load_table(tables_dir() / table_file(dataset, protocol))
         return oracle
 
-    def load_table(self, path: Path) -> int:
-        """Answer from a shipped table first; only rows trained with this oracle's recipe count.
-
-        Returns the number of (architecture, seed) records loaded.
-        """
-        if not Path(path).exists():
-            return 0
-        archs, metrics, attrs = read_dataset(path, self.dataset)
-        if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe.key:
-            return 0
-        n_seed = metrics["test_acc"].values.shape[1]
-        self.n_seeds = max(self.n_seeds, n_seed)
-        self._table_path = Path(path)
-        for i, arch in enumerate(archs):
-            for s in range(n_seed):
-                rec = {m: float(metrics[m].values[i, s]) for m in METRICS}
-                rec["val_curve"] = metrics["val_curve"].values[i, s].tolist()
-                self._table[Overlay.key(self.dataset, arch, s, self.recipe.key)] = rec
-        return len(self._table)
-
-    def key(self, arch, seed: int) -> str:
-        return Overlay.key(self.dataset, self.space.encode(arch), seed, self.recipe.key)
-
-    def result(self, arch, seed: int = 0, allow_train: bool | None = None) -> dict:
-        """The full record of (arch, seed): metrics and validation curve."""
-        return self.keyed_result(arch, seed, allow_train)[1]
-
-    def keyed_result(self, arch, seed: int = 0, allow_train: bool | None = None) -> tuple[str, dict]:
-        """``(key, record)`` of (arch, seed), as :meth:`inherited_result` gives them."""
-        text = self.space.encode(arch)
-        key = Overlay.key(self.dataset, text, seed, self.recipe.key)
-        rec = self._memory.get(key)
-        if rec is not None:
-            return key, rec
-        rec = self._table.get(key)
-        if rec is not None:
-            self.answered_from["table"] += 1
-        else:
-            rec = self.overlay.get(key)
-            if rec is not None:
-                self.answered_from["overlay"] += 1
-        if rec is None:
-            if not (self.allow_train if allow_train is None else allow_train):
-                raise MissingValueError(
-                    f"tree-fusion/{self.dataset}: no result for {text!r} seed {seed} (recipe "
-                    f"{self.recipe.key}) in the table or the overlay; pass allow_train=True or run `mmnas-bench fill`")
-            res = train(parse(text), self.store, seed, self.recipe, self.device)
-            rec = res.record()
-            self.overlay.put(key, self.dataset, text, seed, self.recipe.key, rec)
-            self.n_trained += 1
-            self.answered_from["trained"] += 1
-        self._memory[key] = rec
-        return key, rec
-
     def charged_seconds(self, key: str) -> float:
         """Training seconds a search is charged for the model behind a record key: the shipped
         table's recorded seconds for a table row; else - a model from the overlay, trained
@@ -185,10 +102,11 @@ class FusionOracle:
             if row is not None:
                 sec = row["train_seconds"]
             else:
-                recipe = self.finetune if "+from:" in key else self.recipe
-                if key.rsplit("|recipe=", 1)[1].split("+from:")[0] != recipe.key:
+                k = RecordKey.parse(key)
+                recipe = self.finetune if k.parent else self.recipe
+                if k.recipe != recipe.key:
                     raise MissingValueError(f"{key!r} was not trained with this oracle's recipes")
-                sec = cost.seconds(parse(_arch_of(key)), self.store, recipe)
+                sec = cost.seconds(parse(k.arch), self.store, recipe)
             self._charged[key] = sec
         return sec
 
@@ -199,7 +117,7 @@ class FusionOracle:
         return self._inherited_key(self.space.encode(arch), seed, parent_key)
 
     def _inherited_key(self, text: str, seed: int, parent_key: str) -> str:
-        return Overlay.key(self.dataset, text, seed, f"{self.finetune.key}+from:{_digest(parent_key)}")
+        return RecordKey(self.dataset, text, seed, self.finetune.key, _digest(parent_key)).text
 
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None) -> tuple[str, dict]:
         """``(key, record)`` of ``arch`` started from the parent's trained weights on every
@@ -216,7 +134,7 @@ class FusionOracle:
             init, res = self._finetune(parse(text), seed, parent_key)
             self._save_weights(key, res.state)
             rec = {**res.record(), "parent": parent_key, "inherited": init}
-            self.overlay.put(key, self.dataset, text, seed, key.rsplit("|recipe=", 1)[1], rec)
+            self.overlay.put(key, self.dataset, text, seed, RecordKey.parse(key).lineage, rec)
             self.n_trained += 1
             self.answered_from["trained"] += 1
         self._memory[key] = rec
@@ -228,10 +146,11 @@ class FusionOracle:
         path = self._weights_path(key)
         if path.exists():
             return torch.load(path, weights_only=True)
-        arch, seed = _arch_of(key), int(key.split("|seed=")[1].split("|")[0])
+        k = RecordKey.parse(key)
+        arch, seed = k.arch, k.seed
         tree = parse(arch)
-        if "+from:" not in key:
-            if key.rsplit("|recipe=", 1)[1] != self.recipe.key:
+        if k.parent is None:
+            if k.recipe != self.recipe.key:
                 raise MissingValueError(f"{key!r} was trained with another recipe than this oracle's ({self.recipe.key})")
             state = train(tree, self.store, seed, self.recipe, self.device, return_state=True).state
         else:
@@ -245,7 +164,7 @@ class FusionOracle:
     def _finetune(self, tree, seed: int, parent_key: str):
         """``(inherited names, result)``: ``tree`` started from the parent's weights on every
         shared sub-tree and trained with the fine-tune recipe, its weights kept."""
-        init = inherited_weights(tree, parse(_arch_of(parent_key)), self.weights(parent_key))
+        init = inherited_weights(tree, parse(RecordKey.parse(parent_key).arch), self.weights(parent_key))
         return sorted(init), train(tree, self.store, seed, self.finetune, self.device, init=init, return_state=True)
 
     def _weights_path(self, key: str) -> Path:
@@ -272,7 +191,3 @@ class FusionOracle:
 
 def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
-def _arch_of(key: str) -> str:
-    return key.split("|")[1]

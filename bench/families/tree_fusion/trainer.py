@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from bench import numerics
+from bench.core.recipe import recipe_key
 from bench.core.torchutil import DeviceUnavailableError, f1_scores, pinned_numerics, resolve_device  # noqa: F401
 from bench.errors import BenchError
 from bench.features.store import FeatureStore
@@ -33,12 +32,7 @@ class Recipe:
 
     @property
     def key(self) -> str:
-        d = asdict(self)
-        # fields added after v1 enter the key only when set, so every existing key stays valid
-        for name, default in _LATER_FIELDS.items():
-            if d[name] == default:
-                del d[name]
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+        return recipe_key(self, _LATER_FIELDS)
 
 
 _LATER_FIELDS = {"train_fraction": 1.0}
