@@ -133,12 +133,7 @@ def _cmd_compare(a) -> int:
         return _compare_multitask(a)
     from bench import compare, registry, report
 
-    _options(a, a.bench)
-    _only(a.bench, {"--budget-seconds": a.budget_seconds}, " (a fixed table: runs count evaluations, --budget)")
-    datasets = a.dataset or [registry.default_dataset(a.bench)]
-    for ds in datasets:
-        _check_dataset(a.bench, ds)
-    _check_algos(a.algo, a.bench)
+    datasets = _table_compare_datasets(a)
     compare.check_out_dir(a.out)
     notes = {}
     for ds in datasets:
@@ -157,6 +152,19 @@ def _cmd_compare(a) -> int:
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records in {a.out}/records/")
     return 0
+
+
+def _table_compare_datasets(a) -> list[str]:
+    """The datasets of a comparison on a fixed table, every input checked before any run."""
+    from bench import registry
+
+    _options(a, a.bench)
+    _only(a.bench, {"--budget-seconds": a.budget_seconds}, " (a fixed table: runs count evaluations, --budget)")
+    datasets = a.dataset or [registry.default_dataset(a.bench)]
+    for ds in datasets:
+        _check_dataset(a.bench, ds)
+    _check_algos(a.algo, a.bench)
+    return datasets
 
 
 def _check_algos(algos: list[str] | None, bench: str) -> None:
@@ -187,12 +195,7 @@ def _compare_multitask(a) -> int:
     from bench import compare, registry, report
     from bench.algorithms import multitask as mt
 
-    _options(a, a.bench)
-    _only(a.bench, {"--budget-seconds": a.budget_seconds}, " (a fixed table: runs count evaluations, --budget)")
-    datasets = a.dataset or [registry.default_dataset(a.bench)]
-    for ds in datasets:
-        _check_dataset(a.bench, ds)
-    _check_algos(a.algo, a.bench)
+    datasets = _table_compare_datasets(a)
     algos = a.algo or [*registry.info(a.bench).default_algorithms, *mt.multitask_names(a.bench)]
     together = [n for n in algos if mt.is_multitask(n, a.bench)]
     if together and len(datasets) < 2:

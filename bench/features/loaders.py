@@ -116,24 +116,29 @@ def _dim(parts, m: str) -> int:
 
 
 # -- MMSA ----------------------------------------------------------------------------------
+def _split_dicts(path, what: str, keys: tuple[str, ...]):
+    """``(part, arrays, where)`` for the train/valid/test dicts of a pickle whose parts each
+    hold ``keys``; a wrong structure is a named error."""
+    data = _pickle(path)
+    if not isinstance(data, dict):
+        raise SequenceFormatError(f"{path}: {what} is a dict with 'train', 'valid', 'test'; got {type(data).__name__}")
+    _need(data, MMSA_PARTS, str(path))
+    for src, part in MMSA_PARTS.items():
+        d, where = data[src], f"{path} [{src!r}]"
+        if not isinstance(d, dict):
+            raise SequenceFormatError(f"{where}: expected a dict of arrays, got {type(d).__name__}")
+        _need(d, keys, where)
+        yield part, d, where
+
+
 def load_mmsa(path, name: str = "mmsa") -> SequenceStore:
     """An MMSA pickle: ``{train, valid, test}`` each with ``text`` (BERT features [n, T, 768]),
     ``text_bert`` ([n, 3, T]: ids, mask, segments; its mask marks real tokens), ``audio``,
     ``vision``, optional ``audio_lengths``/``vision_lengths`` (unaligned files),
     ``regression_labels`` (and ``regression_labels_T/A/V`` in CH-SIMS),
     ``classification_labels``, ``id`` (``video$_$clip``) and ``raw_text``."""
-    data = _pickle(path)
-    if not isinstance(data, dict):
-        raise SequenceFormatError(f"{path}: an MMSA pickle is a dict with 'train', 'valid', 'test'; "
-                                  f"got {type(data).__name__}")
-    _need(data, MMSA_PARTS, str(path))
     parts = []
-    for src, part in MMSA_PARTS.items():
-        d = data[src]
-        where = f"{path} [{src!r}]"
-        if not isinstance(d, dict):
-            raise SequenceFormatError(f"{where}: expected a dict of arrays, got {type(d).__name__}")
-        _need(d, ("text", "audio", "vision", "regression_labels"), where)
+    for part, d, where in _split_dicts(path, "an MMSA pickle", ("text", "audio", "vision", "regression_labels")):
         y = np.asarray(d["regression_labels"], dtype=np.float64).reshape(-1)
         n = len(y)
         x = {"text": _seq(d["text"], f"{where} text", n), "audio": _seq(d["audio"], f"{where} audio", n),
@@ -181,18 +186,8 @@ def load_mult(path, name: str = "mult") -> SequenceStore:
     """A MulT pickle: ``{train, valid, test}`` each with ``text``, ``audio``, ``vision``
     ([n, T, d], zero-padded) and ``labels`` ([n, 1, 1] sentiment for MOSI/MOSEI, [n, E, 2]
     per-emotion two-way scores for IEMOCAP), optional ``id``."""
-    data = _pickle(path)
-    if not isinstance(data, dict):
-        raise SequenceFormatError(f"{path}: a MulT pickle is a dict with 'train', 'valid', 'test'; "
-                                  f"got {type(data).__name__}")
-    _need(data, MMSA_PARTS, str(path))
     parts = []
-    for src, part in MMSA_PARTS.items():
-        d = data[src]
-        where = f"{path} [{src!r}]"
-        if not isinstance(d, dict):
-            raise SequenceFormatError(f"{where}: expected a dict of arrays, got {type(d).__name__}")
-        _need(d, ("text", "audio", "vision", "labels"), where)
+    for part, d, where in _split_dicts(path, "a MulT pickle", ("text", "audio", "vision", "labels")):
         lab = np.asarray(d["labels"], dtype=np.float64)
         n = len(lab)
         x = {m: _seq(d[m], f"{where} {m}", n) for m in ("text", "audio", "vision")}
