@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TABLE  ?=
 
-.PHONY: install reproduce-table tables tree-fusion-tables tables-verify test test-isa test-all bench
+.PHONY: install reproduce-table tables tree-fusion-tables mro-tables tables-verify test test-isa test-all bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ tables: $(STAMP)
 tree-fusion-tables: $(STAMP)
 	$(BIN)/mmnas-bench tables build tree-fusion-landuse21 tree-fusion-scene15 tree-fusion-aloi \
 		tree-fusion-aloi-lowdata tree-fusion-mfeat tree-fusion-mfeat-lowdata
+	$(BIN)/mmnas-bench tables verify
+
+## Trained MRO tables (real training; resumable). The shipped ones first, then the rest.
+mro-tables: $(STAMP)
+	$(BIN)/mmnas-bench tables build mro-pom mro-mosi mro-syn3-p2 mro-syn3-p4 mro-syn3-none mro-syn4-p3
 	$(BIN)/mmnas-bench tables verify
 
 tables-verify: $(STAMP)

@@ -131,3 +131,15 @@ def test_store_and_trained_backbone_rebuild_equal_the_shipped_content(name, tmp_
     built, shipped = read_manifest(tmp_path), read_manifest(stores_dir())
     for f in (f"{name}.h5", f"{name}.backbone.h5"):
         assert built[f][1] == shipped[f][1], f
+
+
+def test_a_rebuild_differing_only_in_measured_seconds_keeps_the_shipped_file(tmp_path, cache):
+    def table(seconds):
+        acc = np.array([[0.1, 0.2], [0.3, 0.5]])
+        return ScoreTable("toy", "s", "1", {"d": DatasetTable(["a", "b"], {
+            "acc": Metric(acc, "%", "max"), "train_seconds": Metric(np.full((2, 2), seconds), "s", "min")})})
+
+    path = write_built_table(table(1.0), "toy.h5", tmp_path)
+    sha = file_sha256(path)
+    write_built_table(table(2.5), "toy.h5", tmp_path)  # another machine's timings, the same results
+    assert file_sha256(path) == sha
