@@ -100,7 +100,7 @@ def test_batched_fill_writes_the_same_records_as_one_by_one(tmp_path):
 def test_fill_killed_mid_way_keeps_every_completed_record_and_retrains_none(tmp_path):
     ov = tmp_path / "ov.sqlite"
     cmd = [sys.executable, "-m", "bench", "fill", "--dataset", "aloi", "--max-leaves", "2", "--seeds", "1",
-           "--epochs", "2", "--batch", "3", "--overlay", str(ov), "--no-progress"]
+           "--epochs", "10", "--batch", "2", "--overlay", str(ov), "--no-progress"]
     proc = subprocess.Popen(cmd)
     deadline = time.time() + 120
     while time.time() < deadline:
