@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.errors import ChecksumError
 
 MANIFEST_HEADER = "file\tsha256\tcontent_sha256"
-_checked: dict[tuple, str] = {}
+_digests: dict[tuple, str] = {}
 
 
 def read_manifest(tables: Path) -> dict[str, tuple[str, str]]:
@@ -111,6 +111,16 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def file_digest(path: str | os.PathLike) -> str:
+    """:func:`file_sha256`, computed once per process for each version of a file (a replaced or
+    rewritten file is hashed again): opening and recording shipped tables must not re-read them."""
+    st = os.stat(path)
+    version = (str(Path(path).resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+    if version not in _digests:
+        _digests[version] = file_sha256(path)
+    return _digests[version]
+
+
 def check_file(path: Path, content_sha256: str | None = None) -> None:
     """Refuse a file that its folder's MANIFEST does not vouch for (no-op where there is no MANIFEST).
 
@@ -130,10 +140,7 @@ def check_file(path: Path, content_sha256: str | None = None) -> None:
             raise ChecksumError(f"{path}: its data (content sha256 {content_sha256[:16]}...) is not what {manifest} "
                                 f"records ({entry[1][:16]}...): the file was replaced or edited")
         return
-    st = os.stat(path)
-    version = (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
-    if version not in _checked:
-        _checked[version] = file_sha256(path)
-    if _checked[version] != entry[0]:
-        raise ChecksumError(f"{path}: sha256 {_checked[version][:16]}... is not what {manifest} records "
+    actual = file_digest(path)
+    if actual != entry[0]:
+        raise ChecksumError(f"{path}: sha256 {actual[:16]}... is not what {manifest} records "
                             f"({entry[0][:16]}...): the file was replaced or edited")

@@ -7,7 +7,6 @@ string -> row index; later queries touch no disk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -22,6 +21,7 @@ from bench.errors import (
     UnknownMetricError,
 )
 from bench.core.space import SearchSpace
+from bench.manifest import file_digest
 from bench.tablefile import Metric
 
 _ON_MISSING = ("raise", "nan")
@@ -257,18 +257,9 @@ class TabularOracle:
         """``{file name: sha256}`` of the table file this oracle was read from."""
         if self.table_path is None or not self.table_path.exists():
             return {}
-        st = self.table_path.stat()
-        return {self.table_path.name: _file_sha256(str(self.table_path), st.st_mtime_ns, st.st_size, st.st_ino)}
+        return {self.table_path.name: file_digest(self.table_path)}
 
     def frame(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """The table as a data frame: one row per architecture, seed-mean columns."""
         names = metrics or self.metrics
         return pd.DataFrame({"arch": self._archs, **{m: self._column(m, None) for m in names}})
-
-
-@lru_cache(maxsize=64)
-def _file_sha256(path: str, mtime_ns: int, size: int, inode: int) -> str:
-    """sha256 of a file, hashed once per file identity (a replaced file is hashed again)."""
-    from bench.tablefile import file_sha256
-
-    return file_sha256(path)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from bench.core.keys import RecordKey
+from bench.manifest import file_digest
 from bench.errors import MissingValueError, UnknownMetricError
 from bench.oracle import MetricInfo
 from bench.overlay import Overlay
@@ -57,6 +58,7 @@ class TrainedOracle:
         self._table: dict[str, dict] = {}
         self._table_path: Path | None = None
         self._memory: dict[str, dict] = {}
+        self._charged: dict[str, float] = {}
         if table is not None:
             self.load_table(table)
 
@@ -73,12 +75,10 @@ class TrainedOracle:
 
     def load_table(self, path: Path) -> int:
         """Answer from a shipped table first; only rows trained with this oracle's recipe count."""
-        if not Path(path).exists():
+        rows = recipe_rows(path, self.dataset, self.recipe_key)
+        if rows is None:
             return 0
-        archs, metrics, attrs = read_dataset(path, self.dataset)
-        if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe_key:
-            return 0
-        n_seed = next(iter(metrics.values())).values.shape[1]
+        archs, metrics, n_seed = rows
         self.n_seeds = max(self.n_seeds, n_seed)
         self._table_path = Path(path)
         for i, arch in enumerate(archs):
@@ -93,9 +93,7 @@ class TrainedOracle:
         """``{file: sha256}`` of the shipped table this oracle answers from (empty if none)."""
         if not self._table or self._table_path is None:
             return {}
-        from bench.manifest import file_sha256
-
-        return {self._table_path.name: file_sha256(self._table_path)}
+        return {self._table_path.name: file_digest(self._table_path)}
 
     def key(self, arch, seed: int) -> str:
         return Overlay.key(self.dataset, self.space.encode(arch), seed, self.recipe_key)
@@ -139,11 +137,29 @@ class TrainedOracle:
 
     def charged_seconds(self, key: str) -> float:
         """Seconds a search is charged: the shipped table's recorded seconds for its rows, the
-        cost model's for every other model - the same on every machine."""
-        row = self._table.get(key)
-        if row is not None:
-            return row["train_seconds"]
-        return float(self._cost(RecordKey.parse(key).arch))
+        cost model's (:meth:`model_cost`) for every other model - the same on every machine.
+        Worked out once per key."""
+        sec = self._charged.get(key)
+        if sec is None:
+            row = self._table.get(key)
+            sec = row["train_seconds"] if row is not None else float(self.model_cost(RecordKey.parse(key)))
+            self._charged[key] = sec
+        return sec
+
+    def model_cost(self, key: RecordKey) -> float:
+        """The cost model's seconds for a model the shipped table does not hold."""
+        return self._cost(key.arch)
 
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None):
         raise MissingValueError(f"{self.benchmark} models do not inherit weights; evaluate {arch!r} from scratch")
+
+
+def recipe_rows(path: Path, dataset: str, recipe_key: str):
+    """``(archs, metrics, n_seed)`` of a shipped table's dataset when it was trained with
+    ``recipe_key``; None when the file is absent or another recipe made it."""
+    if path is None or not Path(path).exists():
+        return None
+    archs, metrics, attrs = read_dataset(path, dataset)
+    if json.loads(attrs["provenance"]).get("recipe_key") != recipe_key:
+        return None
+    return archs, metrics, next(iter(metrics.values())).values.shape[1]

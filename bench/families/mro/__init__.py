@@ -71,7 +71,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
         train=lambda arch, seed: train(arch, store, seed, recipe, device).record(),
         store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
         fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
-        cost=partial(cost.seconds, store=store, recipe=recipe, space=space, table=table),
+        cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=cost.coefficients(table)),
         allow_train=allow_train, table=table)
     oracle.store, oracle.recipe = store, recipe  # what MRO's supernet search trains on
     return oracle

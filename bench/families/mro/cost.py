@@ -39,9 +39,10 @@ def coefficients(table: Path | None) -> dict:
     return DEFAULT
 
 
-def seconds(arch_text: str, store, recipe, space, table: Path | None = None) -> float:
-    """Charged training seconds of one sub-network under ``recipe`` (deterministic)."""
-    c = coefficients(table)
+def seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> float:
+    """Charged training seconds of one sub-network under ``recipe`` (deterministic);
+    ``coef``: :func:`coefficients` of the table the oracle answers from (read once)."""
+    c = coef or DEFAULT
     rows = len(store.rows(recipe.split, "train"))
     return float(recipe.epochs * (c["fixed"] + c["per_mflop_row"] * _mflops(arch_text, store, recipe, space) * rows / 1000))
 

@@ -147,12 +147,9 @@ PRESETS: dict[str, MROSettings] = {
 
 # ---- what the search needs from the oracle -------------------------------------------------
 def _context(run) -> tuple[Any, Any]:
-    """(sequence store, stand-alone recipe) of an MRO oracle. Read from ``oracle.store`` /
-    ``oracle.recipe`` when the family sets them, else from its cost model's arguments."""
+    """(sequence store, stand-alone recipe) of an MRO oracle (``oracle.store`` / ``oracle.recipe``)."""
     o = run.oracle
     store, recipe = getattr(o, "store", None), getattr(o, "recipe", None)
-    kw = getattr(getattr(o, "_cost", None), "keywords", None) or {}
-    store, recipe = store or kw.get("store"), recipe or kw.get("recipe")
     if store is None or recipe is None or not hasattr(o, "overlay"):
         raise BenchError(f"the mro search needs an MRO oracle (bench.families.mro.open_oracle); "
                          f"{o.benchmark}/{o.dataset} gives no sequence store and recipe")

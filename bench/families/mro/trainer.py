@@ -9,7 +9,6 @@ validation MAE (its weights are restored before testing).
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
@@ -208,18 +207,12 @@ class MROTrainer:
         return Overlay.key(dataset, arch, seed, self.recipe.key)
 
     def shipped_keys(self, dataset: str) -> set[str]:
+        from bench.core.trained_oracle import recipe_rows
         from bench.families.mro import table_file
         from bench.paths import tables_dir
-        from bench.tablefile import read_dataset
 
-        path = tables_dir() / table_file(dataset)
-        if not path.exists():
-            return set()
-        archs, metrics, attrs = read_dataset(path, dataset)
-        if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe.key:
-            return set()
-        n_seed = metrics["val_mae"].values.shape[1]
-        return {self.key(dataset, a, s) for a in archs for s in range(n_seed)}
+        rows = recipe_rows(tables_dir() / table_file(dataset), dataset, self.recipe.key)
+        return set() if rows is None else {self.key(dataset, a, s) for a in rows[0] for s in range(rows[2])}
 
     def group_key(self, dataset: str, arch: str) -> str:
         return arch  # one model per training: nothing is stacked

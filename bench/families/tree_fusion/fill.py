@@ -9,7 +9,6 @@ bit-identical to one-by-one training).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -52,19 +51,13 @@ class TreeTrainer:
     def shipped_keys(self, dataset: str) -> set[str]:
         """Keys of the (architecture, seed) pairs that the shipped table holds for this recipe
         (empty where no shipped table was trained with it)."""
+        from bench.core.trained_oracle import recipe_rows
         from bench.families.tree_fusion.build import table_file
         from bench.paths import tables_dir
-        from bench.tablefile import read_dataset
 
         protocol = next((name for name, r in PROTOCOLS.items() if r.key == self.recipe.key), None)
-        path = tables_dir() / table_file(dataset, protocol) if protocol else None
-        if path is None or not path.exists():
-            return set()
-        archs, metrics, attrs = read_dataset(path, dataset)
-        if json.loads(attrs["provenance"]).get("recipe_key") != self.recipe.key:
-            return set()
-        n_seed = metrics["test_acc"].values.shape[1]
-        return {self.key(dataset, a, s) for a in archs for s in range(n_seed)}
+        rows = recipe_rows(tables_dir() / table_file(dataset, protocol), dataset, self.recipe.key) if protocol else None
+        return set() if rows is None else {self.key(dataset, a, s) for a in rows[0] for s in range(rows[2])}
 
     def group_key(self, dataset: str, arch: str) -> str:
         dims = self.store(dataset).dims

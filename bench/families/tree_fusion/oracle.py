@@ -66,7 +66,6 @@ class FusionOracle(TrainedOracle):
             allow_train=allow_train)
         self.store, self.recipe, self.device = store, recipe, device
         self._by_text: dict[tuple[str, int], dict] = {}
-        self._charged: dict[str, float] = {}
         self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
         self.weights_dir = data_cache_dir() / "weights" / "tree-fusion"
 
@@ -91,24 +90,13 @@ class FusionOracle(TrainedOracle):
         oracle.load_table(tables_dir() / table_file(dataset, protocol))
         return oracle
 
-    def charged_seconds(self, key: str) -> float:
-        """Training seconds a search is charged for the model behind a record key: the shipped
-        table's recorded seconds for a table row; else - a model from the overlay, trained
-        now, or fine-tuned after inheritance - the cost model's seconds for its recipe. The
-        same on every machine, and whether or not the model had to be trained."""
-        sec = self._charged.get(key)
-        if sec is None:
-            row = self._table.get(key)
-            if row is not None:
-                sec = row["train_seconds"]
-            else:
-                k = RecordKey.parse(key)
-                recipe = self.finetune if k.parent else self.recipe
-                if k.recipe != recipe.key:
-                    raise MissingValueError(f"{key!r} was not trained with this oracle's recipes")
-                sec = cost.seconds(parse(k.arch), self.store, recipe)
-            self._charged[key] = sec
-        return sec
+    def model_cost(self, key: RecordKey) -> float:
+        """The cost model's seconds for the key's recipe: the fine-tune recipe for an inherited
+        model, the oracle's own otherwise."""
+        recipe = self.finetune if key.parent else self.recipe
+        if key.recipe != recipe.key:
+            raise MissingValueError(f"{key.text!r} was not trained with this oracle's recipes")
+        return cost.seconds(parse(key.arch), self.store, recipe)
 
     # ---- weight inheritance (CSG-NAS AKI) ------------------------------------------------
     def inherited_key(self, arch, seed: int, parent_key: str) -> str:
