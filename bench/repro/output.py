@@ -21,7 +21,9 @@ from bench.repro.spec import TableSpec
 
 STATUS_TEXT = {
     "same-benchmark": "reproduced on the same benchmark (real data)",
+    "same-benchmark-protocol": "same benchmark, different protocol (the row says how)",
     "proxy": "reproduced on a proxy (stand-in data)",
+    "added": "the suite's own row (not in the paper)",
     "settings": "settings, not results: the suite's own beside the paper's",
     "pending": "pending",
     "not-offline": "not possible offline",
@@ -57,7 +59,10 @@ class TableResult:
 def _row_status(row, result: TableResult) -> tuple[str, str]:
     """A row's status and note after a run: a row the runner did not fill stays unrun."""
     if row.name in result.cells:
-        return row.status, result.row_notes.get(row.name, "")
+        note = result.row_notes.get(row.name, "")
+        if row.reason:  # a run row's reason says how its protocol or data differ from the paper's
+            note = f"{row.reason} {note}".strip()
+        return row.status, note
     status = row.status if row.status in ("pending", "not-offline") else "pending"
     return status, row.reason or "not produced by the runner"
 

@@ -2,11 +2,14 @@
 
 A spec (``paper_repro/specs/<id>.toml``) names the paper file and table, the
 columns, and per row the paper's values (``nan`` where the paper has none) and its
-status: ``same-benchmark`` (regenerated on the benchmark the paper used),
-``proxy`` (regenerated on stand-in data, said how), ``settings`` (a table of settings,
+status: ``same-benchmark`` (regenerated on the benchmark the paper used, with its
+protocol), ``same-benchmark-protocol`` (the paper's benchmark, but a protocol that differs
+in a way the row's reason says, e.g. searched on test accuracy where the paper used
+validation), ``proxy`` (regenerated on stand-in data, said how), ``added`` (a row the
+suite adds that the paper does not have, e.g. an ablation or a control), ``settings`` (a table of settings,
 not results: the suite's own shown beside the paper's), ``pending`` (possible here,
 not built yet) or ``not-offline`` (the paper's data cannot be had offline and no
-proxy is planned); the last two carry a reason.
+proxy is planned); the last two and ``same-benchmark-protocol`` carry a reason.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from bench.errors import SpecError, UnknownTableSpecError
 from bench.paths import paper_repro_dir
 
-STATUSES = ("same-benchmark", "proxy", "settings", "pending", "not-offline")
+STATUSES = ("same-benchmark", "same-benchmark-protocol", "proxy", "added", "settings", "pending", "not-offline")
 PAPERS = {
     "000_62c610aae6b2430e.txt": "CSG-NAS",
     "001_6b80f99565a0cbd2.txt": "HF-MNAS",
@@ -98,6 +101,8 @@ def load_spec(path: str | Path) -> TableSpec:
         unrun = status in ("pending", "not-offline")
         if unrun and not r.get("reason", d.get("pending_reason", "")):
             raise SpecError(f"{where}: a pending row needs a reason (row 'reason' or spec 'pending_reason')")
+        if status == "same-benchmark-protocol" and not r.get("reason"):
+            raise SpecError(f"{where}: a same-benchmark-protocol row needs a reason saying how the protocol differs")
         if not unrun and not d.get("runner"):
             raise SpecError(f"{where}: status {status!r} needs the spec to name a runner")
         paper = [_value(x) for x in r.get("paper", [math.nan] * ncol)]
