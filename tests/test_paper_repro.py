@@ -49,8 +49,30 @@ def test_reproduce_ktnas_table2_writes_paper_and_ours_side_by_side(tmp_path, mon
 def test_scoreboard_counts_rows_by_status():
     df = scoreboard()
     assert set(STATUSES) <= set(df.columns)
+    spec = get_spec("ktnas-table2")
     row = df[df.id == "ktnas-table2"].iloc[0]
-    assert row["same-benchmark"] == 5 and row["pending"] == 4
+    for status in STATUSES:
+        assert row[status] == sum(r.status == status for r in spec.rows)
+    assert sum(row[s] for s in STATUSES) == len(spec.rows)
+
+
+def test_protocol_rows_need_a_reason_and_paper_errors_are_printed(tmp_path):
+    p = tmp_path / "x.toml"
+    base = ('id = "x"\npaper = "004_9859b4c5803c0e34.txt"\ntable = "T"\ntitle = "t"\ncolumns = ["a"]\n'
+            'runner = "r"\n')
+    p.write_text(base + '[[rows]]\nname = "r"\nstatus = "same-benchmark-protocol"\npaper = [1.0]\n')
+    with pytest.raises(SpecError, match="needs a reason saying how the protocol differs"):
+        load_spec(p)
+    p.write_text(base + 'paper_errors = [7]\n[[rows]]\nname = "r"\nstatus = "added"\npaper = [1.0]\n')
+    with pytest.raises(SpecError, match="paper_errors must be a list"):
+        load_spec(p)
+    p.write_text(base + 'paper_errors = ["Total 3 is not 1 + 1."]\n[[rows]]\nname = "r"\n'
+                 'status = "same-benchmark-protocol"\nreason = "searched on test accuracy"\npaper = [1.0]\n')
+    from bench.repro.output import Cell, TableResult, write_outputs
+    md, _ = write_outputs(load_spec(p), TableResult(cells={"r": [Cell(1.0)]}), tmp_path / "out")
+    text = md.read_text()
+    assert "## Inconsistencies in the paper\n\n- Total 3 is not 1 + 1." in text
+    assert "same benchmark, different protocol (the row says how). searched on test accuracy" in text
 
 
 def test_bad_specs_are_refused(tmp_path):

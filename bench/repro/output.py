@@ -121,6 +121,8 @@ def write_outputs(spec: TableSpec, result: TableResult, out_dir: Path, decimals:
         fig.savefig(png, dpi=110)
         written.append(png)
         lines += ["", f"![{spec.table}]({png.name})"]
+    if spec.paper_errors:
+        lines += ["", "## Inconsistencies in the paper", ""] + [f"- {e}" for e in spec.paper_errors]
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
     md_path = out_dir / f"{spec.id}.md"

@@ -57,6 +57,7 @@ class TableSpec:
     lower_is_better: bool = False
     params: dict = field(default_factory=dict)
     path: Path | None = None
+    paper_errors: list[str] = field(default_factory=list)  # the paper's internal inconsistencies, said plainly
 
     @property
     def method(self) -> str:
@@ -75,6 +76,12 @@ def _value(x) -> float:
     if isinstance(x, str) and x.strip().lower() in ("nan", "-", ""):
         return math.nan
     raise SpecError(f"paper value {x!r} must be a number or 'nan'")
+
+
+def _strings(x, where: str) -> list[str]:
+    if not isinstance(x, list) or not all(isinstance(v, str) and v.strip() for v in x):
+        raise SpecError(f"{where} must be a list of non-empty strings")
+    return [v.strip() for v in x]
 
 
 def load_spec(path: str | Path) -> TableSpec:
@@ -112,7 +119,7 @@ def load_spec(path: str | Path) -> TableSpec:
                         r.get("key", ""), [str(x) for x in r.get("paper_text", [])]))
     return TableSpec(d["id"], d["paper"], d["table"], d.get("kind", "table"), d["title"], list(d["columns"]), rows,
                      d.get("protocol", ""), d.get("runner", ""), d.get("unit", ""), bool(d.get("lower_is_better", False)),
-                     dict(d.get("params", {})), path)
+                     dict(d.get("params", {})), path, _strings(d.get("paper_errors", []), f"{path}: paper_errors"))
 
 
 def specs_dir() -> Path:
