@@ -37,7 +37,7 @@ tree-fusion-tables: $(STAMP)
 
 ## Trained MRO tables (real training; resumable). The shipped ones first, then the rest.
 mro-tables: $(STAMP)
-	$(BIN)/mmnas-bench tables build mro-pom mro-mosi mro-syn3-p2 mro-syn3-p4 mro-syn3-none mro-syn4-p3
+	$(BIN)/mmnas-bench tables build mro-pom mro-mosi mro-syn3-p2 mro-syn3-p4 mro-syn3-none mro-syn3-p2-planted mro-syn4-p3-planted mro-syn4-p3
 	$(BIN)/mmnas-bench tables verify
 
 tables-verify: $(STAMP)

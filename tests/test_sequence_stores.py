@@ -249,3 +249,21 @@ def test_build_dispatch(tmp_path):
     assert path == tmp_path / syn.RECORD and syn.read_record(tmp_path) == syn.read_record()
     with pytest.raises(S.UnknownSequenceStoreError, match="mosi"):
         S.build("meld")
+
+
+def test_planted_keys_make_the_looked_up_step_stand_out():
+    from bench.features.sequence import SequenceFormatError
+    from bench.families.mro.trainer import Recipe, recipe_for
+
+    plain = syn.make(paths=((1, 2, 1.0),), n=(300, 50, 50), T=12)
+    planted = syn.make(paths=((1, 2, 1.0),), n=(300, 50, 50), T=12, plant=3.0)
+    assert "plant" not in plain.ground_truth["setting"] and planted.ground_truth["setting"]["plant"] == 3.0
+    # the settings recorded before the knob existed keep their checksums
+    assert syn.SETTINGS["syn3-p2"].sha256() == syn.read_record()["syn3-p2"][0]
+    # the planted setting's path term is still one of the label's unit-variance parts
+    parts = planted.aux("truth/label_parts").astype(np.float64)
+    assert abs(parts[:, 1].std() / parts[:, 0].std() - 1) < 0.2
+    with pytest.raises(SequenceFormatError, match="plant must be a finite number >= 0"):
+        syn.make(paths=((1, 2, 1.0),), plant=-1.0)
+    assert recipe_for("syn3-p2-planted") == Recipe(lr=3e-3, epochs=30) and recipe_for("pom") == Recipe()
+    assert S.open("syn3-p2-planted").ground_truth["signal_paths"] == ["m1->m2", "m3->m1"]

@@ -63,6 +63,11 @@ class SynSetting:
     key_dim: int = 4
     nuisance_dim: int = 4
     seed: int = 0
+    #: > 0: for each path (i -> j) one valid step of i, drawn per sample, gets the key
+    #: ``plant * sqrt(key_dim) * q_j / |q_j|`` (a planted match), so the looked-up step stands out
+    #: by a margin attention can learn with few samples; 0: keys stay pure noise (the argmax
+    #: is often a near-tie, learnable only with far more data than the proxies hold)
+    plant: float = 0.0
 
     def per_modality(self, value) -> tuple[float, ...]:
         vals = (value,) * self.K if np.isscalar(value) else tuple(value)
@@ -88,6 +93,8 @@ class SynSetting:
         for name in ("missing_rate", "inconsistency_rate"):
             if any(not 0 <= r <= 1 for r in self.per_modality(getattr(self, name))):
                 raise SequenceFormatError(f"{name} must lie in [0, 1], got {getattr(self, name)!r}")
+        if not (self.plant >= 0 and np.isfinite(self.plant)):
+            raise SequenceFormatError(f"plant must be a finite number >= 0, got {self.plant}")
         if any(v < 0 for v in self.per_modality(self.noise) + (self.sigma_y,)):
             raise SequenceFormatError("noise levels must be >= 0")
         return self
@@ -98,6 +105,8 @@ class SynSetting:
             d[k] = list(self.per_modality(d[k]))
         d["n"], d["dims"] = list(self.n), list(self.dims)
         d["paths"] = [[int(i), int(j), float(w)] for i, j, w in self.paths]
+        if not self.plant:
+            del d["plant"]  # the settings recorded before this knob keep their checksums
         return d
 
     def sha256(self) -> str:
@@ -119,6 +128,11 @@ SETTINGS: dict[str, SynSetting] = {
                                inconsistency_rate=0.1),
     # K = 4, three paths
     "syn4-p3": SynSetting(K=4, dims=(43, 41, 32, 24), paths=((1, 2, 1.0), (3, 1, 1.0), (4, 2, 1.0))),
+    # the syn3-p2 paths made learnable by the proxies' recipe (benchmarks/mro_synthetic_pilot.py): a
+    # planted key match per path, less observation noise, the trend a smaller share of the label
+    "syn3-p2-planted": SynSetting(paths=((A, T_, 1.0), (V, A, 1.0)), plant=3.0, noise=0.2, trend_weight=0.5),
+    "syn4-p3-planted": SynSetting(K=4, dims=(43, 41, 32, 24), paths=((1, 2, 1.0), (3, 1, 1.0), (4, 2, 1.0)),
+                                  plant=3.0, noise=0.2, trend_weight=0.5),
 }
 
 
@@ -163,6 +177,13 @@ def generate(setting: SynSetting, name: str = "synK") -> SequenceStore:
         values.append(_rng(s.seed, 3, m).standard_normal((N, T)))
         queries.append(_rng(s.seed, 4, m).standard_normal((N, kd)))
         nuis.append(_rng(s.seed, 5, m).standard_normal((N, T, nd)))
+
+    if s.plant:
+        for p, (i, j, _) in enumerate(s.paths):
+            step = T - 1 - (_rng(s.seed, 11, p).random(N) * lengths).astype(np.int64)  # uniform over valid steps
+            q = queries[j - 1]
+            unit = q / np.sqrt((q * q).sum(axis=1, keepdims=True))
+            keys[i - 1][np.arange(N), step] = s.plant * np.sqrt(kd) * unit
 
     # label
     trend = (z * valid).sum(axis=1) / lengths

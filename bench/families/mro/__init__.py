@@ -15,7 +15,7 @@ from bench.errors import UnknownDatasetError
 
 NAME = "mro"
 #: K=3 synthetic settings (known useful paths), the real 2-modality stores, and a K=4 sample
-DATASETS = ("syn3-p2", "syn3-p4", "syn3-none", "pom", "mosi", "syn4-p3")
+DATASETS = ("syn3-p2", "syn3-p4", "syn3-none", "syn3-p2-planted", "pom", "mosi", "syn4-p3", "syn4-p3-planted")
 SEEDS = 3
 
 METRICS = {
@@ -56,14 +56,14 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     from bench.core.trained_oracle import TrainedOracle
     from bench.families.mro import cost
     from bench.families.mro.space import PathSpace
-    from bench.families.mro.trainer import Recipe, train
+    from bench.families.mro.trainer import recipe_for, train
     from bench.features import sequence
     from bench.overlay import Overlay, overlay_path
     from bench.paths import tables_dir
 
     _check(dataset)
     store = sequence.open(dataset)
-    recipe = recipe or Recipe()
+    recipe = recipe or recipe_for(dataset)
     space = PathSpace(store.modalities, max_depth(dataset))
     table = tables_dir() / table_file(dataset)
     oracle = TrainedOracle(
@@ -111,11 +111,11 @@ def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu
     from bench.core.fill import fill as fill_overlay
     from bench.core.torchutil import resolve_device
     from bench.families.mro.build import table_archs
-    from bench.families.mro.trainer import MROTrainer, Recipe
+    from bench.families.mro.trainer import MROTrainer, recipe_for
 
     _check(dataset)
     resolve_device(device)  # named error before any work
-    recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
+    recipe = recipe_for(dataset) if epochs is None else replace(recipe_for(dataset), epochs=epochs)
     trainer = MROTrainer(recipe, device)
     return fill_overlay(trainer, dataset, table_archs(dataset, trainer), seeds, **kwargs)
 

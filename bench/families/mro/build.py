@@ -17,7 +17,7 @@ from bench.builders.common import provenance, write_built_table
 from bench.core.fill import fill
 from bench.families.mro import METRICS, NAME, SEEDS, table_file
 from bench.families.mro.cost import fit
-from bench.families.mro.trainer import MROTrainer, Recipe
+from bench.families.mro.trainer import MROTrainer, Recipe, recipe_for
 from bench.errors import MissingValueError
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
@@ -62,7 +62,7 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
           train_missing: bool = True, progress: bool = True, accept_new_reference: bool = False,
           recipe: Recipe | None = None) -> Path:
     """Train what is missing (unless told not to), then write the table and update MANIFEST."""
-    trainer = MROTrainer(recipe or Recipe())
+    trainer = MROTrainer(recipe or recipe_for(dataset))
     archs = table_archs(dataset, trainer)
     overlay = Path(overlay or build_overlay_path())
     if train_missing:
