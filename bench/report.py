@@ -81,34 +81,110 @@ def regret_matrix(records: Sequence[RunRecord]) -> np.ndarray:
     return out
 
 
+#: generic algorithms' published names; a family names its own (``Family.method_names``)
+GENERIC_METHOD_NAMES = {"rs": "Random search", "rea": "Regularized evolution"}
+
+
+def method_name(algo: str, benchmark: str | None = None) -> str:
+    """The published name of an algorithm key for legends (``rea`` -> ``Regularized evolution``);
+    a key no one names (a user's own algorithm) is shown as it is."""
+    if algo in GENERIC_METHOD_NAMES:
+        return GENERIC_METHOD_NAMES[algo]
+    if benchmark:
+        from bench.errors import BenchError
+        from bench.families import get
+
+        try:
+            names = get(benchmark).method_names()
+        except BenchError:  # a record of a family this install does not have: the key
+            names = {}
+        if algo in names:
+            return names[algo]
+    return algo
+
+
+#: unit names that read badly in an axis label, by the unit a table stores
+_UNIT_WORDS = {"%": "%", "count": "count", "s": "s"}
+
+
+def metric_unit(benchmark: str, dataset: str, metric: str) -> str:
+    """The unit a benchmark's table gives ``metric`` on ``dataset`` ("" when it gives none)."""
+    from bench import registry
+    from bench.errors import BenchError
+
+    try:
+        view = registry.table_view(benchmark, dataset)
+        return str(view.metric_info(metric).unit) if view is not None else ""
+    except (BenchError, KeyError, OSError):  # no table for it here: the label says so
+        return ""
+
+
+def unit_label(unit: str, difference: bool = False) -> str:
+    """``unit`` as an axis label suffix; a difference of percentages is in percentage points."""
+    if not unit:
+        return "(unit not recorded)"
+    if difference and unit == "%":
+        return "(percentage points)"
+    return f"({_UNIT_WORDS.get(unit, unit)})"
+
+
+def set_title(fig, text: str, fontsize: float = 12.0) -> None:
+    """A figure title wrapped to the figure's width, so no line is clipped."""
+    import textwrap
+
+    if not text:
+        return
+    width_pt = fig.get_figwidth() * 72
+    chars = max(20, int(width_pt / (0.6 * fontsize)))  # a generous average glyph width
+    fig.suptitle(textwrap.fill(text, chars), fontsize=fontsize)
+
+
+def _symlog_y(ax, values: np.ndarray) -> None:
+    """Symmetric-log y for curves that fall to (near) zero and then look flat on a linear axis;
+    the linear band below ``linthresh`` keeps zero (optimum found) on the axis."""
+    v = np.asarray(values, float)
+    pos = v[np.isfinite(v) & (v > 0)]
+    if not len(pos):
+        return
+    linthresh = max(float(pos.min()), float(pos.max()) * 1e-3)
+    ax.set_yscale("symlog", linthresh=linthresh)
+    ax.set_ylim(bottom=0)
+
+
 def anytime_figure(records: Sequence[RunRecord], title: str = ""):
-    """Mean regret with a +-1 std band against counted evaluations (log x), one panel per dataset."""
+    """Mean regret with a +-1 std band against counted evaluations (log x, symlog y), one panel
+    per dataset; legends name the methods, axes carry units."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     datasets = list(dict.fromkeys(r.dataset for r in records))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 4.4), squeeze=False, layout="constrained")
     for ax, ds in zip(axes[0], datasets):
+        shown = []
+        metric, bench_name = "", ""
         for algo in dict.fromkeys(r.algo for r in records):
             recs = [r for r in records if r.dataset == ds and r.algo == algo]
             if not recs:
                 continue
+            metric, bench_name = recs[0].metric, recs[0].benchmark
             m = regret_matrix(recs)
             x = np.arange(1, m.shape[1] + 1)
             mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
-            ax.plot(x, mean, label=f"{algo} ({len(recs)} seeds)")
+            ax.plot(x, mean, label=f"{method_name(algo, bench_name)} ({len(recs)} seeds)")
             ax.fill_between(x, np.maximum(mean - std, 0), mean + std, alpha=0.2)
+            shown.append(mean + std)
         ax.set_xscale("log")
-        ax.set_xlabel("evaluations")
-        ax.set_ylabel(f"regret ({recs[0].metric})" if recs else "regret")
-        ax.set_title(ds)
+        if shown:
+            _symlog_y(ax, np.concatenate(shown))
+        ax.set_xlabel("counted evaluations (count, log scale)")
+        unit = unit_label(metric_unit(bench_name, ds, metric), difference=True) if metric else "(unit not recorded)"
+        ax.set_ylabel(f"regret of {metric or 'the metric'} {unit}")
+        ax.set_title(f"{ds}: optimum minus incumbent, mean +- std")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    set_title(fig, title)
     return fig
 
 
@@ -203,8 +279,9 @@ def format_multitask_summary(summary: pd.DataFrame) -> str:
 
 
 def multitask_figure(records):
-    """One panel per task: mean regret (+-1 std) against that task's evaluations (log x); a last
-    panel: fraction of seeds that reached every task's optimum against total evaluations."""
+    """One panel per task: mean regret (+-1 std) against that task's evaluations (log x, symlog
+    y); a last panel: fraction of seeds that reached every task's optimum against total
+    evaluations. Legends name the methods, axes carry units."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -212,9 +289,12 @@ def multitask_figure(records):
 
     tasks = list(dict.fromkeys(t for mr in records for t in mr.tasks))
     algos = list(dict.fromkeys(mr.algo for mr in records))
-    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(5 * (len(tasks) + 1), 4), squeeze=False)
+    bench_name = records[0].benchmark if records else ""
+    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(5.5 * (len(tasks) + 1), 4.4), squeeze=False,
+                             layout="constrained")
     for ax, task in zip(axes[0], tasks):
         metric = ""
+        shown = []
         for algo in algos:
             recs = [mr.record(task) for mr in records if mr.algo == algo and task in mr.tasks]
             if not recs:
@@ -223,12 +303,15 @@ def multitask_figure(records):
             m = regret_matrix(recs)
             x = np.arange(1, m.shape[1] + 1)
             mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
-            ax.plot(x, mean, label=f"{algo} ({len(recs)} seeds)")
+            ax.plot(x, mean, label=f"{method_name(algo, bench_name)} ({len(recs)} seeds)")
             ax.fill_between(x, np.maximum(mean - std, 0), mean + std, alpha=0.2)
+            shown.append(mean + std)
         ax.set_xscale("log")
-        ax.set_xlabel(f"evaluations on {task}")
-        ax.set_ylabel(f"regret ({metric})")
-        ax.set_title(task)
+        if shown:
+            _symlog_y(ax, np.concatenate(shown))
+        ax.set_xlabel(f"counted evaluations on {task} (count, log scale)")
+        ax.set_ylabel(f"regret of {metric} {unit_label(metric_unit(bench_name, task, metric), difference=True)}")
+        ax.set_title(f"{task}: optimum minus incumbent, mean +- std")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
     ax = axes[0][-1]
@@ -236,18 +319,18 @@ def multitask_figure(records):
         mine = [mr for mr in records if mr.algo == algo]
         totals = sorted(sum(v) for mr in mine if None not in (v := list(mr.evals_to_targets().values())))
         if totals:
-            ax.step([0, *totals], np.arange(len(totals) + 1) / len(mine), where="post", label=algo)
+            ax.step([0, *totals], np.arange(len(totals) + 1) / len(mine), where="post",
+                    label=method_name(algo, bench_name))
     ax.set_xscale("symlog", linthresh=10)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("total evaluations (all tasks)")
-    ax.set_ylabel("fraction of seeds with every optimum found")
-    ax.set_title("all tasks")
+    ax.set_xlabel("total counted evaluations, all tasks (count, symlog scale)")
+    ax.set_ylabel("seeds with every optimum found (fraction, 0-1)")
+    ax.set_title("all tasks together")
     ax.grid(True, which="both", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend()
     else:
         ax.text(0.5, 0.5, "no seed reached every optimum", ha="center", va="center", transform=ax.transAxes)
-    fig.tight_layout()
     return fig
 
 

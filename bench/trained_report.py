@@ -70,34 +70,46 @@ def anytime_matrix(records: Sequence[RunRecord], grid: np.ndarray) -> np.ndarray
 
 
 def anytime_figure(records: Sequence[RunRecord], title: str = ""):
-    """Mean +- std test value of the incumbent against charged training seconds, one panel per dataset."""
+    """Mean +- std test value of the incumbent against charged training seconds (log x: the
+    curves rise in the first seconds and are flat after), one panel per dataset; legends name
+    the methods, axes carry units, a long title wraps."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from bench.report import method_name, metric_unit, set_title, unit_label
+
     datasets = list(dict.fromkeys(r.dataset for r in records))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6 * len(datasets), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(datasets), figsize=(6.5 * len(datasets), 4.6), squeeze=False,
+                             layout="constrained")
     for ax, ds in zip(axes[0], datasets):
         recs_ds = [r for r in records if r.dataset == ds]
-        end = max(r.sim_seconds[-1] for r in recs_ds if r.sim_seconds)
-        grid = np.linspace(0, end, 200)
+        timed = [r.sim_seconds for r in recs_ds if r.sim_seconds]
+        end = max(s[-1] for s in timed)
+        start = min((t for s in timed for t in s if t > 0), default=end)
+        grid = np.geomspace(start, end, 200) if 0 < start < end else np.linspace(0, end, 200)
         for algo in dict.fromkeys(r.algo for r in recs_ds):
             m = anytime_matrix([r for r in recs_ds if r.algo == algo], grid)
             with warnings.catch_warnings():  # grid points before a run's first evaluation are NaN
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
-            ax.plot(grid, mean, label=f"{algo} ({m.shape[0]} seeds)")
+            ax.plot(grid, mean, label=f"{method_name(algo, recs_ds[0].benchmark)} ({m.shape[0]} seeds)")
             ax.fill_between(grid, mean - std, mean + std, alpha=0.15)
-        ax.set_xlabel("charged training seconds (cumulative)")
+        if 0 < start < end:
+            from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))  # labels inside one decade too
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())  # 2x10^-1 ... crowd one another
+        ax.set_xlabel("charged training seconds, cumulative (s, log scale)")
         metric = recs_ds[0].test_metric or "test_acc"
-        ax.set_ylabel("test accuracy of the incumbent (%)" if metric == "test_acc" else f"{metric} of the incumbent")
-        ax.set_title(ds)
-        ax.grid(True, alpha=0.3)
+        ax.set_ylabel(f"{metric} of the incumbent {unit_label(metric_unit(recs_ds[0].benchmark, ds, metric))}")
+        ax.set_title(f"{ds}: mean +- std over seeds")
+        ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+    set_title(fig, title)
     return fig
 
 

@@ -209,3 +209,104 @@ def test_mro_meld_flops_are_not_additive_over_paths():
     va = [round(flops[m + "1"] - flops[m + "0"], 2) for m in ("11111", "01111")]
     assert va == [47.29, 18.43]
 
+
+
+# ---- plots that can be read (`mmnas-bench plot`, compare's anytime.png) ------------------------
+LONG_TITLE = ("CSG-NAS against EDF, random search and regularized evolution at an equal budget of charged training "
+              "seconds on the low-data multi-view proxy, ten seeds each")
+
+
+def _inside(extent, fig_bbox, tol: float = 1.0) -> bool:
+    return (extent.x0 >= fig_bbox.x0 - tol and extent.x1 <= fig_bbox.x1 + tol
+            and extent.y0 >= fig_bbox.y0 - tol and extent.y1 <= fig_bbox.y1 + tol)
+
+
+def _check_readable(fig, keys_named: dict[str, str], title: str = "") -> None:
+    """Every axis labelled with a unit in parentheses, titles and labels inside the figure,
+    a long title shown whole, legends by method name (``keys_named``: key -> published name)."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    texts = []
+    for ax in fig.axes:
+        for label in (ax.get_xlabel(), ax.get_ylabel()):
+            assert re.search(r"\([^()]+\)", label), f"axis label without a unit: {label!r}"
+            assert "unit not recorded" not in label, label
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label]
+        legend = ax.get_legend()
+        if legend is not None:
+            shown = [t.get_text() for t in legend.get_texts()]
+            for key, name in keys_named.items():
+                assert not any(s == key or s.startswith(key + " (") for s in shown), (key, shown)
+                assert any(s.startswith(name) for s in shown), (name, shown)
+    if title:
+        sup = fig._suptitle
+        assert sup is not None and " ".join(sup.get_text().split()) == title  # whole, only wrapped
+        texts.append(sup)
+    for t in texts:
+        if t.get_text():
+            assert _inside(t.get_window_extent(renderer), fig.bbox), f"clipped: {t.get_text()!r}"
+
+
+def test_table_benchmark_plot_is_readable(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bench.cli import main
+    from bench.report import anytime_figure, load_records
+
+    out = tmp_path / "c"
+    assert main(["compare", "--dataset", "cifar10", "--dataset", "ImageNet16-120", "--algo", "rs", "--algo", "rea",
+                 "--seeds", "2", "--budget", "40", "--out", str(out), "--no-progress"]) == 0
+    fig = anytime_figure(load_records(out), LONG_TITLE)
+    try:
+        _check_readable(fig, {"rs": "Random search", "rea": "Regularized evolution"}, LONG_TITLE)
+        for ax in fig.axes:
+            assert ax.get_xscale() == "log" and ax.get_yscale() == "symlog"  # flat tails stay apart
+            assert "percentage points" in ax.get_ylabel()  # a difference of accuracies
+    finally:
+        plt.close(fig)
+
+
+def test_trained_benchmark_plot_is_readable(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bench.cli import main
+    from bench.report import load_records
+    from bench.trained_report import anytime_figure
+
+    out = tmp_path / "f"
+    assert main(["compare", "--bench", "tree-fusion", "--dataset", "scene15", "--algo", "rea", "--algo", "csgnas",
+                 "--seeds", "2", "--budget-seconds", "5", "--out", str(out), "--no-progress"]) == 0
+    fig = anytime_figure(load_records(out), LONG_TITLE)
+    try:
+        _check_readable(fig, {"rea": "Regularized evolution", "csgnas": "CSG-NAS"}, LONG_TITLE)
+        (ax,) = fig.axes
+        assert ax.get_xscale() == "log" and "(s," in ax.get_xlabel() and "(%)" in ax.get_ylabel()
+    finally:
+        plt.close(fig)
+
+
+def test_multitask_plot_is_readable(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from bench.multitask import MultiTaskRecord
+    from bench.report import multitask_figure
+    from bench.cli import main
+
+    out = tmp_path / "m"
+    assert main(["compare", "--multitask", "--dataset", "cifar10", "--dataset", "cifar100", "--algo", "rea",
+                 "--seeds", "1", "--budget", "30", "--out", str(out), "--no-progress"]) == 0
+    records = [MultiTaskRecord.load(p) for p in sorted((out / "records").glob("*.json"))]
+    fig = multitask_figure(records)
+    try:
+        _check_readable(fig, {"rea": "Regularized evolution"})
+    finally:
+        plt.close(fig)
+
+
+def test_a_key_no_family_names_is_shown_as_given():
+    from bench.report import method_name
+
+    assert method_name("rea", "nb201") == "Regularized evolution"
+    assert method_name("mymodule:search", "nb201") == "mymodule:search"  # a user's own algorithm
+    assert method_name("csgnas-noki", "tree-fusion").startswith("CSG-NAS2")
+    assert method_name("csgnas", "no-such-benchmark") == "csgnas"

@@ -67,6 +67,8 @@ class Family:
     * ``runners()``: paper-table runners, by the key a spec names.
     * ``multitask_algorithms()``: algorithms that search several datasets of the family
       together, ``fn(mrun, rng)`` on a :class:`bench.multitask.MultiTaskRun`, by name.
+    * ``method_names()``: the published name of each of its algorithms (and multi-task
+      algorithms), by key, for plot legends; a key without one is shown as it is.
     """
 
     name: str
@@ -84,6 +86,7 @@ class Family:
     fill: Callable[..., Any] | None = None
     runners: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
     multitask_algorithms: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
+    method_names: Callable[[], Mapping[str, str]] = staticmethod(lambda: {})
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -132,6 +132,13 @@ def _algorithms() -> dict:
     return ALGORITHMS
 
 
+def _method_names() -> dict:
+    """Legend names of MRO's presets (search.PRESETS) and of exhaustive search."""
+    return {"mro": "MRO", "mro-noprior": "MRO w/o prior guidance", "mro-nomrg": "MRO w/o MRG prior",
+            "mro-norank": "MRO w/o rank regularization", "mro-l0": "MRO, L0 rank loss", "mro-l1": "MRO, L1 rank loss",
+            "mro-l2": "MRO, L2 rank loss", "mro-linf": "MRO, L-infinity rank loss", "exhaustive": "Exhaustive search"}
+
+
 FAMILY = Family(
     name=NAME, kind="trained",
     description="MRO cross-modal attention paths (a path mask per directed modality pair; depth per path on "
@@ -140,4 +147,5 @@ FAMILY = Family(
     datasets=lambda: list(DATASETS), open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in DATASETS),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"), fill=fill, runners=_runners,
+    method_names=_method_names,
 )

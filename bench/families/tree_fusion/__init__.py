@@ -45,7 +45,10 @@ def datasets() -> list[str]:
 
 
 def _check(dataset: str) -> None:
-    if dataset not in datasets():
+    from bench.families.tree_fusion.variants import parse_variant
+
+    variant = parse_variant(dataset)  # 'mfeat+noise2': a store plus noise views (variants.py)
+    if dataset not in datasets() and (variant is None or variant[0] not in datasets()):
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r}")
 
 
@@ -162,6 +165,14 @@ def check_algorithm(name: str, space) -> None:
         check_space(space, PRESETS[name])
 
 
+def _method_names() -> dict:
+    """Legend names of the algorithms only this family runs (CSG-NAS presets: csgnas.PRESETS)."""
+    return {"edf": "EDF", "csgnas": "CSG-NAS", "csgnas-nocs": "CSG-NAS1 (whole space, no inheritance)",
+            "csgnas-noki": "CSG-NAS2 (no knowledge inheritance)", "csgnas-ki-all": "CSG-NAS, inheritance always",
+            "csgnas-ki-random": "CSG-NAS, inheritance at random", "csgnas-ki-below": "CSG-NAS, inheritance below threshold",
+            "csgnas-core-random": "CSG-NAS, random core"}
+
+
 def _runners():
     from bench.families.tree_fusion.paper import RUNNERS
 
@@ -177,4 +188,5 @@ FAMILY = Family(
              Option("max_leaves", "--max-leaves", _max_leaves, "leaf limit (default: the number of features)")),
     tables=_tables(), algorithms=_algorithms, default_algorithms=("rs", "rea", "edf", "csgnas"),
     until_budget=until_budget, check_algorithm=check_algorithm, fill=fill, runners=_runners,
+    method_names=_method_names,
 )
