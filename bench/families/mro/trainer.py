@@ -141,12 +141,23 @@ def _tensors(store: SequenceStore, recipe: Recipe, part: str, modalities: list[s
 def train(arch: tuple[int, ...], store: SequenceStore, seed: int, recipe: Recipe = Recipe(),
           device: str | None = "cpu") -> MROResult:
     """Train the sub-network of ``arch`` (path depths over ``store.modalities``) and evaluate it."""
+    result = fit(lambda n_out: CrossModalNet(store.modalities, tuple(arch), store.dims, recipe.d, recipe.heads,
+                                             recipe.dropout, n_out), store, seed, recipe, device)
+    result.metrics["n_paths"] = float(sum(1 for d in arch if d))
+    return result
+
+
+def fit(build, store: SequenceStore, seed: int, recipe: Recipe, device: str | None = "cpu") -> MROResult:
+    """Train the model ``build(n_outputs)`` makes (after seeding, so its initial weights follow
+    ``seed``) with the recipe, restore its best-validation epoch and evaluate it on test. The
+    model takes ``(x, valid)`` dicts of the modalities it lists in ``used`` and has
+    ``n_params()`` and ``flops(steps)``."""
     dev = resolve_device(device)
     mods = store.modalities
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     xtr, vtr, ytr = _tensors(store, recipe, "train", mods, dev)
-    model = CrossModalNet(mods, tuple(arch), store.dims, recipe.d, recipe.heads, recipe.dropout, ytr.shape[1]).to(dev)
+    model = build(ytr.shape[1]).to(dev)
     used = model.used
     opt = torch.optim.Adam(model.parameters(), lr=recipe.lr)
     n = len(ytr)
@@ -174,11 +185,10 @@ def train(arch: tuple[int, ...], store: SequenceStore, seed: int, recipe: Recipe
     metrics["val_mae"] = best
     metrics["params"] = float(model.n_params())
     metrics["mflops"] = model.flops(store.steps) / 1e6
-    metrics["n_paths"] = float(sum(1 for d in arch if d))
     return MROResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), store.content_sha256)
 
 
-def _predict(model: CrossModalNet, store: SequenceStore, recipe: Recipe, part: str, dev) -> np.ndarray:
+def _predict(model, store: SequenceStore, recipe: Recipe, part: str, dev) -> np.ndarray:
     x, v, _ = _tensors(store, recipe, part, store.modalities, dev)
     with torch.no_grad():
         model.eval()
