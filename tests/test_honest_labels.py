@@ -310,3 +310,39 @@ def test_a_key_no_family_names_is_shown_as_given():
     assert method_name("mymodule:search", "nb201") == "mymodule:search"  # a user's own algorithm
     assert method_name("csgnas-noki", "tree-fusion").startswith("CSG-NAS2")
     assert method_name("csgnas", "no-such-benchmark") == "csgnas"
+
+
+# ---- the README says what the outputs show -------------------------------------------------------
+def _expected_status_rows() -> dict[str, dict[str, int]]:
+    from bench.repro.reproduce import scoreboard
+    from bench.repro.spec import STATUSES
+
+    df = scoreboard()
+    per = df.groupby("paper", sort=False)[list(STATUSES)].sum()
+    out = {paper: {s: int(r[s]) for s in STATUSES} for paper, r in per.iterrows()}
+    out["all"] = {s: int(per[s].sum()) for s in STATUSES}
+    return out
+
+
+def test_readme_status_counts_match_the_specs(repo_root):
+    from bench.repro.spec import STATUSES
+
+    text = (repo_root / "README.md").read_text()
+    assert not re.search(r"regenerates every paper table|every (paper )?table is regenerated", text, re.I)
+    block = text.split("<!-- status-counts:")[1].split("\n\n")[0]
+    rows = [[c.strip().strip("*") for c in line.strip("|").split("|")] for line in block.splitlines()[1:]
+            if line.startswith("|") and not line.startswith("|---")]
+    header, body = rows[0], rows[1:]
+    assert header[1:-1] == list(STATUSES)
+    shown = {r[0]: {s: int(v) for s, v in zip(STATUSES, r[1:-1])} for r in body}
+    expected = _expected_status_rows()
+    hint = ("README's status table is stale: update it from `.venv/bin/mmnas-bench tables status` "
+            f"(expected {expected})")
+    assert shown == expected, hint
+    for r in body:
+        assert int(r[-1]) == sum(int(v) for v in r[1:-1]), r
+    a = expected["all"]
+    run = a["same-benchmark"] + a["same-benchmark-protocol"] + a["proxy"]
+    total = sum(a.values()) - a["added"] - a["settings"]
+    assert f"regenerates {run} of the papers' {total} result rows" in text, hint
+    assert f"plus {a['added']} rows of its own" in text, hint
