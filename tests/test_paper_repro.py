@@ -26,7 +26,7 @@ def test_ktnas_table2_spec_transcribes_the_paper():
     assert rows["RS"].paper == [7782.1, 7621.2, 7726.1, 23129.4]
     assert rows["KTNAS"].paper == [100.7, 27.9, 60.0, 188.5]
     assert rows["RS"].status == rows["REA"].status == rows["KTNAS"].status == "same-benchmark"
-    assert rows["Zero"].status == "pending" and "725" in rows["Zero"].reason
+    assert rows["Zero"].status == "same-benchmark-protocol" and "725" in rows["Zero"].reason
 
 
 def test_reproduce_ktnas_table2_writes_paper_and_ours_side_by_side(tmp_path, monkeypatch, repo_root):
@@ -40,7 +40,7 @@ def test_reproduce_ktnas_table2_writes_paper_and_ours_side_by_side(tmp_path, mon
     parts = df[(df.row == "RS") & (df.column != "Total")]
     assert total.ours_mean == pytest.approx(parts.ours_mean.sum())
     assert (df[df.row == "KTNAS"].status == "same-benchmark").all() and (df[df.row == "KTNAS"].ours_n == 3).all()
-    assert (df[df.row == "GCN"].status == "pending").all() and df[df.row == "GCN"].ours_mean.isna().all()
+    assert (df[df.row == "GCN"].status == "same-benchmark-protocol").all() and (df[df.row == "GCN"].ours_n == 3).all()
     text = md.read_text()
     assert "| REA | same-benchmark | 563.2 |" in text and "validation accuracy" in text
     assert (tmp_path / "out" / "ktnas-table2.md").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bench.core.table_family import table_family
 
 
@@ -35,6 +37,20 @@ def _ktnas_runners():
     return RUNNERS
 
 
+def _cell_algorithms():
+    # single-task baselines of KTNAS Table II (GCN, LaNAS, WeakNAS, zero-cost warm-up): any
+    # enumerable cell space whose table has zero-cost proxies (both tables here have them)
+    from bench.families.cells.predictor_search import ALGORITHMS
+
+    return ALGORITHMS
+
+
+def _transnas_runners():
+    from bench.families.cells.paper_ktnas_fig2 import RUNNERS
+
+    return RUNNERS
+
+
 def _multitask_algorithms():
     # KTNAS and its baselines work on any indexable cell space: NB201's 15,625 cells and the
     # TransNAS sample (RestrictedSpace: embeddings over its members, mutation inside it)
@@ -43,16 +59,16 @@ def _multitask_algorithms():
     return multitask_algorithms()
 
 
-NB201 = table_family(
+NB201 = replace(table_family(
     "nb201", "NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
     "nb201.h5", ("cifar10", "cifar100", "ImageNet16-120"), _nb201_space, "test_acc", _build_nb201,
     validation_metric="val_acc", test_metric="test_acc", runners=_ktnas_runners,
-    multitask_algorithms=_multitask_algorithms)
+    multitask_algorithms=_multitask_algorithms), algorithms=_cell_algorithms)
 
-TRANSNAS = table_family(
+TRANSNAS = replace(table_family(
     "transnas101-micro", "TransNAS-Bench-101 micro cells, a 711-cell SAMPLE of 4,096, 7 tasks (NASLib export)",
     "transnas101_micro.h5",
     ("class_object", "class_scene", "room_layout", "autoencoder", "normal", "jigsaw", "segmentsemantic"),
     _transnas_space, "val_score", _build_transnas,
     validation_metric="val_score", test_metric=None,  # the NASLib sample has validation scores only
-    multitask_algorithms=_multitask_algorithms)
+    runners=_transnas_runners, multitask_algorithms=_multitask_algorithms), algorithms=_cell_algorithms)
