@@ -138,8 +138,10 @@ def test_charge_is_the_cost_model_and_counts_against_the_budget(first, tmp_path)
     path, rec = first
     oracle = open_oracle("syn3-p2", allow_train=True, overlay=path, recipe=SMALL)
     space = oracle.space
-    mean_epoch = np.mean([oracle.charged_seconds(oracle.key(a, 0)) for a in space.enumerate()]) / SMALL.epochs
-    cost = 4 * SMALL.epochs * mean_epoch
+    per_epoch = [oracle.charged_seconds(oracle.key(a, 0)) / SMALL.epochs for a in space.enumerate()]
+    store = oracle.store
+    val_share = len(store.rows("standard", "val")) / len(store.rows("standard", "train"))
+    cost = 4 * SMALL.epochs * np.mean(per_epoch) + np.sum(per_epoch) * val_share / 3  # training + selection pass
     (charge,) = rec.settings["charges"]
     assert charge["what"] == "mro supernet" and charge["after_evals"] == 0
     assert math.isclose(charge["seconds"], cost, rel_tol=1e-9)
@@ -238,7 +240,7 @@ def test_exhaustive_evaluates_in_index_order(tmp_path):
 # ---- settings and the charge method ----------------------------------------------------------------
 def test_algorithms_and_presets():
     assert set(ALGORITHMS) == {"mro", "mro-noprior", "mro-nomrg", "mro-norank", "mro-l0", "mro-l1", "mro-l2",
-                               "mro-linf", "exhaustive"}
+                               "mro-linf", "mro-literal", "mro-flops", "exhaustive"}
     assert PRESETS["mro"] == PRESETS["mro-l2"] and PRESETS["mro"].rank_loss == "l2"
     assert len({p.digest for p in PRESETS.values()}) == len(PRESETS) - 1  # mro == mro-l2
     with pytest.raises(Exception):
@@ -247,7 +249,8 @@ def test_algorithms_and_presets():
 
 @pytest.mark.parametrize("field,value", [("rank_loss", "l3"), ("n_masks", 0), ("warmup", 1.5), ("pi_min", 0.6),
                                          ("pi_max", 1.0), ("epochs", 0), ("rank_weight", -1.0), ("tau", 0.0),
-                                         ("density", 0.0), ("guidance", "yes"), ("top_k", 1.5)])
+                                         ("density", 0.0), ("guidance", "yes"), ("top_k", 1.5),
+                                         ("rank_reading", "both"), ("pick", "cheapest"), ("max_flops_ratio", 0.0)])
 def test_settings_errors_name_the_field(field, value):
     with pytest.raises(MROSettingsError, match=f"MROSettings.{field}"):
         MROSettings(**{field: value})
@@ -267,3 +270,24 @@ def test_charge_method(tmp_path):
     with pytest.raises(BudgetExhausted):
         run.charge(1.0, "c")
     assert run.finish().stop_reason == "budget_seconds"
+
+
+def test_literal_rank_loss_trains_the_network_not_the_prior(store):
+    lit = _ablation(store, PRESETS["mro-literal"])
+    prior = _ablation(store, PRESETS["mro"])
+    # reading (A): the hinge enters the network's loss; alpha, beta, gamma never move
+    assert lit["literal_rank_loss"] is not None and lit["literal_rank_loss"] >= 0
+    assert all(math.isclose(v, 1 / 3, abs_tol=1e-6) for v in lit["mrg_coef"].values())
+    assert prior["literal_rank_loss"] is None
+    assert lit["shared_val_mae"] != _ablation(store, MROSettings(rank_reading="literal", rank_weight=0.0))["shared_val_mae"]
+
+
+def test_flops_constrained_pick_stays_under_the_limit(store):
+    from bench.families.mro.cost import _mflops
+
+    out = _ablation(store, PRESETS["mro-flops"])
+    space = PathSpace(store.modalities, 1)
+    assert out["top"] == out["top_within_flops"] and len(out["top"]) == 3
+    assert all(_mflops(t, store, ABLATION_RECIPE, space) <= out["flops_limit"] for t in out["top"])
+    assert out["flops_limit"] == pytest.approx(0.75 * _mflops("111111", store, ABLATION_RECIPE, space), rel=1e-5)
+    assert "111111" not in out["top"]

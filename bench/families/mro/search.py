@@ -41,6 +41,16 @@ Everything else is our choice (design ``sequence-families.md`` 3e, reading (B) o
   train (``settings["stopped"]`` says why). The outcome is cached in the oracle's overlay under
   ``Overlay.key(dataset, "search:mro:<settings digest>", torch_seed, recipe_key)``.
 
+Also implemented (named in the result key through the settings digest): reading (A) of item 6,
+``rank_reading="literal"`` (preset ``mro-literal``): R = mean over ordered pairs of the n masks of
+max(0, (L_i - L_j) sign(P_i - P_j)) with the prior held fixed, added with the rank weight to the
+network's loss, so it pushes the supernet towards the prior and never trains the prior;
+``pick="within-flops"`` (preset ``mro-flops``): the top K among the masks with at most
+``max_flops_ratio`` (0.75) of the all-paths MFLOPs, the paper's "sparse mask at fewer FLOPs"
+claim made a constraint; every outcome reports both lists (``top_best``, ``top_within_flops``).
+The selection pass (one validation forward per scored mask) is charged too: a third of a
+training epoch's charged seconds per mask, scaled by validation rows over training rows.
+
 Default rank loss: L2. The paper supports both readings: Table 4 has L1 best on MOSEI (rho
 0.613; L1 and L2 pick the same mask there) and L2 best on MELD, and each dataset's norm was
 picked on those results; Sec. 3.4 states that L2 "generally provided the best balance". We take
@@ -93,6 +103,9 @@ class MROSettings:
     gat_dim: int = 8
     top_k: int = 3
     max_masks: int = 256  # masks scored with the shared weights (a seeded sample beyond)
+    rank_reading: str = "prior"  # "prior": reading (B), the loss trains the prior; "literal": (A), the network
+    pick: str = "best"  # "best": the top_k by shared-weight validation; "within-flops": among masks <= max_flops_ratio
+    max_flops_ratio: float = 0.75  # x the all-paths MFLOPs, for pick="within-flops" and the reported constrained pick
 
     def __post_init__(self):
         def bad(name, why):
@@ -107,6 +120,12 @@ class MROSettings:
             bad("epochs", "must be None (the recipe's) or a whole number >= 1")
         if self.rank_loss not in RANK_LOSSES:
             bad("rank_loss", f"must be one of {', '.join(RANK_LOSSES)}")
+        if self.rank_reading not in ("prior", "literal"):
+            bad("rank_reading", "must be 'prior' or 'literal'")
+        if self.pick not in ("best", "within-flops"):
+            bad("pick", "must be 'best' or 'within-flops'")
+        if not (isinstance(self.max_flops_ratio, (int, float)) and 0 < self.max_flops_ratio <= 1):
+            bad("max_flops_ratio", "must be in (0, 1]")
         for name in ("guidance", "mrg"):
             if not isinstance(getattr(self, name), bool):
                 bad(name, "must be True or False")
@@ -142,6 +161,8 @@ PRESETS: dict[str, MROSettings] = {
     "mro-l1": MROSettings(rank_loss="l1"),
     "mro-l2": MROSettings(rank_loss="l2"),
     "mro-linf": MROSettings(rank_loss="linf"),
+    "mro-literal": MROSettings(rank_reading="literal"),
+    "mro-flops": MROSettings(pick="within-flops"),
 }
 
 
@@ -164,9 +185,15 @@ def _candidates(space, rng: np.random.Generator, limit: int) -> list[tuple[int, 
 
 
 def _supernet_cost(run, candidates, recipe, settings: MROSettings) -> float:
+    """n_masks x epochs x the candidates' mean charged seconds per epoch, plus the selection:
+    one validation forward per candidate (a third of a training step per row, on the
+    validation rows)."""
     o = run.oracle
-    per_epoch = float(np.mean([o.charged_seconds(o.key(a, run.train_seed)) for a in candidates])) / recipe.epochs
-    return settings.n_masks * (settings.epochs or recipe.epochs) * per_epoch
+    per_epoch = [o.charged_seconds(o.key(a, run.train_seed)) / recipe.epochs for a in candidates]
+    store = o.store
+    val_share = len(store.rows(recipe.split, "val")) / len(store.rows(recipe.split, "train"))
+    selection = float(np.sum(per_epoch)) * val_share / 3
+    return settings.n_masks * (settings.epochs or recipe.epochs) * float(np.mean(per_epoch)) + selection
 
 
 # ---- the prior (Eq. 1) and the rank loss (Eq. 2) -------------------------------------------
@@ -289,6 +316,8 @@ def _train_supernet(store, space, recipe, settings: MROSettings, seed: int, cand
             if on.any():
                 return tuple(int(d) if o else 0 for o, d in zip(on, depths))
 
+    literal = settings.rank_reading == "literal"
+    literal_r: list[float] = []
     last = np.full((n_paths, 3), np.nan)  # a path that does not run in an epoch keeps its statistics
     stats_z, nodes = None, None
     pi_now = np.full(n_paths, 0.5)
@@ -313,10 +342,13 @@ def _train_supernet(store, space, recipe, settings: MROSettings, seed: int, cand
                 freq[phase] += np.asarray(m) > 0
             counts[phase] += len(masks)
             opt.zero_grad(set_to_none=True)
-            losses = []
+            losses, graph = [], []
             for mask in masks:
                 loss = l1_loss(net(xb, vb, mask), yb)
-                (loss / len(masks)).backward()
+                if literal:
+                    graph.append(loss)
+                else:
+                    (loss / len(masks)).backward()
                 losses.append(float(loss.detach()))
                 for p, ((s, t), d_p) in enumerate(zip(space.paths, mask)):
                     if not d_p:
@@ -329,6 +361,17 @@ def _train_supernet(store, space, recipe, settings: MROSettings, seed: int, cand
                         keep_w = keep.expand_as(w)
                         mean = (w * keep_w).sum() / keep_w.sum()
                         avar[p].append(float(((w - mean) ** 2 * keep_w).sum() / keep_w.sum()))
+            if literal:  # reading (A): the pairwise hinge on the task losses, ordered by the (fixed) prior
+                total = torch.stack(graph).mean()
+                if settings.rank_weight > 0 and stats_z is not None:
+                    with torch.no_grad():
+                        ps = prior_score(prior.pi(stats_z, nodes), torch.tensor(masks), depth)
+                    lt = torch.stack(graph)
+                    hinge = torch.relu((lt[:, None] - lt[None, :]) * torch.sign(ps[:, None] - ps[None, :]))
+                    r_lit = hinge.sum() / max(1, len(masks) * (len(masks) - 1))
+                    total = total + settings.rank_weight * r_lit
+                    literal_r.append(float(r_lit.detach()))
+                total.backward()
             active = np.array([any(m[p] for m in masks) for p in range(n_paths)])
             with torch.no_grad():  # batch-mean projected embedding per modality (valid steps)
                 emb = torch.stack([(net.proj[m](xb[m]) * vb[m][..., None]).sum((0, 1)) / vb[m].sum().clamp(min=1)
@@ -360,7 +403,7 @@ def _train_supernet(store, space, recipe, settings: MROSettings, seed: int, cand
             score = prior_score(prior.pi(stats_z, nodes), torch.tensor(masks), depth)
             r = rank_loss(score, torch.tensor(losses), settings.rank_loss, settings.tau)
             epoch_rank.append(float(r.detach()))
-            if settings.rank_weight > 0:
+            if settings.rank_weight > 0 and not literal:  # (A) never trains the prior
                 popt.zero_grad(set_to_none=True)
                 (settings.rank_weight * r).backward()
                 popt.step()
@@ -383,14 +426,23 @@ def _train_supernet(store, space, recipe, settings: MROSettings, seed: int, cand
         p_t = prior.p(stats_z, nodes) if stats_z is not None else torch.full((n_paths,), 1 / max(1, k - 1))
         scores = prior_score(pi_t, torch.tensor([list(a) for a in candidates]), depth).numpy()
     texts = list(shared)
-    top = sorted(range(len(texts)), key=lambda i: (shared[texts[i]], i))[:settings.top_k]
+    from bench.families.mro.cost import _mflops
+
+    mflops = {t: _mflops(t, store, recipe, space) for t in texts}
+    limit = settings.max_flops_ratio * _mflops(space.encode((depth,) * n_paths), store, recipe, space)
+    ranked = sorted(range(len(texts)), key=lambda i: (shared[texts[i]], i))
+    within = [texts[i] for i in ranked if mflops[texts[i]] <= limit][:settings.top_k]
+    top = ranked[:settings.top_k]
     from scipy.stats import spearmanr
 
     # a constant prior (e.g. K = 2, or one never moved) ranks nothing: no rho
     rho = (spearmanr(scores, [-shared[t] for t in texts]).statistic if len(texts) > 2 and np.ptp(scores) > 0
            else float("nan"))
     out = {
-        "top": [texts[i] for i in top],
+        "top": [texts[i] for i in top] if settings.pick == "best" else within,
+        "top_best": [texts[i] for i in top],
+        "top_within_flops": within,
+        "flops_limit": round(float(limit), 6),
         "shared_val_mae": {t: round(v, 8) for t, v in shared.items()},
         "prior_score": {t: round(float(s), 8) for t, s in zip(texts, scores)},
         "rho_prior_shared": None if not np.isfinite(rho) else round(float(rho), 6),
@@ -398,6 +450,7 @@ def _train_supernet(store, space, recipe, settings: MROSettings, seed: int, cand
         "prior_p": {nm: round(float(v), 6) for nm, v in zip(names, p_t.tolist())},
         "prior_history": history,
         "rank_loss": [round(v, 6) for v in rank_losses],
+        "literal_rank_loss": round(float(np.mean(literal_r)), 6) if literal_r else None,
         "path_freq": {ph: [round(float(f / counts[ph]), 6) for f in freq[ph]] if counts[ph] else None for ph in freq},
         "n_sampled": counts,
         "epochs": epochs,
