@@ -342,3 +342,74 @@ def test_ntu_bad_input(tmp_path):
     empty.mkdir()
     with pytest.raises(SourceMissingError, match="no .skeleton"):
         L.load_ntu_skeletons(empty)
+
+
+def test_ntu_rgb_features_are_a_second_modality_missing_where_no_file(tmp_path):
+    names = []
+    for subj, action in ((1, 5), (2, 7), (3, 9)):
+        frames = RNG.standard_normal((6, 1, 25, 3)).round(4)
+        name = f"S001C001P{subj:03d}R001A{action:03d}"
+        (tmp_path / f"{name}.skeleton").write_text(_skeleton_text(frames, 1))
+        names.append(name)
+    rgb = tmp_path / "rgb"
+    rgb.mkdir()
+    for name in names[:2]:
+        np.save(rgb / f"{name}.npy", RNG.standard_normal((9, 5)))
+    s = L.load_ntu_skeletons(tmp_path, steps=4, rgb_features=rgb)
+    assert s.modalities == ["skeleton", "rgb"] and s.dims["rgb"] == 5 and s.steps["rgb"] == 4
+    assert s.arrays["missing"].tolist() == [[0, 0], [0, 0], [0, 1]]  # the third sample has no RGB file
+    assert not s.arrays["valid/rgb"][2].any() and s.arrays["valid/rgb"][:2].all()
+    np.save(rgb / f"{names[2]}.npy", RNG.standard_normal((9, 6)))
+    with pytest.raises(SequenceFormatError, match="6 RGB features"):
+        L.load_ntu_skeletons(tmp_path, steps=4, rgb_features=rgb)
+    with pytest.raises(SourceMissingError, match="does not exist"):
+        L.load_ntu_skeletons(tmp_path, rgb_features=tmp_path / "nope")
+
+
+def _ego_tree(root, subjects=(3, 1, 2)):
+    """A label tree and RGB/depth frame features in the EgoGesture layouts (depth lacks subject 2)."""
+    truth = {}
+    for subj in subjects:
+        lab = root / "labels" / f"subject{subj:02d}" / "Scene1"
+        lab.mkdir(parents=True)
+        (lab / "Group1.csv").write_text(f"{subj + 10},3,8\n{subj + 20},10,19\n")
+        for m, d in (("rgb", 4), ("depth", 3)):
+            if m == "depth" and subj == 2:
+                continue
+            f = root / m / f"Subject{subj:02d}" / "Scene1"
+            f.mkdir(parents=True)
+            x = RNG.standard_normal((20, d))
+            np.save(f / "Group1.npy", x)
+            truth[(subj, m)] = x
+    return truth
+
+
+def test_egogesture_clips_by_subject_split_with_native_missing(tmp_path):
+    truth = _ego_tree(tmp_path)
+    s = L.load_egogesture(tmp_path / "labels", {"rgb": tmp_path / "rgb", "depth": tmp_path / "depth"}, steps=6)
+    assert s.modalities == ["rgb", "depth"] and s.dims == {"rgb": 4, "depth": 3}
+    # subjects in folder order 01, 02, 03: two clips each; 3 trains, 1 validates, 2 tests
+    assert list(s.arrays["labels/gesture"]) == [10, 20, 11, 21, 12, 22]
+    assert [list(s.rows("standard", p)) for p in ("train", "val", "test")] == [[4, 5], [0, 1], [2, 3]]
+    assert s.arrays["missing"][:, 1].tolist() == [0, 0, 1, 1, 0, 0]  # subject 2 has no depth recording
+    assert s.aux("clip").tolist()[2] == [2, 1, 1, 3, 8]
+    with pytest.raises(SequenceFormatError, match="frames 3..8, the recording has 5"):
+        np.save(tmp_path / "rgb" / "Subject01" / "Scene1" / "Group1.npy", RNG.standard_normal((5, 4)))
+        L.load_egogesture(tmp_path / "labels", {"rgb": tmp_path / "rgb"})
+
+
+def test_egogesture_bad_input(tmp_path):
+    _ego_tree(tmp_path, subjects=(1,))
+    csv = tmp_path / "labels" / "subject01" / "Scene1" / "Group1.csv"
+    csv.write_text("84,1,2\n")
+    with pytest.raises(SequenceFormatError, match="class must be 1..83"):
+        L.load_egogesture(tmp_path / "labels", {"rgb": tmp_path / "rgb"})
+    csv.write_text("a,b\n")
+    with pytest.raises(SequenceFormatError, match="expected 'class,start,end'"):
+        L.load_egogesture(tmp_path / "labels", {"rgb": tmp_path / "rgb"})
+    with pytest.raises(SequenceFormatError, match="at least one feature root"):
+        L.load_egogesture(tmp_path / "labels", {})
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(SourceMissingError, match="no subjectNN"):
+        L.load_egogesture(empty, {"rgb": tmp_path / "rgb"})

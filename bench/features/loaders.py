@@ -13,7 +13,8 @@ when loaded: open only files you trust.
 | :func:`load_dialoguernn` | DialogueRNN ``IEMOCAP_features_raw.pkl``/``MELD_features_raw.pkl`` |
 | :func:`load_gcnet` | GCNet label pickle (7-tuple) + per-utterance ``<utt>.npy`` feature folders |
 | :func:`load_mmimdb` | the Fuel ``multimodal_imdb.hdf5`` of MM-IMDB (text/VGG features, genres) |
-| :func:`load_ntu_skeletons` | NTU RGB+D ``*.skeleton`` files, BM-NAS's cross-subject split |
+| :func:`load_ntu_skeletons` | NTU RGB+D ``*.skeleton`` files, BM-NAS's cross-subject split; optionally per-sample RGB backbone features ``<sample>.npy`` |
+| :func:`load_egogesture` | EgoGesture label CSVs (``labels-final-revised1``) + per-frame backbone features per recording (``.npy``) |
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ MMSA_PARTS = {"train": "train", "valid": "val", "test": "test"}
 MMIMDB_SIZES = (15552, 2608, 7799)  # the standard train/dev/test split of the 25,959 movies
 NTU_TRAIN_SUBJECTS = (1, 4, 8, 13, 15, 16, 17, 18, 19, 25, 27, 28, 31, 34, 35, 38)
 NTU_DEV_SUBJECTS = (2, 5, 9, 14)  # BM-NAS holds these cross-subject training subjects out as dev
+#: EgoGesture's subject split (50 subjects; the dataset's own 30/10/10)
+EGO_VAL_SUBJECTS = (1, 7, 12, 13, 24, 29, 33, 34, 35, 37)
+EGO_TEST_SUBJECTS = (2, 9, 11, 14, 18, 19, 28, 31, 41, 47)
+EGO_CLASSES = 83
 
 
 def _exists(path) -> Path:
@@ -435,11 +440,33 @@ def read_ntu_skeleton(path, max_bodies: int = 2) -> np.ndarray:
     return np.nan_to_num(out)
 
 
-def load_ntu_skeletons(folder, steps: int = 32, max_bodies: int = 2, name: str = "ntu") -> SequenceStore:
+def _even_steps(x: np.ndarray, steps: int) -> np.ndarray:
+    """``steps`` evenly spaced rows of ``x`` [frames, d] (rows repeat when frames < steps)."""
+    idx = np.linspace(0, len(x) - 1, steps).round().astype(int)
+    return x[idx]
+
+
+def _frame_features(path: Path, where: str) -> np.ndarray:
+    try:
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise SequenceFormatError(f"{path}: not a readable .npy array ({exc})") from None
+    if x.ndim != 2 or len(x) == 0:
+        raise SequenceFormatError(f"{path}: {where} features must be [frames >= 1, d], got shape {x.shape}")
+    return np.nan_to_num(x.astype(np.float64))
+
+
+def load_ntu_skeletons(folder, steps: int = 32, max_bodies: int = 2, name: str = "ntu",
+                       rgb_features=None) -> SequenceStore:
     """Every ``S...C...P...R...A....skeleton`` file of ``folder`` as a ``skeleton`` sequence of
     ``steps`` frames (evenly spaced), joints relative to joint 2 of the first body (as
     BM-NAS does), labels ``action`` 0..59; split by subject as BM-NAS: train, dev
-    (subjects 2, 5, 9, 14) and test (the cross-subject test subjects)."""
+    (subjects 2, 5, 9, 14) and test (the cross-subject test subjects).
+
+    ``rgb_features``: a folder of per-sample RGB backbone features ``<sample>.npy`` [frames, d]
+    (``<sample>`` = the skeleton file's stem, e.g. from an I3D or ResNet extractor run over the
+    ``_rgb.avi`` videos, as BM-NAS's Inflated ResNet-50 sees them): read as a second modality
+    ``rgb`` of the same ``steps``; a sample without a file is recorded as natively missing."""
     folder = _exists(folder)
     files = sorted(p for p in folder.iterdir() if p.suffix == ".skeleton")
     if not files:
@@ -461,10 +488,114 @@ def load_ntu_skeletons(folder, steps: int = 32, max_bodies: int = 2, name: str =
     parts = {"train": np.flatnonzero(np.isin(subject, NTU_TRAIN_SUBJECTS)),
              "val": np.flatnonzero(np.isin(subject, NTU_DEV_SUBJECTS)),
              "test": np.flatnonzero(~np.isin(subject, NTU_TRAIN_SUBJECTS + NTU_DEV_SUBJECTS))}
-    arrays = assemble({"skeleton": x}, {"skeleton": np.ones(x.shape[:2], dtype=bool)},
-                      {"action": np.array(action)}, {"standard": parts},
-                      aux={"files": np.array([p.name for p in files], dtype=object), "subject": subject})
-    meta = {"modalities": ["skeleton"], "label_info": {"action": "NTU action A001..A060 as 0..59"},
+    mods, valid = {"skeleton": x}, {"skeleton": np.ones(x.shape[:2], dtype=bool)}
+    missing = None
+    if rgb_features is not None:
+        rgb_dir = _exists(rgb_features)
+        feats = [(rgb_dir / f"{p.stem}.npy") for p in files]
+        found = [f for f in feats if f.exists()]
+        if not found:
+            raise SourceMissingError(f"{rgb_dir} holds none of the {len(files)} samples' <sample>.npy RGB features")
+        dims = {_frame_features(f, "RGB").shape[1] for f in found[:1]}
+        d = dims.pop()
+        rgb = np.zeros((len(files), steps, d))
+        for i, f in enumerate(feats):
+            if f.exists():
+                a = _frame_features(f, "RGB")
+                if a.shape[1] != d:
+                    raise SequenceFormatError(f"{f}: {a.shape[1]} RGB features, {found[0].name} has {d}")
+                rgb[i] = _even_steps(a, steps)
+        has = np.array([f.exists() for f in feats])
+        mods["rgb"], valid["rgb"] = rgb, np.repeat(has[:, None], steps, axis=1)
+        missing = np.stack([np.zeros(len(files), dtype=bool), ~has], axis=1)
+    arrays = assemble(mods, valid, {"action": np.array(action)}, {"standard": parts},
+                      aux={"files": np.array([p.name for p in files], dtype=object), "subject": subject},
+                      missing=missing)
+    meta = {"modalities": list(mods), "label_info": {"action": "NTU action A001..A060 as 0..59"},
             "ground_truth": None}
-    return SequenceStore.from_arrays(name, f"NTU RGB+D skeletons from {folder}", arrays, meta,
-                                     {"source": str(folder), "format": "NTU .skeleton", "steps": steps})
+    return SequenceStore.from_arrays(name, f"NTU RGB+D {' + '.join(mods)} from {folder}", arrays, meta,
+                                     {"source": str(folder), "format": "NTU .skeleton", "steps": steps,
+                                      "rgb_features": None if rgb_features is None else str(rgb_features)})
+
+
+# -- EgoGesture ------------------------------------------------------------------------------
+EGO_GROUP = re.compile(r"^Group(\d+)\.csv$")
+EGO_SUBJECT = re.compile(r"^[Ss]ubject(\d+)$")
+EGO_SCENE = re.compile(r"^Scene(\d+)$")
+
+
+def load_egogesture(label_root, feature_roots: dict, steps: int = 16, name: str = "egogesture") -> SequenceStore:
+    """EgoGesture gesture clips as a store of per-frame features, one modality per entry of
+    ``feature_roots`` (e.g. ``{"rgb": ..., "depth": ...}``, as BM-NAS fuses RGB and depth).
+
+    ``label_root``: the release's ``labels-final-revised1`` folder,
+    ``subjectNN/SceneK/GroupG.csv`` with one row per gesture ``class,start,end`` (1-based
+    class 1..83 and inclusive 1-based frame numbers of recording ``GroupG``). Each feature
+    root holds what a frame-level backbone wrote for that recording,
+    ``SubjectNN/SceneK/GroupG.npy`` [frames, d]. A clip is its frames start..end, resampled to
+    ``steps``; labels ``gesture`` 0..82; split by subject (the dataset's 30/10/10:
+    validation :data:`EGO_VAL_SUBJECTS`, test :data:`EGO_TEST_SUBJECTS`). A recording a
+    modality has no file for is natively missing in that modality."""
+    label_root = _exists(label_root)
+    if not feature_roots:
+        raise SequenceFormatError("load_egogesture needs at least one feature root, e.g. {'rgb': folder}")
+    roots = {m: _exists(r) for m, r in feature_roots.items()}
+    clips = []  # (subject, scene, group, class, start, end)
+    for sub in sorted(p for p in label_root.iterdir() if p.is_dir()):
+        ms = EGO_SUBJECT.match(sub.name)
+        if not ms:
+            continue
+        for scene in sorted(p for p in sub.iterdir() if p.is_dir() and EGO_SCENE.match(p.name)):
+            for csv in sorted(p for p in scene.iterdir() if EGO_GROUP.match(p.name)):
+                for k, line in enumerate(csv.read_text().splitlines(), 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        c, a, b = (int(float(v)) for v in line.split(",")[:3])
+                    except ValueError:
+                        raise SequenceFormatError(f"{csv}, line {k}: expected 'class,start,end', got {line!r}") from None
+                    if not (1 <= c <= EGO_CLASSES and 1 <= a <= b):
+                        raise SequenceFormatError(f"{csv}, line {k}: class must be 1..{EGO_CLASSES} and "
+                                                  f"1 <= start <= end, got {line!r}")
+                    clips.append((int(ms.group(1)), int(EGO_SCENE.match(scene.name).group(1)),
+                                  int(EGO_GROUP.match(csv.name).group(1)), c, a, b))
+    if not clips:
+        raise SourceMissingError(f"{label_root} holds no subjectNN/SceneK/GroupG.csv label files")
+    n = len(clips)
+    mods, valid, missing, dims = {}, {}, np.zeros((n, len(roots)), dtype=bool), {}
+    for j, (m, root) in enumerate(roots.items()):
+        cache: dict[Path, np.ndarray | None] = {}
+        out = None
+        for i, (subj, scene, group, _, a, b) in enumerate(clips):
+            f = root / f"Subject{subj:02d}" / f"Scene{scene}" / f"Group{group}.npy"
+            if f not in cache:
+                cache[f] = _frame_features(f, m) if f.exists() else None
+            rec = cache[f]
+            if rec is None:
+                missing[i, j] = True
+                continue
+            if b > len(rec):
+                raise SequenceFormatError(f"{f}: the label asks for frames {a}..{b}, the recording has {len(rec)}")
+            if out is None:
+                dims[m] = rec.shape[1]
+                out = np.zeros((n, steps, dims[m]))
+            if rec.shape[1] != dims[m]:
+                raise SequenceFormatError(f"{f}: {rec.shape[1]} {m} features, other recordings have {dims[m]}")
+            out[i] = _even_steps(rec[a - 1:b], steps)
+        if out is None:
+            raise SourceMissingError(f"{root} holds no SubjectNN/SceneK/GroupG.npy features for the labelled clips")
+        mods[m], valid[m] = out, np.repeat(~missing[:, j:j + 1], steps, axis=1)
+    if missing.all(axis=1).any():
+        i = int(np.flatnonzero(missing.all(axis=1))[0])
+        raise SequenceFormatError(f"clip {clips[i][:3]} (subject, scene, group) has features in no modality")
+    subject = np.array([c[0] for c in clips])
+    parts = {"train": np.flatnonzero(~np.isin(subject, EGO_VAL_SUBJECTS + EGO_TEST_SUBJECTS)),
+             "val": np.flatnonzero(np.isin(subject, EGO_VAL_SUBJECTS)),
+             "test": np.flatnonzero(np.isin(subject, EGO_TEST_SUBJECTS))}
+    arrays = assemble(mods, valid, {"gesture": np.array([c[3] - 1 for c in clips])}, {"standard": parts},
+                      aux={"subject": subject, "clip": np.array([c[:3] + c[4:] for c in clips])}, missing=missing)
+    meta = {"modalities": list(mods), "label_info": {"gesture": "EgoGesture class 1..83 as 0..82"},
+            "ground_truth": None}
+    return SequenceStore.from_arrays(name, f"EgoGesture {' + '.join(mods)} clips from {label_root}", arrays, meta,
+                                     {"source": str(label_root), "format": "EgoGesture labels + .npy frame features",
+                                      "steps": steps, "feature_roots": {m: str(r) for m, r in roots.items()}})
