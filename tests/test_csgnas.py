@@ -85,7 +85,7 @@ def test_inheritance_copies_exactly_the_shared_subtree_weights(oracle):
     parent = s.decode("add(concat(fac,kar),pix)")
     child = s.decode("max(concat(fac,kar),mul(pix,zer))")
     p_state = train(parent, store, 0, replace(Recipe(), epochs=2), return_state=True).state
-    init = inherited_weights(child, parent, p_state)
+    init = inherited_weights(child, parent, p_state, scope="subtrees")  # the shared sub-trees only
     assert set(init) == {f"{layer}.{p}" for layer in ("concat.r0", "leaf.r00", "leaf.r01", "leaf.r10")
                          for p in ("weight", "bias")}
     frozen = replace(Recipe(), epochs=1, lr=0.0, weight_decay=0.0)  # lr 0: the trained state is the start state
