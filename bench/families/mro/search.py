@@ -481,8 +481,10 @@ def mro(run, rng: np.random.Generator, settings: MROSettings | None = None, name
     info = run.record.settings
     info.update({"algorithm": name, "mro": asdict(s), "supernet_key": key})
     outcome = oracle.overlay.get(key)
-    # a cached outcome is charged what it was charged when trained, so a repeat costs the same
-    cost = outcome["charged_seconds"] if outcome is not None else _supernet_cost(run, candidates, recipe, s)
+    # the charge comes from the oracle's cost model, never from the cached outcome: a repeat
+    # on the same table costs the same, and a supernet trained before the table existed is
+    # charged what the table's cost model says
+    cost = _supernet_cost(run, candidates, recipe, s)
     left = None if run.record.budget_seconds is None else run.record.budget_seconds - run.sim_seconds
     if left is not None and cost > left:
         info["stopped"] = (f"the supernet costs {cost:.1f} charged seconds, more than the {max(left, 0.0):.1f} "
@@ -494,8 +496,8 @@ def mro(run, rng: np.random.Generator, settings: MROSettings | None = None, name
         outcome.update(charged_seconds=cost, wall_seconds=time.perf_counter() - t0,
                        store_sha256=store.content_sha256)
         oracle.overlay.put(key, oracle.dataset, label, seed, recipe.key, outcome)
-    run.charge(outcome["charged_seconds"], "mro supernet")
-    info.update({k: v for k, v in outcome.items() if k not in ("wall_seconds", "store_sha256")})
+    run.charge(cost, "mro supernet")
+    info.update({k: v for k, v in outcome.items() if k not in ("wall_seconds", "store_sha256", "charged_seconds")})
     for text in outcome["top"]:
         if run.done:
             break
