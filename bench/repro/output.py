@@ -35,6 +35,10 @@ class Cell:
     mean: float
     std: float = math.nan
     n: int = 0
+    # optional, for heavy-tailed values (e.g. evaluation counts): median and quartiles
+    median: float = math.nan
+    q1: float = math.nan
+    q3: float = math.nan
 
     def text(self, nd: int = 1) -> str:
         if self.mean != self.mean:
@@ -42,6 +46,8 @@ class Cell:
         s = f"{self.mean:.{nd}f}"
         if self.std == self.std:
             s += f" +- {self.std:.{nd}f}"
+        if self.median == self.median:
+            s += f"; median {self.median:.{nd}f} (IQR {self.q1:.{nd}f}-{self.q3:.{nd}f})"
         return s
 
 
@@ -75,6 +81,8 @@ def write_outputs(spec: TableSpec, result: TableResult, out_dir: Path, decimals:
     """Write the markdown and CSV for one spec; rows without a result are pending."""
     out_dir.mkdir(parents=True, exist_ok=True)
     records = []
+    # median/IQR columns only where a runner gave them, so other tables' CSVs keep their columns
+    quartiles = any(c is not None and c.median == c.median for cs in result.cells.values() for c in cs)
     for row in spec.rows:
         cells = result.cells.get(row.name)
         status, note = _row_status(row, result)
@@ -84,6 +92,8 @@ def write_outputs(spec: TableSpec, result: TableResult, out_dir: Path, decimals:
                 "row": row.name, "column": col, "paper": row.paper[j],
                 "ours_mean": c.mean if c else math.nan, "ours_std": c.std if c else math.nan,
                 "ours_n": c.n if c else 0, "status": status, "note": note,
+                **({"ours_median": c.median if c else math.nan, "ours_q1": c.q1 if c else math.nan,
+                    "ours_q3": c.q3 if c else math.nan} if quartiles else {}),
             })
     df = pd.DataFrame(records)
     csv_path = out_dir / f"{spec.id}.csv"

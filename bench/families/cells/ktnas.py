@@ -134,13 +134,17 @@ def ktnas(mrun: MultiTaskRun, rng: np.random.Generator, settings: KTNASSettings 
     for t in tasks:
         tp = _transfer(t, tasks, s, rng, emb, space, first=True)
         _evaluate_transfer(t, tp)
-        t.population = _top_k(t.population + [m for m in tp if m.fitness is not None], s.population_size)
+        tp = [m for m in tp if m.fitness is not None]
+        t.population = _top_k(t.population + tp, s.population_size)
+        # generation 0 has no offspring, so no transfer rank; every trace has one entry per generation
+        _trace_generation(mrun, t, None, len(tp))
 
     for gen in range(1, s.max_generations):
         if mrun.done:
             break
         for t in tasks:
-            if t.run.done:
+            if t.run.done:  # a finished task keeps its last best value; it transfers nothing
+                _trace_generation(mrun, t, None, 0)
                 continue
             transfer_now = s.transfer != "none" and (not s.adaptive_frequency or rng.random() < t.frequency)
             tp = _transfer(t, tasks, s, rng, emb, space) if transfer_now else []
@@ -163,11 +167,23 @@ def ktnas(mrun: MultiTaskRun, rng: np.random.Generator, settings: KTNASSettings 
             if s.adaptive_frequency and transfer_now:
                 step = s.frequency_step if pos else -s.frequency_step
                 t.frequency = min(1.0, max(s.frequency_min, t.frequency + step))
+            rank = None  # a generation without transfer (MTNAS's adaptive frequency) has no rank
             if tp:
                 ranked = [m.key for m in sorted(pool + offspring, key=lambda m: -m.fitness)]
-                mrun.trace("transfer_rank", t.name, float(np.mean([ranked.index(m.key) + 1 for m in tp])))
-            mrun.trace("best", t.name, t.sign * z[0].fitness)
+                rank = float(np.mean([ranked.index(m.key) + 1 for m in tp]))
             t.population = z
+            _trace_generation(mrun, t, rank, len(tp))
+
+
+def _trace_generation(mrun: MultiTaskRun, t: "_Task", rank: float | None, n_transferred: int) -> None:
+    """One entry per generation and task: ``best`` (the population's best value), ``transfer_rank``
+    (mean rank, 1 = best, of the transferred cells among parents, transferred cells and offspring;
+    None without transfer) and ``n_transferred``; list index = generation. None, not NaN, so that
+    saved records stay strict JSON."""
+    best = t.population[0].fitness if t.population else -math.inf
+    mrun.trace("best", t.name, t.sign * best if math.isfinite(best) else None)
+    mrun.trace("transfer_rank", t.name, rank)
+    mrun.trace("n_transferred", t.name, n_transferred)
 
 
 def _top_k(members: list[_Member], k: int) -> list[_Member]:

@@ -4,6 +4,9 @@ runner by key."""
 
 from __future__ import annotations
 
+import math
+import warnings
+from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -16,13 +19,45 @@ from bench.repro.spec import TableSpec
 from bench.run import RunRecord
 
 #: NB201 dataset of each KTNAS column, and the metric searched on it. KTNAS
-#: (004_9859b4c5803c0e34.txt, Sec. IV-B) used validation accuracy; only CIFAR-10 has
-#: it for every cell here, so CIFAR-100 and ImageNet16-120 use test accuracy.
-KTNAS_NB201 = {"C-10": ("cifar10", "val_acc"), "C-100": ("cifar100", "test_acc"), "ImageNet": ("ImageNet16-120", "test_acc")}
+#: (004_9859b4c5803c0e34.txt, Sec. IV-B) used validation accuracy. CIFAR-10 has it for every
+#: cell here; ImageNet16-120 for the 9,445 cells without dead branches (the others count as
+#: evaluations without a value, ranking last); CIFAR-100 has none, so it uses test accuracy.
+KTNAS_NB201 = {"C-10": ("cifar10", "val_acc"), "C-100": ("cifar100", "test_acc"), "ImageNet": ("ImageNet16-120", "val_acc")}
 
 
 def _nb201_metric(dataset: str) -> str:
     return next(m for ds, m in KTNAS_NB201.values() if ds == dataset)
+
+
+def count_cell(values) -> Cell:
+    """Mean +- population std with median and quartiles: counts to the optimum are heavy-tailed."""
+    v = np.asarray(values, dtype=float)
+    q1, med, q3 = np.percentile(v, [25, 50, 75])
+    return Cell(float(v.mean()), float(v.std(ddof=0)), len(v), float(med), float(q1), float(q3))
+
+
+def metric_notes(datasets: list[str]) -> str:
+    """What each dataset is searched on, with the coverage measured from the table."""
+    from bench.registry import open as open_benchmark
+
+    parts = []
+    for ds in datasets:
+        metric = _nb201_metric(ds)
+        o = open_benchmark("nb201", ds, on_missing="nan")
+        if metric == "test_acc":
+            have = "val_acc" in o.metrics
+            parts.append(f"{ds} by 200-epoch test accuracy ({'validation accuracy exists but is not used' if have else 'the data has no validation accuracy for it'})")
+            continue
+        v = o.query_many(np.arange(o.n_arch), metric)
+        missing = ~np.isfinite(v)
+        text = f"{ds} by validation accuracy (optimum {np.nanmax(v):.2f}"
+        if missing.any():
+            t = o.query_many(np.arange(o.n_arch), "test_acc")
+            text += (f"; {int((~missing).sum()):,} of {o.n_arch:,} cells have it, the other {int(missing.sum()):,} count as "
+                     f"evaluations without a value and rank last: their best test accuracy is {t[missing].max():.2f} against "
+                     f"the optimum {t.max():.2f}")
+        parts.append(text + ")")
+    return "Searched metric: " + "; ".join(parts) + "."
 
 
 def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool, until_optimum: bool = True,
@@ -73,9 +108,12 @@ def _compare_totals(res: TableResult, totals: dict[str, np.ndarray], a: str, b: 
 
     if a in totals and b in totals:
         p = mannwhitneyu(totals[a], totals[b], alternative="two-sided").pvalue
-        verdict = "a significant difference" if p < 0.05 else "no significant difference"
-        res.notes.append(f"{a} vs {b}: total {totals[a].mean():.1f} vs {totals[b].mean():.1f} evaluations, "
-                         f"Mann-Whitney U two-sided p = {p:.3f} over {len(totals[a])} seeds: {verdict} at 5%.")
+        lower = a if np.median(totals[a]) < np.median(totals[b]) else b
+        verdict = (f"a significant difference at 5% (lower median: {lower})" if p < 0.05
+                   else "no significant difference at 5%")
+        res.notes.append(f"{a} vs {b}: total mean {totals[a].mean():.1f} vs {totals[b].mean():.1f}, median "
+                         f"{np.median(totals[a]):.1f} vs {np.median(totals[b]):.1f} evaluations; Mann-Whitney U two-sided "
+                         f"p = {p:.3g} over {len(totals[a])} seeds: {verdict}.")
 
 
 def _evals_table(spec: TableSpec, records: list[RunRecord], cols: list[str], datasets: list[str], seeds: int) -> TableResult:
@@ -91,27 +129,34 @@ def _evals_table(spec: TableSpec, records: list[RunRecord], cols: list[str], dat
             per_ds.append(np.array([r.evals_to(r.target) for r in recs], dtype=float))
         total = np.sum(per_ds, axis=0)  # per seed, summed over the three tasks
         totals[row.name] = total
-        res.cells[row.name] = [Cell(v.mean(), v.std(ddof=0), len(v)) for v in per_ds] + [Cell(total.mean(), total.std(ddof=0), len(total))]
+        res.cells[row.name] = [count_cell(v) for v in per_ds] + [count_cell(total)]
         queries = [np.mean([r.n_queries for r in records if r.algo == row.key and r.dataset == ds]) for ds in datasets]
-        res.row_notes[row.name] = (f"{seeds} seeds, mean +- std (population std). Counting repeated queries of already-seen "
-                                   "cells too, the means are " + ", ".join(f"{c} {q:.1f}" for c, q in zip(cols, queries)))
+        res.row_notes[row.name] = (f"{seeds} seeds, mean +- std (population std); median and IQR beside them. "
+                                   "Largest count of a seed: " + ", ".join(f"{c} {v.max():.0f}" for c, v in zip(cols + ['Total'], per_ds + [total]))
+                                   + ". Counting repeated queries of already-seen cells too, the means are "
+                                   + ", ".join(f"{c} {q:.1f}" for c, q in zip(cols, queries)))
     res.notes += [
-        "Counted evaluations = distinct architectures queried until the incumbent first equals the dataset's optimum.",
-        "C-10 is searched by validation accuracy (as the paper); C-100 and ImageNet16-120 by 200-epoch test accuracy, "
-        "because validation accuracy is not in the data for every cell there (none for CIFAR-100, 9,445 of 15,625 cells for ImageNet16-120). "
-        "The paper's optima are 91.61, 73.49 and 46.77 (validation); ours are "
+        "Counted evaluations = distinct architectures queried until the incumbent first equals the dataset's optimum. "
+        "The counts are heavy-tailed (a few seeds need many times the median), so each cell gives mean +- std for "
+        "comparison with the paper's means and the median with its interquartile range (IQR, 25th-75th percentile), "
+        "which a single long seed does not move.",
+        metric_notes(datasets)
+        + " The paper's optima are 91.61, 73.49 and 46.77 (validation); ours are "
         + ", ".join(f"{c} {r.target:.2f} ({r.metric})" for c, r in zip(cols, [next(x for x in records if x.dataset == ds) for ds in datasets]))
         + ".",
         "Uniform search without replacement over N=15,625 cells with k tied optima needs (N+1)/(k+1) evaluations in expectation; "
         "each optimum here is a single cell, so RS should average about 7,813 per task.",
         "Multi-task rows (KTNAS family) search the three tasks together; a task's count includes the transferred "
         "architectures it evaluated. Settings: bench.families.cells.ktnas.KTNASSettings (KTNAS Table I: population 10, "
-        "tournament 5, mutation probability 1, r=20%, m=5, M=4); MTNAS is approximated by source-rank transfer with an "
-        "adaptive transfer frequency, without its low-fidelity evaluation.",
+        "tournament 5, mutation probability 1, r=20%, m=5, M=4); no zero-cost low-fidelity step (KTNAS Table I lists "
+        "zero-cost evaluation on NAS201); MTNAS is approximated by source-rank transfer with an adaptive transfer "
+        "frequency, without its low-fidelity evaluation.",
     ]
     _compare_totals(res, totals, "KTNAS", "KTNAS w/o transfer rank")
+    _compare_totals(res, totals, "KTNAS", "MTNAS")
     _compare_totals(res, totals, "KTNAS", "REA")
     _compare_totals(res, totals, "node2vec", "op/adjacency one-hot (ours)")
+    _compare_totals(res, totals, "node2vec", "path encoding (ours)")
     return res
 
 
@@ -134,21 +179,40 @@ def ktnas_table8(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
     return res
 
 
+def _table7_override(key: str) -> dict:
+    name, value = key.split("=")
+    fields = {"r": "ranking_ratio", "m": "saved_generations", "M": "transferred"}
+    if name not in fields:
+        raise ValueError(f"ktnas-table7 row key {key!r}: the parameter must be one of {sorted(fields)}")
+    return {fields[name]: float(value) if name == "r" else int(value)}
+
+
 def ktnas_table7(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
-    """Sensitivity to r, m, M on NB201 (proxy for the paper's DARTS runs), two tasks, fixed budget."""
-    from bench.families.cells.ktnas import ktnas, preset
+    """Sensitivity to r, m, M on NB201 (proxy for the paper's DARTS runs), two tasks, fixed budget.
+
+    Rows that equal the default configuration (KTNAS Table I) run it again with their own random
+    streams, so their spread measures seed noise; the notes set it against each setting's effect."""
+    from dataclasses import asdict
+
+    from scipy.stats import kruskal
+
+    from bench.families.cells.ktnas import PRESETS, ktnas, preset
     from bench.multitask import MultiTaskRun
 
     budget = int(spec.params.get("budget", 100))
+    default = asdict(PRESETS["ktnas"])
     res = TableResult()
+    per_seed: dict[str, dict[str, list[float]]] = {}
+    groups: dict[str, list[str]] = {}
+    defaults: list[str] = []
     for row in spec.rows:
         if row.status == "pending" or not row.key:
             continue
-        name, value = row.key.split("=")
-        override = {"ranking_ratio": float(value)} if name == "r" else {
-            "saved_generations" if name == "m" else "transferred": int(value)}
+        override = _table7_override(row.key)
+        groups.setdefault(row.key.split("=")[0], []).append(row.name)
+        if all(default[k] == v for k, v in override.items()):
+            defaults.append(row.name)
         vals = {"C-10 Val": [], "C-10 Test": [], "C-100 Val": [], "C-100 Test": []}
-
         for seed in tqdm(range(seeds), desc=f"KTNAS {row.key}", unit="seed", disable=not progress):
             m = MultiTaskRun.open("nb201", {"cifar10": "val_acc", "cifar100": "test_acc"}, algo="ktnas", seed=seed,
                                   budget_evals=budget)
@@ -158,6 +222,7 @@ def ktnas_table7(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
             vals["C-10 Val"].append(c10.best_value)
             vals["C-10 Test"].append(m.runs["cifar10"].oracle.query(c10.best_arch, "test_acc"))
             vals["C-100 Test"].append(c100.best_value)
+        per_seed[row.name] = vals
         res.cells[row.name] = [Cell(np.mean(v), np.std(v), len(v)) if v else None for v in vals.values()]
         res.row_notes[row.name] = f"{seeds} seeds, {budget} evaluations per task"
     res.notes += [
@@ -167,48 +232,183 @@ def ktnas_table7(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
         "so its Val column stays empty. Absolute values are NB201 accuracies and are not comparable with the paper's DARTS numbers; "
         "the comparison is between rows.",
     ]
+    if per_seed:
+        res.notes += _sensitivity_notes(per_seed, groups, defaults, seeds, kruskal)
     return res
 
 
+def _sensitivity_notes(per_seed: dict, groups: dict[str, list[str]], defaults: list[str], seeds: int, kruskal) -> list[str]:
+    """Seed noise (spread of the rows that repeat the default configuration) against each setting's effect."""
+    notes = []
+    if len(defaults) > 1:
+        notes.append(f"Rows {', '.join(defaults)} are the same configuration (the KTNAS Table I default r=20%, m=5, M=4), "
+                     "run with different random streams: the spread of their means is seed noise, and a setting's effect "
+                     "is measurable only where it clearly exceeds that spread.")
+    tests: list[tuple[str, str, float]] = []
+    for col in ("C-10 Val", "C-10 Test", "C-100 Test"):
+        means = {n: float(np.mean(v[col])) for n, v in per_seed.items()}
+        se = max(float(np.std(v[col], ddof=1) / np.sqrt(len(v[col]))) for v in per_seed.values()) if seeds > 1 else math.nan
+        parts = []
+        if len(defaults) > 1:
+            d = [means[n] for n in defaults]
+            parts.append(f"identical default rows spread {max(d) - min(d):.3f}")
+        parts.append(f"largest standard error of a row mean {se:.3f}")
+        for g, names in groups.items():
+            vals = [per_seed[n][col] for n in names]
+            rng_g = max(means[n] for n in names) - min(means[n] for n in names)
+            p = kruskal(*vals).pvalue if seeds > 1 and len(names) > 1 and np.ptp(np.concatenate(vals)) > 0 else math.nan
+            parts.append(f"{g}: range of means {rng_g:.3f}, Kruskal-Wallis p = {p:.3g}")
+            tests.append((col, g, p))
+        notes.append(f"{col} ({seeds} seeds per row): " + "; ".join(parts) + ".")
+    done = [t for t in tests if t[2] == t[2]]
+    if done:
+        level = 0.05 / len(done)
+        hits = [f"{g} on {col} (p = {p:.3g})" for col, g, p in done if p < level]
+        notes.append(f"Verdict: of {len(done)} Kruskal-Wallis tests (one per parameter and column), "
+                     + (f"{len(hits)} pass 5% after Bonferroni correction (p < {level:.4f}): {', '.join(hits)}; the others "
+                        "show no effect distinguishable from seed noise." if hits else
+                        f"none passes 5% after Bonferroni correction (p < {level:.4f}): with {seeds} seeds per row no "
+                        "setting of r, m or M has an effect distinguishable from seed noise on this proxy."))
+    return notes
+
+
+def generation_matrix(recs: list[MultiTaskRecord], trace: str, task: str, generations: int) -> np.ndarray:
+    """Seeds x generations; column g is generation g. A seed that stopped early keeps its final
+    ``best`` value; a generation without transfer has no ``transfer_rank`` (NaN), never a neighbour's."""
+    out = np.full((len(recs), generations), np.nan)
+    for i, r in enumerate(recs):
+        c = np.array([np.nan if v is None else v for v in r.traces.get(trace, {}).get(task, [])], dtype=float)
+        if len(c) > generations:
+            raise ValueError(f"{r.algo} seed {r.seed}: {len(c)} generations of {trace!r} on {task}, expected at most {generations}")
+        out[i, :len(c)] = c
+        if trace == "best" and np.isfinite(c).any():
+            last = c[np.isfinite(c)][-1]
+            out[i, len(c):] = last
+    return out
+
+
 def ktnas_figures(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
-    """Figures 5 and 6: best value and mean rank of transferred cells per generation, 100 generations."""
+    """Figures 5 and 6: best value and mean rank of transferred cells per generation (0 .. generations-1)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from bench.families.cells.ktnas import PRESETS
+    from bench.registry import open as open_benchmark
+
     generations = int(spec.params.get("generations", 100))
     trace = spec.params.get("trace", "best")
+    if trace not in ("best", "transfer_rank"):
+        raise ValueError(f"{spec.path}: params.trace must be 'best' or 'transfer_rank', got {trace!r}")
     datasets = [v[0] for v in KTNAS_NB201.values()]
     res = TableResult()
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5 * len(datasets), 4), squeeze=False)
+    x = np.arange(generations)
+    fig, axes = plt.subplots(2, len(datasets), figsize=(5.2 * len(datasets), 8), squeeze=False, constrained_layout=True)
+    optima = {ds: open_benchmark("nb201", ds, on_missing="nan").optimum(_nb201_metric(ds)).value for ds in datasets}
+    floor_share, transfer_share = {}, {}
     for row in spec.rows:
         if row.status == "pending" or not row.key:
             continue
+        s = PRESETS[row.key]
+        floor = (s.population_size + 1 + s.population_size + s.transferred) / 2
         recs = _multitask_records(row.key, datasets, seeds, progress, until_optimum=False, max_generations=generations)
         finals = []
-        for ax, ds in zip(axes[0], datasets):
-            curves = [r.traces.get(trace, {}).get(ds, []) for r in recs]
-            n = min(len(c) for c in curves)
-            m = np.array([c[:n] for c in curves], dtype=float)
-            x = np.arange(1, n + 1)
-            mean, std = m.mean(axis=0), m.std(axis=0)
-            ax.plot(x, mean, label=row.name)
-            ax.fill_between(x, mean - std, mean + std, alpha=0.2)
-            ax.set_title(f"{ds} ({_nb201_metric(ds) if trace == 'best' else 'transferred cells'})")
-            ax.set_xlabel("generation")
-            ax.set_ylabel("best value in population" if trace == "best" else "mean rank among parents+offspring (1 = best)")
-            ax.grid(alpha=0.3)
-            finals.append(Cell(float(m[:, -1].mean()), float(m[:, -1].std()), len(m)) if n else None)
+        for j, ds in enumerate(datasets):
+            m = generation_matrix(recs, trace, ds, generations)
+            with _quiet_nan_warnings():
+                mean, std = np.nanmean(m, axis=0), np.nanstd(m, axis=0)
+            sparse = np.isnan(mean[1:]).any()  # MTNAS: generations without transfer leave gaps; dots show them
+            line, = axes[0][j].plot(x, mean, label=row.name, marker="." if sparse else None, ms=3)
+            axes[0][j].fill_between(x, mean - std, mean + std, alpha=0.15, color=line.get_color())
+            if trace == "best":
+                with _quiet_nan_warnings():
+                    regret = np.nanmean(optima[ds] - m, axis=0)
+                axes[1][j].plot(x, regret, label=row.name, color=line.get_color())
+            else:
+                axes[1][j].plot(x, _rolling_nanmean(mean - floor, 5), label=row.name, color=line.get_color())
+                late = m[:, generations // 2:]
+                floor_share.setdefault(row.name, []).append(np.mean(np.isclose(late[np.isfinite(late)], floor)))
+                transfer_share.setdefault(row.name, []).append(np.isfinite(m[:, 1:]).mean())
+            if trace == "best":
+                last = m[:, -1][np.isfinite(m[:, -1])]
+            else:  # MTNAS transfers in few generations: each seed's mean over the last 10, not one generation
+                win = m[:, -min(10, generations):]
+                has = np.isfinite(win).any(axis=1)
+                with _quiet_nan_warnings():
+                    last = np.nanmean(win[has], axis=1)
+            finals.append(Cell(float(last.mean()), float(last.std()), len(last)) if len(last) else None)
         res.cells[row.name] = finals
-        res.row_notes[row.name] = f"{seeds} seeds, {generations} generations; value at the last generation"
-    for ax in axes[0]:
-        ax.legend()
-    fig.tight_layout()
+        res.row_notes[row.name] = (f"{seeds} seeds, generations 0-{generations - 1}; "
+                                   + (f"value at generation {generations - 1}" if trace == "best" else
+                                      f"each seed's mean over generations {max(0, generations - 10)}-{generations - 1}, "
+                                      "over the seeds that transferred in them (n in the CSV)"))
+    for j, ds in enumerate(datasets):
+        metric = _nb201_metric(ds)
+        what = "validation" if metric == "val_acc" else "test"
+        top, bottom = axes[0][j], axes[1][j]
+        if trace == "best":
+            top.set_title(f"{ds} ({what} accuracy)")
+            top.set_ylabel(f"best {what} accuracy in population (%)")
+            bottom.set_title(f"{ds}: gap to the optimum {optima[ds]:.2f}%")
+            bottom.set_ylabel("mean regret (% points, symlog)")
+            bottom.set_yscale("symlog", linthresh=0.01)
+        else:
+            top.set_title(f"{ds}: transferred cells")
+            top.set_ylabel("mean rank (1 = best, rank units)")
+            bottom.set_title(f"{ds}: above the floor, 5-generation mean")
+            bottom.set_ylabel("mean rank - floor (rank units, symlog)")
+            bottom.set_yscale("symlog", linthresh=0.1)
+        if trace == "transfer_rank":
+            top.axhline(floor, ls="--", lw=0.8, color="grey", label=f"floor {floor:g} (see notes)")
+        for ax in (top, bottom):
+            ax.set_xlabel("generation (0 = random initial population)")
+            ax.set_xlim(0, generations - 1)
+            ax.grid(alpha=0.3)
+        top.legend(fontsize=8)
+    fig.suptitle(f"KTNAS {spec.table}: {spec.title} ({seeds} seeds; shaded +-1 std)")
     res.figures.append(fig)
-    res.notes.append("NAS-Bench-201, three tasks searched together; C-10 by validation accuracy, C-100 and "
-                     "ImageNet16-120 by test accuracy. Shaded: +-1 std over seeds.")
+    res.notes.append(metric_notes(datasets) + f" Every trace has one value per generation 0-{generations - 1}; "
+                     "a seed is never cut to another seed's length.")
+    if trace == "best":
+        res.notes.append("Top: mean +- std over seeds of the population's best value per generation. Bottom: mean regret "
+                         "(task optimum minus that value) on a log scale, where the top curves look flat.")
+    else:
+        s = PRESETS["ktnas"]
+        floor = (s.population_size + 1 + s.population_size + s.transferred) / 2
+        res.notes.append(
+            f"Rank of each transferred cell among the {s.population_size} parents, the {s.transferred} transferred "
+            f"cells and the {s.population_size} offspring (1 = best), averaged over the transferred cells; generation 0 "
+            "has no offspring and so no rank, and a generation in which a task transfers nothing (MTNAS's adaptive "
+            "frequency) has none either: its mean is over the seeds that transferred (dots). Bottom: the same minus the floor, "
+            "averaged over a moving window of 5 generations, on a symmetric log scale.")
+        res.notes.append(
+            f"The floor {floor:g}: a transferred cell the task has evaluated before cannot beat its parents (they are the top "
+            f"{s.population_size} of everything it evaluated), so once the populations converge the transferred cells "
+            f"take ranks {s.population_size + 1}-{s.population_size + s.transferred} whenever every offspring is worse. "
+            "Share of (seed, generation) values at the floor in the second half of the run, per task: "
+            + "; ".join(f"{n} " + ", ".join(f"{v:.0%}" for v in vals) for n, vals in floor_share.items())
+            + ". Share of generations 1 onward with a transfer: "
+            + "; ".join(f"{n} " + ", ".join(f"{v:.0%}" for v in vals) for n, vals in transfer_share.items()) + ".")
     return res
+
+
+def _rolling_nanmean(v: np.ndarray, w: int) -> np.ndarray:
+    """Mean of the finite values in a trailing window of ``w`` (NaN where the window has none)."""
+    ok = np.isfinite(v)
+    c = np.concatenate([[0.0], np.cumsum(np.where(ok, v, 0.0))])
+    n = np.concatenate([[0], np.cumsum(ok)])
+    lo = np.maximum(np.arange(len(v)) + 1 - w, 0)
+    num, den = c[1:] - c[lo], n[1:] - n[lo]
+    return np.where(den > 0, num / np.maximum(den, 1), np.nan)
+
+
+@contextmanager
+def _quiet_nan_warnings():
+    """All-NaN generations (nobody transferred) are expected: their mean is NaN, without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 TRANSNAS_COLUMNS = {"Object C. Acc (%)": "class_object", "Scene C. Acc (%)": "class_scene", "Room layout L2 loss": "room_layout"}
