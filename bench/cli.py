@@ -345,6 +345,12 @@ def _info_trained(a, family) -> None:
         opt = t.optimum(t.test_metric)
         print(f"  [{ds}] {t.n_arch} trained architectures x {t.metric_info(t.test_metric).n_seed} seeds in "
               f"tables/{t.table_path.name}; best seed-mean {t.test_metric} = {opt.value:.4f} at {opt.arch}")
+        if "train_seconds" in t.metrics:  # what building the table cost (the trainings its seconds record)
+            import numpy as np
+
+            secs = t.query_many(t.archs(), "train_seconds") * t.metric_info("train_seconds").n_seed
+            print(f"      built in {np.nansum(secs) / 3600:.2f} CPU-hours of training "
+                  f"({len(secs) * t.metric_info('train_seconds').n_seed / np.nansum(secs):.3f} models/s as measured by the build)")
         noise = json.loads(t.attrs.get("provenance", "{}")).get("seed_noise", {})
         for m, r in noise.items():  # where the builder measured it: seed noise against architecture spread
             print(f"      {m}: ICC(1) {r['icc1']:.2f}, median seed std {r['median_seed_std']:.4g}, IQR of seed means "
