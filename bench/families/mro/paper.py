@@ -98,11 +98,15 @@ def _view(dataset: str):
 
     view = table_view(dataset)
     if view is None:
-        from bench.errors import MissingTableError
+        from bench.errors import TableMissingError
 
-        raise MissingTableError(f"no shipped table for mro/{dataset}: build it with "
+        raise TableMissingError(f"no shipped table for mro/{dataset}: build it with "
                                 f"`mmnas-bench tables build mro-{dataset}`")
     return view
+
+
+def _n_seeds(view) -> int:
+    return view.metric_info("test_mae").n_seed
 
 
 def _cell(values) -> Cell:
@@ -130,20 +134,20 @@ def _row_values(spec: TableSpec, row, dataset: str, seeds: int, progress: bool):
     key = row.key
     if key.startswith("mask:"):
         arch = key.split(":", 1)[1]
-        vals = [[view.query(arch, m, seed=s) for s in range(view.n_seeds)] if m else [] for m in cols]
-        return vals, f"the tabulated mask {arch}, {view.n_seeds} training seeds", [arch]
+        vals = [[view.query(arch, m, seed=s) for s in range(_n_seeds(view))] if m else [] for m in cols]
+        return vals, f"the tabulated mask {arch}, {_n_seeds(view)} training seeds", [arch]
     if key.startswith("baseline:"):
         name = key.split(":", 1)[1]
         oracle = _oracle(dataset)
-        recs = [baselines.result(oracle, name, s) for s in range(view.n_seeds)]
+        recs = [baselines.result(oracle, name, s) for s in range(_n_seeds(view))]
         vals = [[r[m] for r in recs] if m else [] for m in cols]
         return vals, f"trained with the masks' recipe, {len(recs)} training seeds (cached in {cache_path().name})", []
     if key == "best-val":
         archs = view.archs()
         val = view.query_many(archs, "val_mae")
         arch = archs[int(np.argmin(val))]
-        vals = [[view.query(arch, m, seed=s) for s in range(view.n_seeds)] if m else [] for m in cols]
-        return vals, f"the mask with the best tabulated validation MAE ({arch}), {view.n_seeds} training seeds", [arch]
+        vals = [[view.query(arch, m, seed=s) for s in range(_n_seeds(view))] if m else [] for m in cols]
+        return vals, f"the mask with the best tabulated validation MAE ({arch}), {_n_seeds(view)} training seeds", [arch]
     runs = searches(dataset, key, seeds, progress)
     chosen = [r.best_arch for r in runs]
     vals = []
@@ -155,8 +159,12 @@ def _row_values(spec: TableSpec, row, dataset: str, seeds: int, progress: bool):
                          else float("nan") for r in runs])
         else:
             vals.append([])
-    counts = {a: chosen.count(a) for a in sorted(set(chosen), key=lambda a: (-chosen.count(a), a))}
-    note = ("chosen masks over %d search seeds: %s" % (len(runs), ", ".join(f"{a} x{n}" for a, n in counts.items())))
+    def tally(masks: list[str]) -> str:
+        return ", ".join(f"{a} x{masks.count(a)}" for a in sorted(set(masks), key=lambda a: (-masks.count(a), a)))
+
+    first = [r.settings["top_best"][0] for r in runs if r.settings.get("top_best")]
+    note = (f"chosen masks (the best stand-alone validation MAE among the supernet's top 3) over {len(runs)} search "
+            f"seeds: {tally(chosen)}; the supernet's own first choice (shared weights, no retraining): {tally(first)}")
     truth = view_truth(dataset)
     if truth:
         names = space.path_names()
