@@ -61,8 +61,9 @@ def metric_notes(datasets: list[str]) -> str:
 
 
 def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool, until_optimum: bool = True,
-                       **overrides) -> list[MultiTaskRecord]:
-    """Seeded multi-task runs of one algorithm (``overrides`` tune a KTNAS-family preset)."""
+                       metrics: dict[str, str] | None = None, **overrides) -> list[MultiTaskRecord]:
+    """Seeded multi-task runs of one algorithm (``overrides`` tune a KTNAS-family preset; ``metrics``
+    replaces the KTNAS tables' metric per dataset)."""
     from bench.algorithms import multitask as mt_algorithms
     from bench.families.cells.ktnas import ktnas, preset
     from bench.multitask import MultiTaskRun
@@ -70,7 +71,7 @@ def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool
     algo = (lambda m, rng: ktnas(m, rng, preset(key, **overrides))) if overrides else mt_algorithms.get(key, "nb201")
     out = []
     for seed in tqdm(range(seeds), desc=key, unit="seed", disable=not progress):
-        m = MultiTaskRun.open("nb201", {ds: _nb201_metric(ds) for ds in datasets}, algo=key, seed=seed,
+        m = MultiTaskRun.open("nb201", {ds: (metrics or {}).get(ds) or _nb201_metric(ds) for ds in datasets}, algo=key, seed=seed,
                               until_optimum=until_optimum)
         algo(m, seed_rng(seed, key, *datasets))
         out.append(m.finish())
