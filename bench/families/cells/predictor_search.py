@@ -62,7 +62,23 @@ def _check_bool(s, name: str) -> None:
 
 
 @dataclass(frozen=True)
-class GCNSettings:
+class _FitSettings:
+    """How a predictor is (re)fitted each round: ``epochs`` full-batch Adam steps at first, then
+    ``refit_epochs`` more from the last weights when ``warm_start`` (else ``epochs`` from scratch)."""
+
+    epochs: int = 100
+    refit_epochs: int = 10
+    warm_start: bool = True
+    lr: float = 1e-2
+    weight_decay: float = 1e-4
+
+    def _check_fit(self) -> None:
+        _check_positive(self, ints=("epochs", "refit_epochs"), floats=("lr",), nonneg=("weight_decay",))
+        _check_bool(self, "warm_start")
+
+
+@dataclass(frozen=True)
+class GCNSettings(_FitSettings):
     """GCN-predictor search. ``initial`` random cells, then rounds: train the predictor on every
     evaluated cell, score ``pool`` random unevaluated cells, evaluate the ``batch`` best.
 
@@ -76,16 +92,10 @@ class GCNSettings:
     pool: int = 1000
     hidden: int = 32
     layers: int = 3
-    epochs: int = 100
-    refit_epochs: int = 10
-    warm_start: bool = True
-    lr: float = 1e-2
-    weight_decay: float = 1e-4
 
     def __post_init__(self):
-        _check_positive(self, ints=("initial", "batch", "pool", "hidden", "layers", "epochs", "refit_epochs"),
-                        floats=("lr",), nonneg=("weight_decay",))
-        _check_bool(self, "warm_start")
+        _check_positive(self, ints=("initial", "batch", "pool", "hidden", "layers"))
+        self._check_fit()
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ class LaNASSettings:
 
 
 @dataclass(frozen=True)
-class WeakNASSettings:
+class WeakNASSettings(_FitSettings):
     """Progressive weak predictors. ``initial`` random cells, then rounds: fit an MLP (one-hot
     edge ops, two hidden layers of ``hidden`` units, MSE on standardised values, Adam, full batch,
     ``epochs`` steps) to every evaluated cell, predict every unevaluated cell, and evaluate
@@ -118,16 +128,10 @@ class WeakNASSettings:
     batch: int = 10
     top: int = 100
     hidden: int = 64
-    epochs: int = 100
-    refit_epochs: int = 10
-    warm_start: bool = True
-    lr: float = 1e-2
-    weight_decay: float = 1e-4
 
     def __post_init__(self):
-        _check_positive(self, ints=("initial", "batch", "top", "hidden", "epochs", "refit_epochs"), floats=("lr",),
-                        nonneg=("weight_decay",))
-        _check_bool(self, "warm_start")
+        _check_positive(self, ints=("initial", "batch", "top", "hidden"))
+        self._check_fit()
         if self.batch > self.top:
             raise PredictorSearchError(f"WeakNASSettings.batch ({self.batch}) must be <= top ({self.top})")
 
