@@ -346,3 +346,16 @@ def test_readme_status_counts_match_the_specs(repo_root):
     total = sum(a.values()) - a["added"] - a["settings"]
     assert f"regenerates {run} of the papers' {total} result rows" in text, hint
     assert f"plus {a['added']} rows of its own" in text, hint
+
+
+def test_every_family_names_each_of_its_algorithms():
+    """Legends show published names: every registered algorithm of every family has one."""
+    from bench import families
+    from bench.report import GENERIC_METHOD_NAMES
+
+    for name in families.FAMILIES:
+        fam = families.get(name)
+        named = {**GENERIC_METHOD_NAMES, **fam.method_names()}
+        keys = set(fam.algorithms()) | set(fam.multitask_algorithms())
+        missing = sorted(k for k in keys if k not in named)
+        assert not missing, (name, missing)

@@ -59,11 +59,17 @@ def _multitask_algorithms():
     return multitask_algorithms()
 
 
+def _method_names() -> dict:
+    """Legend names of the KTNAS presets (ktnas.PRESETS) and the Table II baselines."""
+    return {"ktnas": "KTNAS", "ktnas-random": "KTNAS w/o transfer rank", "emt-nas": "EMT-NAS", "mtnas": "MTNAS",
+            "gcn": "GCN predictor", "lanas": "LaNAS", "weaknas": "WeakNAS", "zero": "Zero-cost + REA"}
+
+
 NB201 = replace(table_family(
     "nb201", "NAS-Bench-201 topology space, 15,625 cells, published 200-epoch accuracies and hardware costs",
     "nb201.h5", ("cifar10", "cifar100", "ImageNet16-120"), _nb201_space, "test_acc", _build_nb201,
     validation_metric="val_acc", test_metric="test_acc", runners=_ktnas_runners,
-    multitask_algorithms=_multitask_algorithms), algorithms=_cell_algorithms)
+    multitask_algorithms=_multitask_algorithms), algorithms=_cell_algorithms, method_names=_method_names)
 
 TRANSNAS = replace(table_family(
     "transnas101-micro", "TransNAS-Bench-101 micro cells, a 711-cell SAMPLE of 4,096, 7 tasks (NASLib export)",
@@ -71,4 +77,5 @@ TRANSNAS = replace(table_family(
     ("class_object", "class_scene", "room_layout", "autoencoder", "normal", "jigsaw", "segmentsemantic"),
     _transnas_space, "val_score", _build_transnas,
     validation_metric="val_score", test_metric=None,  # the NASLib sample has validation scores only
-    runners=_transnas_runners, multitask_algorithms=_multitask_algorithms), algorithms=_cell_algorithms)
+    runners=_transnas_runners, multitask_algorithms=_multitask_algorithms), algorithms=_cell_algorithms,
+    method_names=_method_names)

@@ -136,7 +136,8 @@ def _method_names() -> dict:
     """Legend names of MRO's presets (search.PRESETS) and of exhaustive search."""
     return {"mro": "MRO", "mro-noprior": "MRO w/o prior guidance", "mro-nomrg": "MRO w/o MRG prior",
             "mro-norank": "MRO w/o rank regularization", "mro-l0": "MRO, L0 rank loss", "mro-l1": "MRO, L1 rank loss",
-            "mro-l2": "MRO, L2 rank loss", "mro-linf": "MRO, L-infinity rank loss", "exhaustive": "Exhaustive search"}
+            "mro-l2": "MRO, L2 rank loss", "mro-linf": "MRO, L-infinity rank loss", "exhaustive": "Exhaustive search",
+            "mro-literal": "MRO, literal rank loss (A)", "mro-flops": "MRO, pick under 0.75x FLOPs"}
 
 
 FAMILY = Family(
