@@ -96,16 +96,20 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
 
 
 def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = None, budget_evals: int | None = None,
-                settings=None) -> RunRecord:
-    """One seeded search run on a trained benchmark (see :class:`bench.trained_run.TrainedRun`)."""
+                settings=None, train_seed: int | None = None) -> RunRecord:
+    """One seeded search run on a trained benchmark (see :class:`bench.trained_run.TrainedRun`);
+    ``train_seed``: the seed its models train with (default: ``seed`` mod the table's seeds)."""
     from bench import __version__
     from bench.trained_run import TrainedRun
 
     fn = algorithms.get(algo, oracle.benchmark)
-    run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals)
+    run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals,
+                     train_seed=train_seed)
     rng = seed_rng(seed, algo, oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
     rec = run.finish()
+    if train_seed is not None:
+        rec.settings["train_seed"] = train_seed
     rec.test_metric = rec.test_metric or oracle.test_metric
     rec.version = rec.version or __version__
     rec.tables = rec.tables or oracle.table_digests()

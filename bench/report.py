@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import math
 from pathlib import Path
 from typing import Sequence
@@ -107,6 +109,7 @@ def method_name(algo: str, benchmark: str | None = None) -> str:
 _UNIT_WORDS = {"%": "%", "count": "count", "s": "s"}
 
 
+@functools.lru_cache(maxsize=None)  # a plot asks per axis; opening a table view reads the whole table
 def metric_unit(benchmark: str, dataset: str, metric: str) -> str:
     """The unit a benchmark's table gives ``metric`` on ``dataset`` ("" when it gives none)."""
     from bench import registry

@@ -34,7 +34,7 @@ from bench.run import BudgetedRun, RunRecord
 
 class TrainedRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
-                 budget_evals: int | None = None, settings: dict | None = None):
+                 budget_evals: int | None = None, settings: dict | None = None, train_seed: int | None = None):
         if budget_seconds is not None and not (math.isfinite(budget_seconds) and budget_seconds > 0):
             raise ValueError(f"budget_seconds must be a finite number > 0, got {budget_seconds!r}")
         if budget_evals is not None and (isinstance(budget_evals, bool) or int(budget_evals) != budget_evals
@@ -42,7 +42,9 @@ class TrainedRun(BudgetedRun):
             raise ValueError(f"budget_evals must be a whole number >= 1, got {budget_evals!r}")
         self.oracle = oracle
         self.space = oracle.space
-        self.train_seed = seed % max(1, oracle.n_seeds)
+        # by default the run's models are the table's seeds (seed mod n_seeds: lookups); a given
+        # train_seed makes runs independent replicates of training too (seeds past the table train)
+        self.train_seed = seed % max(1, oracle.n_seeds) if train_seed is None else int(train_seed)
         fitness = oracle.fitness_metric
         self.record = RunRecord(oracle.benchmark, oracle.dataset, fitness, oracle.metric_info(fitness).direction, algo,
                                 seed, budget_evals, budget_seconds, None, dict(settings or {}))

@@ -89,11 +89,11 @@ def test_inherited_keys_differ_by_scope(tmp_path):
 def test_runs_train_with_their_own_seed(tmp_path):
     """Run seed 4 trains with seed 4, not 4 mod 3: its models are not seed 1's."""
     from bench.families.tree_fusion import open_for_search
-    from bench.families.tree_fusion.paper import _run
+    from bench.compare import run_trained
 
     o = open_for_search("aloi", "low-data", overlay=tmp_path / "o.sqlite")
-    r1 = _run(o, "rs", 1, 0.05, None)
-    r4 = _run(o, "rs", 4, 0.05, None)
+    r1 = run_trained(o, "rs", 1, budget_seconds=0.05, train_seed=1)
+    r4 = run_trained(o, "rs", 4, budget_seconds=0.05, train_seed=4)
     assert r4.settings["train_seed"] == 4
     arch = r4.archs[0]
     assert r4.values[0] == o.query(arch, "val_acc", 4, allow_train=True)

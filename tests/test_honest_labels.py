@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -247,60 +248,55 @@ def _check_readable(fig, keys_named: dict[str, str], title: str = "") -> None:
             assert _inside(t.get_window_extent(renderer), fig.bbox), f"clipped: {t.get_text()!r}"
 
 
-def test_table_benchmark_plot_is_readable(tmp_path):
+@contextmanager
+def _compared_figure(out, args: list[str], draw):
+    """Run ``compare`` with ``args`` into ``out`` and yield ``draw(out)``'s figure, closed after."""
     import matplotlib.pyplot as plt
 
     from bench.cli import main
+
+    assert main(["compare", *args, "--out", str(out), "--no-progress"]) == 0
+    fig = draw(out)
+    try:
+        yield fig
+    finally:
+        plt.close(fig)
+
+
+def test_table_benchmark_plot_is_readable(tmp_path):
     from bench.report import anytime_figure, load_records
 
-    out = tmp_path / "c"
-    assert main(["compare", "--dataset", "cifar10", "--dataset", "ImageNet16-120", "--algo", "rs", "--algo", "rea",
-                 "--seeds", "2", "--budget", "40", "--out", str(out), "--no-progress"]) == 0
-    fig = anytime_figure(load_records(out), LONG_TITLE)
-    try:
+    with _compared_figure(tmp_path / "c", ["--dataset", "cifar10", "--dataset", "ImageNet16-120", "--algo", "rs",
+                                           "--algo", "rea", "--seeds", "2", "--budget", "40"],
+                          lambda out: anytime_figure(load_records(out), LONG_TITLE)) as fig:
         _check_readable(fig, {"rs": "Random search", "rea": "Regularized evolution"}, LONG_TITLE)
         for ax in fig.axes:
             assert ax.get_xscale() == "log" and ax.get_yscale() == "symlog"  # flat tails stay apart
             assert "percentage points" in ax.get_ylabel()  # a difference of accuracies
-    finally:
-        plt.close(fig)
 
 
 def test_trained_benchmark_plot_is_readable(tmp_path):
-    import matplotlib.pyplot as plt
-
-    from bench.cli import main
     from bench.report import load_records
     from bench.trained_report import anytime_figure
 
-    out = tmp_path / "f"
-    assert main(["compare", "--bench", "tree-fusion", "--dataset", "scene15", "--algo", "rea", "--algo", "csgnas",
-                 "--seeds", "2", "--budget-seconds", "5", "--out", str(out), "--no-progress"]) == 0
-    fig = anytime_figure(load_records(out), LONG_TITLE)
-    try:
+    with _compared_figure(tmp_path / "f", ["--bench", "tree-fusion", "--dataset", "scene15", "--algo", "rea",
+                                           "--algo", "csgnas", "--seeds", "2", "--budget-seconds", "5"],
+                          lambda out: anytime_figure(load_records(out), LONG_TITLE)) as fig:
         _check_readable(fig, {"rea": "Regularized evolution", "csgnas": "CSG-NAS"}, LONG_TITLE)
         (ax,) = fig.axes
         assert ax.get_xscale() == "log" and "(s," in ax.get_xlabel() and "(%)" in ax.get_ylabel()
-    finally:
-        plt.close(fig)
 
 
 def test_multitask_plot_is_readable(tmp_path):
-    import matplotlib.pyplot as plt
-
     from bench.multitask import MultiTaskRecord
     from bench.report import multitask_figure
-    from bench.cli import main
 
-    out = tmp_path / "m"
-    assert main(["compare", "--multitask", "--dataset", "cifar10", "--dataset", "cifar100", "--algo", "rea",
-                 "--seeds", "1", "--budget", "30", "--out", str(out), "--no-progress"]) == 0
-    records = [MultiTaskRecord.load(p) for p in sorted((out / "records").glob("*.json"))]
-    fig = multitask_figure(records)
-    try:
+    def draw(out):
+        return multitask_figure([MultiTaskRecord.load(p) for p in sorted((out / "records").glob("*.json"))])
+
+    with _compared_figure(tmp_path / "m", ["--multitask", "--dataset", "cifar10", "--dataset", "cifar100", "--algo",
+                                           "rea", "--seeds", "1", "--budget", "30"], draw) as fig:
         _check_readable(fig, {"rea": "Regularized evolution"})
-    finally:
-        plt.close(fig)
 
 
 def test_a_key_no_family_names_is_shown_as_given():

@@ -478,8 +478,7 @@ def load_ntu_skeletons(folder, steps: int = 32, max_bodies: int = 2, name: str =
             raise SequenceFormatError(f"{p.name}: not an NTU file name SsssCcccPpppRrrrAaaa.skeleton")
         sk = read_ntu_skeleton(p, max_bodies)
         sk = sk - sk[:, :1, 1:2, :]  # origin: joint 2 of the first body, per frame
-        idx = np.linspace(0, len(sk) - 1, steps).round().astype(int) if len(sk) else np.zeros(0, dtype=int)
-        seq = sk[idx].reshape(len(idx), -1) if len(sk) else np.zeros((steps, max_bodies * 75))
+        seq = _even_steps(sk, steps).reshape(steps, -1) if len(sk) else np.zeros((steps, max_bodies * 75))
         seqs.append(seq)
         subject.append(int(m.group(3)))
         action.append(int(m.group(5)) - 1)
@@ -493,18 +492,18 @@ def load_ntu_skeletons(folder, steps: int = 32, max_bodies: int = 2, name: str =
     if rgb_features is not None:
         rgb_dir = _exists(rgb_features)
         feats = [(rgb_dir / f"{p.stem}.npy") for p in files]
-        found = [f for f in feats if f.exists()]
-        if not found:
-            raise SourceMissingError(f"{rgb_dir} holds none of the {len(files)} samples' <sample>.npy RGB features")
-        dims = {_frame_features(f, "RGB").shape[1] for f in found[:1]}
-        d = dims.pop()
-        rgb = np.zeros((len(files), steps, d))
+        rgb, first = None, None
         for i, f in enumerate(feats):
-            if f.exists():
-                a = _frame_features(f, "RGB")
-                if a.shape[1] != d:
-                    raise SequenceFormatError(f"{f}: {a.shape[1]} RGB features, {found[0].name} has {d}")
-                rgb[i] = _even_steps(a, steps)
+            if not f.exists():
+                continue
+            a = _frame_features(f, "RGB")
+            if rgb is None:
+                rgb, first = np.zeros((len(files), steps, a.shape[1])), f
+            elif a.shape[1] != rgb.shape[2]:
+                raise SequenceFormatError(f"{f}: {a.shape[1]} RGB features, {first.name} has {rgb.shape[2]}")
+            rgb[i] = _even_steps(a, steps)
+        if rgb is None:
+            raise SourceMissingError(f"{rgb_dir} holds none of the {len(files)} samples' <sample>.npy RGB features")
         has = np.array([f.exists() for f in feats])
         mods["rgb"], valid["rgb"] = rgb, np.repeat(has[:, None], steps, axis=1)
         missing = np.stack([np.zeros(len(files), dtype=bool), ~has], axis=1)

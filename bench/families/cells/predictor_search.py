@@ -381,36 +381,41 @@ def _seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**62))
 
 
-def gcn_search(run: Run, rng: np.random.Generator, settings: GCNSettings | None = None) -> None:
-    """GCN-predictor-guided search (see :class:`GCNSettings`)."""
-    s = settings or GCNSettings()
+def _predictor_rounds(run: Run, rng: np.random.Generator, s, kind: str, pick) -> None:
+    """The loop GCN and WeakNAS share: ``s.initial`` random cells, then rounds that refit the
+    predictor on every evaluated cell and evaluate the cells ``pick(free, predict)`` returns
+    (``predict(candidates)`` gives the refitted predictor's values) until the run is done."""
     table, ev = _start(run, s)
-    model = _Predictor("gcn", table, s, _seed(rng))
+    model = _Predictor(kind, table, s, _seed(rng))
     ev.random(s.initial, rng)
     while not run.done:
         free = np.flatnonzero(ev.free)
-        pool = free if len(free) <= s.pool else np.sort(rng.choice(free, size=s.pool, replace=False))
-        pred = model.fit_predict(np.array(ev.idx), ev.values(), pool)
-        for i in pool[np.argsort(-pred, kind="stable")[:s.batch]]:
+        for i in pick(free, lambda candidates: model.fit_predict(np.array(ev.idx), ev.values(), candidates)):
             if run.done:
                 return
             ev.evaluate(int(i))
+
+
+def gcn_search(run: Run, rng: np.random.Generator, settings: GCNSettings | None = None) -> None:
+    """GCN-predictor-guided search (see :class:`GCNSettings`)."""
+    s = settings or GCNSettings()
+
+    def pick(free, predict):
+        pool = free if len(free) <= s.pool else np.sort(rng.choice(free, size=s.pool, replace=False))
+        return pool[np.argsort(-predict(pool), kind="stable")[:s.batch]]
+
+    _predictor_rounds(run, rng, s, "gcn", pick)
 
 
 def weaknas_search(run: Run, rng: np.random.Generator, settings: WeakNASSettings | None = None) -> None:
     """WeakNAS-style search with progressively refitted weak predictors (see :class:`WeakNASSettings`)."""
     s = settings or WeakNASSettings()
-    table, ev = _start(run, s)
-    model = _Predictor("mlp", table, s, _seed(rng))
-    ev.random(s.initial, rng)
-    while not run.done:
-        free = np.flatnonzero(ev.free)
-        pred = model.fit_predict(np.array(ev.idx), ev.values(), free)
-        top = free[np.argsort(-pred, kind="stable")[:s.top]]
-        for i in rng.choice(top, size=min(s.batch, len(top)), replace=False):
-            if run.done:
-                return
-            ev.evaluate(int(i))
+
+    def pick(free, predict):
+        top = free[np.argsort(-predict(free), kind="stable")[:s.top]]
+        return rng.choice(top, size=min(s.batch, len(top)), replace=False)
+
+    _predictor_rounds(run, rng, s, "mlp", pick)
 
 
 def _ridge_classifier(x: np.ndarray, labels: np.ndarray, ridge: float) -> np.ndarray:

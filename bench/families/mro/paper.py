@@ -64,6 +64,11 @@ RUNNERS = {"mro_table2": mro_table2, "mro_table3": mro_table3}
 COLUMN_METRIC = {"MAE": "test_mae", "Corr": "test_corr", "Acc-7": "test_acc7", "Acc-2": "test_acc2",
                  "F1": "test_f1", "MFLOPs": "mflops"}
 _SEARCHES: dict[tuple, list] = {}
+# one oracle (with its store) per dataset and cache, one table view per dataset, per process:
+# the runners ask for them per row and per search, and opening means reading HDF5 and, for the
+# synthetic sets, generating and checksumming the store
+_ORACLES: dict[tuple, object] = {}
+_VIEWS: dict[str, object] = {}
 
 
 def cache_path():
@@ -76,7 +81,10 @@ def cache_path():
 def _oracle(dataset: str):
     from bench.families.mro import open_oracle
 
-    return open_oracle(dataset, allow_train=True, overlay=cache_path())
+    key = (dataset, str(cache_path()))
+    if key not in _ORACLES:
+        _ORACLES[key] = open_oracle(dataset, allow_train=True, overlay=cache_path())
+    return _ORACLES[key]
 
 
 def searches(dataset: str, algo: str, seeds: int, progress: bool) -> list:
@@ -96,13 +104,15 @@ def searches(dataset: str, algo: str, seeds: int, progress: bool) -> list:
 def _view(dataset: str):
     from bench.families.mro import table_view
 
-    view = table_view(dataset)
-    if view is None:
-        from bench.errors import TableMissingError
+    if dataset not in _VIEWS:
+        view = table_view(dataset)
+        if view is None:
+            from bench.errors import TableMissingError
 
-        raise TableMissingError(f"no shipped table for mro/{dataset}: build it with "
-                                f"`mmnas-bench tables build mro-{dataset}`")
-    return view
+            raise TableMissingError(f"no shipped table for mro/{dataset}: build it with "
+                                    f"`mmnas-bench tables build mro-{dataset}`")
+        _VIEWS[dataset] = view
+    return _VIEWS[dataset]
 
 
 def _n_seeds(view) -> int:
@@ -167,9 +177,8 @@ def _row_values(spec: TableSpec, row, dataset: str, seeds: int, progress: bool):
             f"seeds: {tally(chosen)}; the supernet's own first choice (shared weights, no retraining): {tally(first)}")
     truth = view_truth(dataset)
     if truth:
-        names = space.path_names()
-        f1 = [score_paths(_store(dataset), [names[i] for i, d in enumerate(space.decode(a)) if d])["f1"]
-              for a in chosen]
+        names, store = space.path_names(), _store(dataset)
+        f1 = [score_paths(store, [names[i] for i, d in enumerate(space.decode(a)) if d])["f1"] for a in chosen]
         note += f"; path-recovery F1 against the true paths {np.mean(f1):.2f}"
     charged = [r.sim_seconds[-1] if r.sim_seconds else float("nan") for r in runs]
     note += f"; charged {np.mean(charged):.0f} s per search"
@@ -177,9 +186,7 @@ def _row_values(spec: TableSpec, row, dataset: str, seeds: int, progress: bool):
 
 
 def _store(dataset: str):
-    from bench.features import sequence
-
-    return sequence.open(dataset)
+    return _oracle(dataset).store
 
 
 def view_truth(dataset: str) -> list[str]:

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bench import algorithms
+from bench.compare import run_trained
 from bench.families.tree_fusion import open_for_search
 from bench.trained_report import mann_whitney, runs_frame
 from bench.repro.cache import cache_dir
@@ -63,29 +64,6 @@ def _settings(algo: str, spec: TableSpec, budget_seconds: float | None):
     return None
 
 
-def _run(oracle, algo: str, seed: int, budget_seconds: float | None, settings) -> RunRecord:
-    """One search run whose models train with the run's own seed (``TrainedRun`` defaults to
-    ``seed mod 3``, the shipped table's seeds): run seeds 0-2 are answered by the table, the
-    others train into the cache, so the 10 runs of a row are 10 independent replicates of
-    search and training (with ``seed mod 3`` the results repeated with period 3)."""
-    from bench import __version__
-    from bench.compare import seed_rng
-    from bench.trained_run import TrainedRun
-
-    run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds,
-                     budget_evals=None if budget_seconds else 10_000)
-    run.train_seed = seed
-    fn = algorithms.get(algo, oracle.benchmark)
-    fn(run, seed_rng(seed, algo, oracle.dataset)) if settings is None else fn(run, seed_rng(seed, algo, oracle.dataset),
-                                                                              settings)
-    rec = run.finish()
-    rec.settings["train_seed"] = seed
-    rec.test_metric = rec.test_metric or oracle.test_metric
-    rec.version = rec.version or __version__
-    rec.tables = rec.tables or oracle.table_digests()
-    return rec
-
-
 def incumbent_note(recs: list[RunRecord], space) -> str:
     """How many runs' final incumbent (best validation accuracy) is an all-feature model, i.e.
     one the operator ranking of CSG-NAS evaluates before any search."""
@@ -107,7 +85,11 @@ def runs(spec: TableSpec, algo: str, dataset: str, seeds: int, progress: bool,
         name = algo.partition("#")[0]
         out = []
         for seed in tqdm(range(seeds), desc=f"{algo} {dataset}", unit="seed", disable=not progress):
-            out.append(_run(oracle, name, seed, budget_seconds, _settings(algo, spec, budget_seconds)))
+            # each run trains with its own seed: runs 0-2 are answered by the table, the others
+            # train into the cache, so a row's runs are independent replicates (seed mod 3 repeated)
+            out.append(run_trained(oracle, name, seed, budget_seconds=budget_seconds,
+                                   budget_evals=None if budget_seconds else 10_000,
+                                   settings=_settings(algo, spec, budget_seconds), train_seed=seed))
             out[-1].algo = algo
         _RUNS[key] = out
         got = {k: oracle.answered_from[k] - before[k] for k in before}
