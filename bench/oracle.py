@@ -6,6 +6,8 @@ string -> row index; later queries touch no disk.
 
 from __future__ import annotations
 
+import warnings
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -80,7 +82,8 @@ class TabularOracle:
         self._mean_list: dict[str, list[float]] = {}
         for name, m in metrics.items():
             v = m.values if m.values.ndim == 2 else m.values[:, :, -1]  # curves: final epoch
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (a curve cut by early stopping)
                 mean = v[:, 0].copy() if v.shape[1] == 1 else np.nanmean(v, axis=1)
             self._mean[name] = mean
 

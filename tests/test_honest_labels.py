@@ -55,6 +55,10 @@ def test_pending_rows_name_their_issue_and_proxy_and_not_offline_rows_plan_none(
         if sid == "mro-table2":
             continue
         for r in SPECS[sid].rows:
+            if sid.startswith("rmnas-") and r.status in ("proxy", "added"):
+                # built (#14): a regenerated row says what it computes and on what
+                assert SPECS[sid].runner and r.key and len(r.reason) > 40, (sid, r.name)
+                continue
             assert r.status in ("pending", "not-offline"), (sid, r.name, r.status)  # nothing is built for them yet
             counts[r.status] += 1
             if r.status == "pending":
@@ -90,17 +94,18 @@ def test_mro_table2_transcribes_two_full_distributions():
 
 
 def test_committed_outputs_match_their_specs(tmp_path, monkeypatch, repo_root):
-    """Regenerating these specs (no training: their rows are pending or not-offline) gives the
+    """Regenerating the specs whose rows are all pending or not-offline (no training) gives the
     committed markdown and CSV byte for byte, so statuses, reasons and paper_errors shown are the specs'."""
     import shutil
 
     from bench.repro.reproduce import reproduce_ids
 
+    untrained = [s for s in OWN if not any(r.status in ("proxy", "added") for r in SPECS[s].rows)]
     shutil.copytree(repo_root / "paper_repro" / "specs", tmp_path / "specs")
     monkeypatch.setenv("MMNAS_PAPER_REPRO", str(tmp_path))
-    reproduce_ids(OWN, progress=False)
+    reproduce_ids(untrained, progress=False)
     committed = repo_root / "paper_repro" / "out"
-    for sid in OWN:
+    for sid in untrained:
         for ext in (".md", ".csv"):
             assert (tmp_path / "out" / f"{sid}{ext}").read_bytes() == (committed / f"{sid}{ext}").read_bytes(), \
                 f"paper_repro/out/{sid}{ext} is stale: run `mmnas-bench tables reproduce {sid}`"

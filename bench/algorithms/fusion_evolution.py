@@ -82,14 +82,14 @@ def evolve(run: TrainedRun, rng: np.random.Generator, population: list[tuple[Any
             if rng.random() < mutation_rate:
                 child = mutate(child, rng)
             if run.seen(child):
-                offspring.append((child, run.fitness(child)))
+                offspring.append((child, _score(run, run.fitness(child))))
                 continue
             parent = None
             if inheritance.policy != "none":  # tree edit distances only when they can matter
                 sims = [space.similarity(child, p) for p in parents]
                 k = int(np.argmax(sims))
                 parent = parents[k] if inheritance.applies(sims[k], rng) else None
-            offspring.append((child, run.evaluate(child, inherit_from=parent)))
+            offspring.append((child, _score(run, run.evaluate(child, inherit_from=parent))))
         population = select(population + offspring, size, rng)
         stale = stale + 1 if run.n_evals == before else 0
     return population
@@ -113,5 +113,10 @@ def initial_population(run: TrainedRun, rng: np.random.Generator, size: int, sam
         tries += 1
         arch = sample(rng)
         if not run.seen(arch):
-            out.append((arch, run.evaluate(arch)))
+            out.append((arch, _score(run, run.evaluate(arch))))
     return out
+
+
+def _score(run: TrainedRun, value: float) -> float:
+    """The fitness as a higher-is-better score (a validation error is negated)."""
+    return run.record.sign * value

@@ -84,8 +84,8 @@ class TrainedOracle:
         for i, arch in enumerate(archs):
             for s in range(n_seed):
                 rec = {m: float(metrics[m].values[i, s]) for m in self._metrics if m in metrics}
-                if "val_curve" in metrics:
-                    rec["val_curve"] = metrics["val_curve"].values[i, s].tolist()
+                # list-valued fields (per-epoch curves, per-rate metrics) come back as lists
+                rec.update({m: v.values[i, s].tolist() for m, v in metrics.items() if v.values.ndim == 3})
                 self._table[Overlay.key(self.dataset, arch, s, self.recipe_key)] = rec
         return len(self._table)
 

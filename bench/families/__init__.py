@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from bench.core.family import Family
 from bench.errors import UnknownBenchmarkError
-from bench.families import cells, mro, tree_fusion
+from bench.families import cells, mro, rmnas, tree_fusion
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     cells.NB201,
     cells.TRANSNAS,
     tree_fusion.FAMILY,
     mro.FAMILY,
+    rmnas.FAMILY,
 )}
 
 

@@ -11,7 +11,6 @@ on syn3 with 600 training rows).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -29,14 +28,9 @@ def _mflops(arch_text: str, store, recipe, space) -> float:
 
 def coefficients(table: Path | None) -> dict:
     """The cost model recorded in a shipped table's provenance, else :data:`DEFAULT`."""
-    if table is not None and Path(table).exists():
-        import h5py
+    from bench.core.presets import recorded_cost_model
 
-        with h5py.File(table, "r") as f:
-            model = json.loads(f.attrs["provenance"]).get("cost_model")
-        if model:
-            return model
-    return DEFAULT
+    return recorded_cost_model(table) or DEFAULT
 
 
 def seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> float:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 import numpy as np
 
 from bench.repro.output import Cell, TableResult
+from bench.repro.trained_cache import cell as _cell
 from bench.repro.spec import TableSpec
 
 
@@ -63,65 +64,39 @@ RUNNERS = {"mro_table2": mro_table2, "mro_table3": mro_table3}
 #: paper column -> the table metric it is read from (stand-alone, test split)
 COLUMN_METRIC = {"MAE": "test_mae", "Corr": "test_corr", "Acc-7": "test_acc7", "Acc-2": "test_acc2",
                  "F1": "test_f1", "MFLOPs": "mflops"}
-_SEARCHES: dict[tuple, list] = {}
-# one oracle (with its store) per dataset and cache, one table view per dataset, per process:
-# the runners ask for them per row and per search, and opening means reading HDF5 and, for the
-# synthetic sets, generating and checksumming the store
-_ORACLES: dict[tuple, object] = {}
-_VIEWS: dict[str, object] = {}
+_CACHE = None
+
+
+def _paper_cache():
+    global _CACHE
+    if _CACHE is None:
+        from bench.families.mro import open_oracle, table_view
+        from bench.repro.trained_cache import PaperCache
+
+        _CACHE = PaperCache("mro", open_oracle, table_view)
+    return _CACHE
 
 
 def cache_path():
     """The committed training cache of these runners (``paper_repro/cache/mro.sqlite``)."""
-    from bench.repro.cache import cache_dir
-
-    return cache_dir() / "mro.sqlite"
+    return _paper_cache().path()
 
 
 def _oracle(dataset: str):
-    from bench.families.mro import open_oracle
-
-    key = (dataset, str(cache_path()))
-    if key not in _ORACLES:
-        _ORACLES[key] = open_oracle(dataset, allow_train=True, overlay=cache_path())
-    return _ORACLES[key]
+    return _paper_cache().oracle(dataset)
 
 
 def searches(dataset: str, algo: str, seeds: int, progress: bool) -> list:
     """Seeded runs of one MRO search variant on ``dataset`` (supernets cached in the paper cache)."""
-    from tqdm.auto import tqdm
-
-    from bench.compare import run_trained
-
-    key = (dataset, algo, seeds, str(cache_path()))
-    if key not in _SEARCHES:
-        oracle = _oracle(dataset)
-        _SEARCHES[key] = [run_trained(oracle, algo, s) for s in
-                          tqdm(range(seeds), desc=f"{algo} {dataset}", unit="search", disable=not progress)]
-    return _SEARCHES[key]
+    return _paper_cache().searches(dataset, algo, seeds, progress)
 
 
 def _view(dataset: str):
-    from bench.families.mro import table_view
-
-    if dataset not in _VIEWS:
-        view = table_view(dataset)
-        if view is None:
-            from bench.errors import TableMissingError
-
-            raise TableMissingError(f"no shipped table for mro/{dataset}: build it with "
-                                    f"`mmnas-bench tables build mro-{dataset}`")
-        _VIEWS[dataset] = view
-    return _VIEWS[dataset]
+    return _paper_cache().view(dataset)
 
 
 def _n_seeds(view) -> int:
     return view.metric_info("test_mae").n_seed
-
-
-def _cell(values) -> Cell:
-    v = np.asarray(values, dtype=float)
-    return Cell(float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else float("nan"), len(v))
 
 
 def _pareto(acc: np.ndarray, cost: np.ndarray) -> np.ndarray:

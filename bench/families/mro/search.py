@@ -516,13 +516,9 @@ def exhaustive(run, rng: np.random.Generator, settings=None) -> None:
 
 
 def _preset(name: str) -> Callable:
-    def algo(run, rng: np.random.Generator, settings: MROSettings | None = None) -> None:
-        mro(run, rng, PRESETS[name] if settings is None else settings, name)
+    from bench.core.presets import preset_algorithm
 
-    algo.__name__ = algo.__qualname__ = name.replace("-", "_")
-    algo.__doc__ = f"MRO preset {name!r}: {PRESETS[name]}"
-    algo.settings = PRESETS[name]
-    return algo
+    return preset_algorithm(name, PRESETS[name], mro, "MRO")
 
 
 ALGORITHMS: dict[str, Callable] = {**{name: _preset(name) for name in PRESETS}, "exhaustive": exhaustive}

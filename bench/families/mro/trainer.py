@@ -17,6 +17,8 @@ import torch
 
 from bench import numerics
 from bench.core.recipe import recipe_key
+from bench.core.store_trainer import StoreTrainer
+from bench.core.seqmetrics import regression_metrics, sentiment_metrics, trait_metrics  # noqa: F401 (re-exported)
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.errors import UnknownChoiceError
 from bench.families.mro.model import CrossModalNet
@@ -86,45 +88,6 @@ class MROResult:
                 "timing": self.timing}
 
 
-def sentiment_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """MOSI/MOSEI conventions (MMSA): MAE, Pearson r, Acc-7 on round(clip(., -3, 3)), Acc-2 and
-    weighted F1 on non-zero labels (pred > 0 vs label > 0), and Acc-2 with the >= 0 convention."""
-    pred, y = pred.astype(np.float64), y.astype(np.float64)
-    out = {"mae": float(np.abs(pred - y).mean()), "corr": _pearson(pred, y)}
-    out["acc7"] = float((np.round(np.clip(pred, -3, 3)) == np.round(np.clip(y, -3, 3))).mean() * 100)
-    nz = y != 0
-    p2, y2 = pred[nz] > 0, y[nz] > 0
-    out["acc2"] = float((p2 == y2).mean() * 100) if nz.any() else float("nan")
-    out["acc2_nonneg"] = float(((pred >= 0) == (y >= 0)).mean() * 100)
-    out["f1"] = _weighted_f1(p2, y2) if nz.any() else float("nan")
-    return out
-
-
-def trait_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """POM: MAE and r of the primary trait (column 0) and their means over every trait."""
-    pred, y = pred.astype(np.float64), y.astype(np.float64)
-    out = {"mae": float(np.abs(pred[:, 0] - y[:, 0]).mean()), "corr": _pearson(pred[:, 0], y[:, 0])}
-    out["mae_mean"] = float(np.abs(pred - y).mean())
-    out["corr_mean"] = float(np.mean([_pearson(pred[:, j], y[:, j]) for j in range(y.shape[1])]))
-    return out
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a - a.mean(), b - b.mean()
-    den = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / den) if den > 0 else 0.0
-
-
-def _weighted_f1(pred: np.ndarray, y: np.ndarray) -> float:
-    f1, support = [], []
-    for c in (False, True):
-        tp = np.sum((pred == c) & (y == c))
-        den = np.sum(pred == c) + np.sum(y == c)
-        f1.append(2 * tp / den if den else 0.0)
-        support.append(np.sum(y == c))
-    return float(np.dot(f1, support) / max(1, sum(support)) * 100)
-
-
 def _tensors(store: SequenceStore, recipe: Recipe, part: str, modalities: list[str], dev: torch.device):
     cache = store.__dict__.setdefault("_mro_tensors", {})  # a search trains many models on one store
     key = (recipe.split, part, tuple(modalities), str(dev))
@@ -180,8 +143,7 @@ def fit(build, store: SequenceStore, seed: int, recipe: Recipe, device: str | No
     seconds = time.perf_counter() - t0
     model.load_state_dict(best_state)
     pred, y = _predict(model, store, recipe, "test", dev), _labels(store, recipe, "test", dev)
-    metrics = (trait_metrics if y.shape[1] > 1 else lambda p, t: sentiment_metrics(p[:, 0], t[:, 0]))(pred, y)
-    metrics = {f"test_{k}": v for k, v in metrics.items()}
+    metrics = {f"test_{k}": v for k, v in regression_metrics(pred, y).items()}
     metrics["val_mae"] = best
     metrics["params"] = float(model.n_params())
     metrics["mflops"] = model.flops(store.steps) / 1e6
@@ -199,26 +161,13 @@ def _labels(store: SequenceStore, recipe: Recipe, part: str, dev) -> np.ndarray:
     return _tensors(store, recipe, part, store.modalities, dev)[2].cpu().numpy()
 
 
-class MROTrainer:
-    """The :class:`bench.core.trainer.Trainer` of the MRO family: one recipe, stores opened on
-    demand (the named synthetic stores are generated, the shipped ones read)."""
+class MROTrainer(StoreTrainer):
+    """The :class:`bench.core.trainer.Trainer` of the MRO family (one recipe)."""
 
     benchmark = "mro"
 
     def __init__(self, recipe: Recipe = Recipe(), device: str | None = "cpu", stores: dict | None = None):
-        self.recipe, self.device = recipe, device
-        self._stores = dict(stores or {})
-
-    @property
-    def recipe_key(self) -> str:
-        return self.recipe.key
-
-    def store(self, dataset: str) -> SequenceStore:
-        if dataset not in self._stores:
-            from bench.features import sequence
-
-            self._stores[dataset] = sequence.open(dataset)
-        return self._stores[dataset]
+        super().__init__(recipe, device, stores)
 
     def space(self, dataset: str):
         from bench.families.mro import max_depth
@@ -226,28 +175,11 @@ class MROTrainer:
 
         return PathSpace(self.store(dataset).modalities, max_depth(dataset))
 
-    def key(self, dataset: str, arch: str, seed: int) -> str:
-        from bench.overlay import Overlay
-
-        return Overlay.key(dataset, arch, seed, self.recipe.key)
-
-    def shipped_keys(self, dataset: str) -> set[str]:
-        from bench.core.trained_oracle import recipe_rows
+    def table_path(self, dataset: str):
         from bench.families.mro import table_file
         from bench.paths import tables_dir
 
-        rows = recipe_rows(tables_dir() / table_file(dataset), dataset, self.recipe.key)
-        return set() if rows is None else {self.key(dataset, a, s) for a in rows[0] for s in range(rows[2])}
+        return tables_dir() / table_file(dataset)
 
-    def group_key(self, dataset: str, arch: str) -> str:
-        return arch  # one model per training: nothing is stacked
-
-    def store_sha256(self, dataset: str) -> str:
-        return self.store(dataset).content_sha256
-
-    def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
-        space = self.space(dataset)
-        return [train(space.decode(a), self.store(dataset), s, self.recipe, self.device).record() for a, s in jobs]
-
-    def for_worker(self, dataset: str) -> "MROTrainer":
-        return MROTrainer(self.recipe, self.device, {dataset: self.store(dataset)})
+    def train_one(self, dataset: str, arch, seed: int) -> dict:
+        return train(arch, self.store(dataset), seed, self.recipe, self.device).record()

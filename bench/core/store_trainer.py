@@ -1,0 +1,72 @@
+"""A :class:`bench.core.trainer.Trainer` for families that train one model at a time on a
+sequence store under one fixed recipe (MRO, RMNAS): stores opened on demand (the named
+synthetic stores are generated, the shipped ones read), keys from the recipe, the shipped
+table's pairs skipped. A family subclasses it with its ``benchmark``, :meth:`space`,
+:meth:`table_path` and :meth:`train_one`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.features.sequence import SequenceStore
+
+
+class StoreTrainer:
+    benchmark = ""
+
+    def __init__(self, recipe, device: str | None = "cpu", stores: dict | None = None):
+        self.recipe, self.device = recipe, device
+        self._stores = dict(stores or {})
+
+    # -- what a family gives ---------------------------------------------------------------------
+    def space(self, dataset: str):
+        raise NotImplementedError
+
+    def table_path(self, dataset: str) -> Path:
+        raise NotImplementedError
+
+    def train_one(self, dataset: str, arch, seed: int) -> dict:
+        """The record of one decoded architecture and seed."""
+        raise NotImplementedError
+
+    def store_name(self, dataset: str) -> str:
+        """The sequence store a dataset trains on (the dataset's own name unless overridden)."""
+        return dataset
+
+    # -- the Trainer protocol --------------------------------------------------------------------
+    @property
+    def recipe_key(self) -> str:
+        return self.recipe.key
+
+    def store(self, dataset: str) -> SequenceStore:
+        name = self.store_name(dataset)
+        if name not in self._stores:
+            from bench.features import sequence
+
+            self._stores[name] = sequence.open(name)
+        return self._stores[name]
+
+    def key(self, dataset: str, arch: str, seed: int) -> str:
+        from bench.overlay import Overlay
+
+        return Overlay.key(dataset, arch, seed, self.recipe.key)
+
+    def shipped_keys(self, dataset: str) -> set[str]:
+        from bench.core.trained_oracle import recipe_rows
+
+        rows = recipe_rows(self.table_path(dataset), dataset, self.recipe.key)
+        return set() if rows is None else {self.key(dataset, a, s) for a in rows[0] for s in range(rows[2])}
+
+    def group_key(self, dataset: str, arch: str) -> str:
+        return arch  # one model per training: nothing is stacked
+
+    def store_sha256(self, dataset: str) -> str:
+        return self.store(dataset).content_sha256
+
+    def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
+        space = self.space(dataset)
+        return [self.train_one(dataset, space.decode(a), s) for a, s in jobs]
+
+    def for_worker(self, dataset: str) -> "StoreTrainer":
+        return type(self)(self.recipe, self.device, {self.store_name(dataset): self.store(dataset)})

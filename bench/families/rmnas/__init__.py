@@ -1,0 +1,195 @@
+"""RMNAS (``003_ca6407ec0d2ea38c.txt``): token mixers per modality and block, BM-NAS fusion
+steps and the local-sentiment-trend bias, scored under missing modalities on sequence stores
+(POM audio+video, CMU-MOSI audio+text, synthetic synK).
+
+A dataset is a store and the rate it is trained at: ``pom`` trains on the data as it is
+(native missingness only) and ``pom@r0.5`` drops frames at rate 0.5 in every split (EMT-DLFR's
+sentence-level protocol); either way every record is evaluated at the 11 rates 0.0..1.0
+(``*_by_rate``) with the AUILC over 0..1 beside them.
+
+This entry declares the family; importing it loads no torch.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from bench.core.family import Family, Table
+from bench.core.trained_oracle import MetricSpec
+from bench.errors import UnknownDatasetError
+
+NAME = "rmnas"
+STORES = ("pom", "mosi", "syn3-p2", "syn3-p2-phi0", "syn3-p2-miss")
+#: training rates the paper tables use beside 0 (their datasets are trained lazily on a miss)
+TRAIN_RATES = (0.5, 0.7)
+#: datasets with a shipped table
+TABLES = ("pom", "mosi")
+SEEDS = 3
+
+METRICS = {
+    "val_mae": MetricSpec("label units", "min", "validation MAE at the training rate, best epoch (the search fitness)"),
+    "test_mae": MetricSpec("label units", "min", "test MAE at the training rate (POM: the primary trait)"),
+    "test_corr": MetricSpec("r", "max", "test Pearson r at the training rate (POM: the primary trait)"),
+    "test_acc7": MetricSpec("%", "max", "test Acc-7, round(clip(., -3, 3)) (sentiment-scale stores)"),
+    "test_acc5": MetricSpec("%", "max", "test Acc-5, round(clip(., -2, 2))"),
+    "test_acc3": MetricSpec("%", "max", "test Acc-3, round(clip(., -1, 1))"),
+    "test_acc2": MetricSpec("%", "max", "test Acc-2 on non-zero labels"),
+    "test_f1": MetricSpec("%", "max", "test weighted F1 on non-zero labels"),
+    "test_mae_mean": MetricSpec("label units", "min", "POM: test MAE averaged over the 17 traits"),
+    "test_corr_mean": MetricSpec("r", "max", "POM: test Pearson r averaged over the 17 traits"),
+    "val_auilc_mae": MetricSpec("label units", "min", "AUILC (Eq. 14) of validation MAE over rates 0..1 (a robust fitness)"),
+    "test_auilc_mae": MetricSpec("label units", "min", "AUILC of test MAE over rates 0..1"),
+    "test_auilc_corr": MetricSpec("r", "max", "AUILC of test Pearson r over rates 0..1"),
+    "test_auilc_acc7": MetricSpec("%", "max", "AUILC of test Acc-7 over rates 0..1"),
+    "test_auilc_acc5": MetricSpec("%", "max", "AUILC of test Acc-5 over rates 0..1"),
+    "test_auilc_acc2": MetricSpec("%", "max", "AUILC of test Acc-2 over rates 0..1"),
+    "test_auilc_f1": MetricSpec("%", "max", "AUILC of test F1 over rates 0..1"),
+    "params": MetricSpec("count", "min", "trainable parameters"),
+    "mflops": MetricSpec("MFLOPs", "min", "forward MFLOPs per sample (2 x multiply-adds)"),
+    "best_epoch": MetricSpec("epoch", "min", "the epoch whose weights were kept (1-based)"),
+    "epochs_run": MetricSpec("epoch", "min", "epochs trained before early stopping"),
+    "train_seconds": MetricSpec("s", "min", "training wall seconds on one CPU thread"),
+}
+#: list-valued record fields stored as [n_arch, n_seed, n] arrays
+CURVES = {
+    **{f"{m}_by_rate": MetricSpec(METRICS[m].unit, METRICS[m].direction, f"{m} at missing rates 0.0, 0.1, ..., 1.0")
+       for m in ("val_mae", "test_mae", "test_corr", "test_acc7", "test_acc5", "test_acc3", "test_acc2", "test_f1")},
+    "val_curve": MetricSpec("label units", "min", "validation MAE after each epoch (NaN after early stopping)"),
+}
+
+
+def parse(dataset: str) -> tuple[str, float]:
+    """``(store, training rate)`` of a dataset name (``pom``, ``pom@r0.5``)."""
+    store, _, rate = dataset.partition("@r")
+    if store not in STORES:
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r}")
+    if not rate:
+        return store, 0.0
+    from bench.families.rmnas.missing import check_rate
+
+    try:
+        r = check_rate(float(rate))
+    except ValueError:
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (rate after '@r': 0.0..1.0)") from None
+    if f"{r:g}" != rate:
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (write the rate as {r:g})")
+    return store, r
+
+
+def datasets() -> list[str]:
+    """The datasets the suite uses (``parse`` accepts every store at any rate 0.0..1.0 in tenths)."""
+    return [*TABLES, *(f"{s}@r{r:g}" for s in TABLES for r in TRAIN_RATES), *STORES[len(TABLES):]]
+
+
+def table_file(dataset: str) -> str:
+    return f"rmnas_{dataset.replace('-', '_').replace('@r', '_r').replace('.', '')}.h5"
+
+
+def space_of(dataset: str):
+    """The tabulated slice's space of a dataset (its decode accepts the full grammar)."""
+    from bench.families.rmnas.space import RMNASSpace
+    from bench.families.rmnas.trainer import Recipe
+    from bench.features import sequence
+
+    return RMNASSpace(sequence.open(parse(dataset)[0]).modalities, Recipe().blocks, tied=True)
+
+
+def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
+                overlay=None, device: str | None = "cpu", recipe=None):
+    """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
+    from bench.core.trained_oracle import TrainedOracle
+    from bench.families.rmnas import cost
+    from bench.families.rmnas.space import RMNASSpace
+    from bench.families.rmnas.trainer import Recipe, train
+    from bench.features import sequence
+    from bench.overlay import Overlay, overlay_path
+    from bench.paths import tables_dir
+
+    name, rate = parse(dataset)
+    store = sequence.open(name)
+    recipe = recipe or Recipe()
+    space = RMNASSpace(store.modalities, recipe.blocks, tied=True)
+    table = tables_dir() / table_file(dataset)
+    coef = cost.coefficients(table)
+    oracle = TrainedOracle(
+        NAME, dataset, space, METRICS, recipe.key,
+        train=lambda arch, seed: train(arch, store, seed, recipe, rate, device=device).record(),
+        store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
+        fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
+        cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=coef),
+        allow_train=allow_train, table=table)
+    # what the supernet search trains on and is charged by
+    oracle.store, oracle.recipe, oracle.train_rate, oracle.cost_coef = store, recipe, rate, coef
+    return oracle
+
+
+def table_view(dataset: str):
+    """The shipped table as a read-only tabular oracle (seed means), or None."""
+    from bench.oracle import TabularOracle
+    from bench.paths import tables_dir
+    from bench.tablefile import read_dataset
+
+    path = tables_dir() / table_file(dataset)
+    space = space_of(dataset)
+    if not path.exists():
+        return None
+    archs, metrics, attrs = read_dataset(path, dataset)
+    return TabularOracle(NAME, dataset, space, archs, metrics, attrs, default_metric="test_mae",
+                         validation_metric="val_mae", test_metric="test_mae", table_path=path)
+
+
+def _build(dataset: str, **kwargs):
+    from bench.families.rmnas import build
+
+    return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
+
+
+def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
+    """Train every architecture of the tabulated slice into the overlay (:func:`bench.core.fill.fill`);
+    ``epochs`` overrides the recipe's (a different recipe key); ``kwargs``: ``workers``,
+    ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
+    from dataclasses import replace
+
+    from bench.core.fill import fill as fill_overlay
+    from bench.core.torchutil import resolve_device
+    from bench.families.rmnas.trainer import Recipe, RMNASTrainer
+
+    parse(dataset)
+    resolve_device(device)  # named error before any work
+    recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
+    trainer = RMNASTrainer(recipe, device)
+    archs = [trainer.space(dataset).encode(a) for a in trainer.space(dataset).enumerate()]
+    return fill_overlay(trainer, dataset, archs, seeds, **kwargs)
+
+
+def _runners() -> dict:
+    from bench.families.rmnas.paper import RUNNERS
+
+    return RUNNERS
+
+
+def _algorithms() -> dict:
+    """RMNAS's search presets and EDF's generational evolution (CSG-NAS's baseline) over the space's
+    sample, mutate and crossover."""
+    from bench.algorithms import edf
+    from bench.families.rmnas.search import ALGORITHMS
+
+    return {**ALGORITHMS, "edf": edf}
+
+
+def _method_names() -> dict:
+    from bench.families.rmnas.search import PRESETS
+
+    return {**{name: p.label for name, p in PRESETS.items()}, "edf": "EDF (generational evolution)"}
+
+
+FAMILY = Family(
+    name=NAME, kind="trained",
+    description="RMNAS token mixers per modality, BM-NAS fusion steps and the LST bias, trained at a missing rate "
+                "and scored at rates 0..1 (AUILC) on sequence stores; shipped tables of the tied slice, then the "
+                "overlay, then (when allowed) training",
+    datasets=datasets, open=open_oracle, table_view=table_view,
+    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in TABLES),
+    algorithms=_algorithms, default_algorithms=("rs", "rea", "rmnas"), fill=fill, runners=_runners,
+    method_names=_method_names,
+)

@@ -1,0 +1,44 @@
+"""What a search is charged for an RMNAS model the shipped table does not hold: a training's
+seconds are close to linear in the model's forward MFLOPs (early stopping varies the epochs,
+which the fit absorbs on average). ``fit`` estimates the two coefficients by non-negative
+least squares on a table's recorded seconds; the builder stores them in the table's provenance
+(``cost_model``), so charging is deterministic and the same on every machine. Without a table
+:data:`DEFAULT` applies (this project's 2-core EPYC, one thread, POM: 7.4 s for a pool/identity
+model of 1.49 MFLOPs, 16.1 s for an attention model of 2.50 MFLOPs).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+#: seconds of one training = fixed + per_mflop * forward MFLOPs
+DEFAULT = {"fixed": 0.0, "per_mflop": 6.0}
+
+
+def mflops(arch_text: str, store, recipe, space) -> float:
+    from bench.families.rmnas.trainer import build_model
+
+    return build_model(space.decode(arch_text), store, recipe, 1).flops(store.steps) / 1e6
+
+
+def coefficients(table: Path | None) -> dict:
+    """The cost model recorded in a shipped table's provenance, else :data:`DEFAULT`."""
+    from bench.core.presets import recorded_cost_model
+
+    return recorded_cost_model(table) or DEFAULT
+
+
+def seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> float:
+    """Charged seconds of one training (deterministic)."""
+    c = coef or DEFAULT
+    return float(c["fixed"] + c["per_mflop"] * mflops(arch_text, store, recipe, space))
+
+
+def fit(mflops_: np.ndarray, seconds_: np.ndarray) -> dict:
+    """Non-negative least squares of seconds on (1, MFLOPs)."""
+    from scipy.optimize import nnls
+
+    coef, _ = nnls(np.stack([np.ones_like(mflops_), mflops_], axis=1), seconds_)
+    return {"fixed": round(float(coef[0]), 6), "per_mflop": round(float(coef[1]), 6)}
