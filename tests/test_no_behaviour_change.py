@@ -21,8 +21,9 @@ from bench.repro.spec import load_specs
 
 # a few seconds in all: a KTNAS figure (TransNAS lookups), two CSG-NAS tables answered from the
 # committed cache, the MRO proxy table from its cache, and a table without a runner
-# ktnas-table2 (100 seeds, minutes) is left to the slow variant; mro-table5 checks the MRO cache answers
-FAST = ["ktnas-fig2", "csgnas-table1", "csgnas-table6", "mro-table5", "rmnas-table1"]
+# ktnas-table2 (100 seeds, minutes) is left to the slow variant; mro-table5 and rmnas-table1 check the
+# MRO and RMNAS caches answer
+FAST = ["ktnas-fig2", "csgnas-table1", "csgnas-table6", "mro-table5", "rmnas-table1", "hfmnas-table2"]
 CACHES = sorted((paper_repro_dir() / "cache").glob("*.sqlite"))
 
 

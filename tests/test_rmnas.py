@@ -241,3 +241,32 @@ def test_table_searches_minimise_the_validation_error():
         rec = run_trained(oracle, algo, 0, budget_evals=30)
         assert min(rec.values) < np.median(vals) and oracle.n_trained == 0, algo
         assert rec.values[int(np.argmin(rec.values))] == min(rec.values)
+
+
+def test_dialogue_protocol_trains_per_utterance_under_view_masks():
+    from bench.families.rmnas import open_oracle
+    from bench.families.rmnas.dialogue import apply_presence, dialogue_part
+    from bench.families.rmnas.trainer import Recipe
+    from bench.features import sequence
+
+    store = sequence.open("mosi")
+    part = dialogue_part(store, "standard", "val")
+    assert part["valid"].shape[0] == 10 and part["valid"].sum() == len(store.rows("standard", "val"))
+    x = apply_presence(part["x"], part["valid"], 0.5, np.random.default_rng(0), store.modalities)
+    rows = part["valid"]
+    present = np.stack([np.abs(x[m]).sum(-1)[rows] > 0 for m in store.modalities], 1)
+    assert present.any(1).all() and present.mean() == pytest.approx(0.5, abs=0.02)  # audio rows are never all-zero
+    oracle = open_oracle("mosi-dial@r0.3", allow_train=True, overlay=None, recipe=Recipe(**TINY))
+    assert oracle.fitness_metric == "val_waf" and oracle.test_metric == "test_waf"
+    arch = "audio=att.att|text=pool.pool|F=attn|lst=1"
+    from bench.families.rmnas.dialogue import train_dialogue
+
+    a = train_dialogue(oracle.space.decode(arch), store, 0, Recipe(**TINY), 0.3)
+    b = train_dialogue(oracle.space.decode(arch), store, 0, Recipe(**TINY), 0.3)
+    assert a["test_waf_by_rate"] == b["test_waf_by_rate"] and len(a["test_waf_by_rate"]) == 6
+    assert 0 <= a["test_waf"] <= 100
+    from bench.compare import run_trained
+    from bench.families.rmnas.search import RMNASSettingsError
+
+    with pytest.raises(RMNASSettingsError, match="sentence level"):
+        run_trained(oracle, "rmnas", 0)

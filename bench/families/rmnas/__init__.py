@@ -20,6 +20,9 @@ from bench.errors import UnknownDatasetError
 
 NAME = "rmnas"
 STORES = ("pom", "mosi", "syn3-p2", "syn3-p2-phi0", "syn3-p2-miss")
+#: dialogue-level datasets (videos as sequences of utterances, GCNet's view-level missing;
+#: :mod:`bench.families.rmnas.dialogue`) -> the store they read
+DIALOGUE = {"mosi-dial": "mosi"}
 #: training rates the paper tables use beside 0 (their datasets are trained lazily on a miss)
 TRAIN_RATES = (0.5, 0.7)
 #: datasets with a shipped table
@@ -49,28 +52,33 @@ METRICS = {
     "best_epoch": MetricSpec("epoch", "min", "the epoch whose weights were kept (1-based)"),
     "epochs_run": MetricSpec("epoch", "min", "epochs trained before early stopping"),
     "train_seconds": MetricSpec("s", "min", "training wall seconds on one CPU thread"),
+    "val_waf": MetricSpec("%", "max", "dialogue level: validation WAF at the training rate, best epoch (the fitness)"),
+    "test_waf": MetricSpec("%", "max", "dialogue level: test WAF (weighted F1 on non-zero labels) at the training rate"),
 }
 #: list-valued record fields stored as [n_arch, n_seed, n] arrays
 CURVES = {
     **{f"{m}_by_rate": MetricSpec(METRICS[m].unit, METRICS[m].direction, f"{m} at missing rates 0.0, 0.1, ..., 1.0")
        for m in ("val_mae", "test_mae", "test_corr", "test_acc7", "test_acc5", "test_acc3", "test_acc2", "test_f1")},
-    "val_curve": MetricSpec("label units", "min", "validation MAE after each epoch (NaN after early stopping)"),
+    "val_curve": MetricSpec("label units", "min", "validation MAE (dialogue: WAF) after each epoch (NaN after early "
+                                                  "stopping)"),
+    "test_waf_by_rate": MetricSpec("%", "max", "dialogue level: test WAF at view-missing rates 0.0..0.5"),
 }
 
 
 def parse(dataset: str) -> tuple[str, float]:
-    """``(store, training rate)`` of a dataset name (``pom``, ``pom@r0.5``)."""
+    """``(base, training rate)`` of a dataset name (``pom``, ``pom@r0.5``, ``mosi-dial@r0.3``)."""
     store, _, rate = dataset.partition("@r")
-    if store not in STORES:
+    if store not in STORES and store not in DIALOGUE:
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r}")
     if not rate:
         return store, 0.0
     from bench.families.rmnas.missing import check_rate
 
+    top = 0.5 if store in DIALOGUE else 1.0  # two views: at most half of the entries can be missing
     try:
-        r = check_rate(float(rate))
+        r = check_rate(float(rate), top)
     except ValueError:
-        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (rate after '@r': 0.0..1.0)") from None
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (rate after '@r': 0.0..{top})") from None
     if f"{r:g}" != rate:
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (write the rate as {r:g})")
     return store, r
@@ -78,7 +86,17 @@ def parse(dataset: str) -> tuple[str, float]:
 
 def datasets() -> list[str]:
     """The datasets the suite uses (``parse`` accepts every store at any rate 0.0..1.0 in tenths)."""
-    return [*TABLES, *(f"{s}@r{r:g}" for s in TABLES for r in TRAIN_RATES), *STORES[len(TABLES):]]
+    return [*TABLES, *(f"{s}@r{r:g}" for s in TABLES for r in TRAIN_RATES), *STORES[len(TABLES):], *DIALOGUE]
+
+
+def store_of(dataset: str) -> str:
+    """The sequence store a dataset reads."""
+    base = parse(dataset)[0]
+    return DIALOGUE.get(base, base)
+
+
+def is_dialogue(dataset: str) -> bool:
+    return parse(dataset)[0] in DIALOGUE
 
 
 def table_file(dataset: str) -> str:
@@ -91,7 +109,7 @@ def space_of(dataset: str):
     from bench.families.rmnas.trainer import Recipe
     from bench.features import sequence
 
-    return RMNASSpace(sequence.open(parse(dataset)[0]).modalities, Recipe().blocks, tied=True)
+    return RMNASSpace(sequence.open(store_of(dataset)).modalities, Recipe().blocks, tied=True)
 
 
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
@@ -105,17 +123,26 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     from bench.overlay import Overlay, overlay_path
     from bench.paths import tables_dir
 
-    name, rate = parse(dataset)
-    store = sequence.open(name)
+    rate = parse(dataset)[1]
+    store = sequence.open(store_of(dataset))
     recipe = recipe or Recipe()
     space = RMNASSpace(store.modalities, recipe.blocks, tied=True)
     table = tables_dir() / table_file(dataset)
     coef = cost.coefficients(table)
+    dialogue = is_dialogue(dataset)
+    if dialogue:
+        from bench.families.rmnas.dialogue import train_dialogue
+
+        def fit(arch, seed):
+            return train_dialogue(arch, store, seed, recipe, rate, device=device)
+    else:
+        def fit(arch, seed):
+            return train(arch, store, seed, recipe, rate, device=device).record()
     oracle = TrainedOracle(
-        NAME, dataset, space, METRICS, recipe.key,
-        train=lambda arch, seed: train(arch, store, seed, recipe, rate, device=device).record(),
+        NAME, dataset, space, METRICS, recipe.key, train=fit,
         store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
-        fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
+        fitness_metric="val_waf" if dialogue else "val_mae", test_metric="test_waf" if dialogue else "test_mae",
+        default_metric="test_waf" if dialogue else "test_mae",
         cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=coef),
         allow_train=allow_train, table=table)
     # what the supernet search trains on and is charged by

@@ -155,6 +155,9 @@ class FusionStep(nn.Module):
         if name == "concatfc":
             return torch.relu(self.fc(torch.cat([a, b], -1)))
         k, v = self.kv(seq_b).chunk(2, -1)
+        if a.dim() == 3:  # per token (dialogue level): each utterance attends over the other modality's
+            w = self.q(a) @ k.transpose(1, 2) / math.sqrt(self.d)
+            return a + torch.softmax(w.masked_fill(pad_b[:, None, :], NEG), -1) @ v
         w = (self.q(a).unsqueeze(1) * k).sum(-1) / math.sqrt(self.d)
         w = torch.softmax(w.masked_fill(pad_b, NEG), -1)
         return a + (w.unsqueeze(-1) * v).sum(1)
@@ -171,8 +174,10 @@ class RMNASNet(nn.Module):
 
     def __init__(self, modalities: list[str], arch: RMArch | None, dims: dict[str, int], steps: dict[str, int],
                  d: int, heads: int, blocks: int, kernel: int, maxdis: int, dropout: float, n_out: int,
-                 lst: bool | None = None):
+                 lst: bool | None = None, per_token: bool = False):
         super().__init__()
+        #: predict per token (dialogue level: per utterance) instead of from the global tokens
+        self.per_token = per_token
         self.modalities, self.arch, self.d, self.heads = list(modalities), arch, d, heads
         self.used = self.modalities
         self.lst = arch.lst if arch is not None else bool(lst)
@@ -208,11 +213,12 @@ class RMNASNet(nn.Module):
         ``{"mixers": {m: [blocks, 4]}, "fusion": [steps, 4]}`` softmax weights."""
         seqs = {m: self.encode(m, x[m], valid[m], None if weights is None else weights["mixers"][m])
                 for m in self.modalities}
-        a = seqs[self.modalities[0]][0][:, 0]
+        pick = (lambda s: s[:, 1:]) if self.per_token else (lambda s: s[:, 0])
+        a = pick(seqs[self.modalities[0]][0])
         for k, step in enumerate(self.steps):
             seq, pad = seqs[self.modalities[k + 1]]
-            a = step(a, seq[:, 0], seq, pad, None if weights is None else weights["fusion"][k])
-        return self.head(a), {m: self.uni[m](s[:, 0]) for m, (s, _) in seqs.items()}
+            a = step(a, pick(seq), seq, pad, None if weights is None else weights["fusion"][k])
+        return self.head(a), {m: self.uni[m](pick(s)) for m, (s, _) in seqs.items()}
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -198,6 +198,11 @@ def rmnas(run, rng: np.random.Generator, settings: RMSettings | None = None, nam
     if not isinstance(s, RMSettings):
         raise RMNASSettingsError(f"{name}: settings must be an RMSettings, got {type(s).__name__}")
     oracle = run.oracle
+    from bench.families.rmnas import is_dialogue
+
+    if is_dialogue(oracle.dataset):
+        raise RMNASSettingsError(f"{name}: the supernet search runs at sentence level; on the dialogue dataset "
+                                 f"{oracle.dataset!r} use rs, rea or edf, or retrain a sentence-level genotype")
     store, recipe, rate = oracle.store, oracle.recipe, oracle.train_rate
     seed = int(rng.integers(2 ** 31 - 1))
     label = f"search:rmnas:{s.digest}"

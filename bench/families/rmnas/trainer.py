@@ -203,9 +203,9 @@ class RMNASTrainer(StoreTrainer):
         super().__init__(recipe, device, stores)
 
     def store_name(self, dataset: str) -> str:
-        from bench.families.rmnas import parse
+        from bench.families.rmnas import store_of
 
-        return parse(dataset)[0]
+        return store_of(dataset)
 
     def space(self, dataset: str):
         from bench.families.rmnas.space import RMNASSpace
@@ -219,6 +219,10 @@ class RMNASTrainer(StoreTrainer):
         return tables_dir() / table_file(dataset)
 
     def train_one(self, dataset: str, arch, seed: int) -> dict:
-        from bench.families.rmnas import parse
+        from bench.families.rmnas import is_dialogue, parse
 
+        if is_dialogue(dataset):
+            from bench.families.rmnas.dialogue import train_dialogue
+
+            return train_dialogue(arch, self.store(dataset), seed, self.recipe, parse(dataset)[1], device=self.device)
         return train(arch, self.store(dataset), seed, self.recipe, parse(dataset)[1], device=self.device).record()
