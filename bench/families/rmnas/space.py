@@ -78,7 +78,7 @@ class RMNASSpace(SearchSpace):
         if not isinstance(arch, RMArch):
             raise InvalidArchitectureError(f"{arch!r} is not an RMArch")
         if len(arch.mixers) != len(self.modalities) or any(len(b) != self.blocks for b in arch.mixers):
-            raise InvalidArchitectureError(f"{arch!r}: expected {self.blocks} blocks for each of {self.modalities}")
+            raise InvalidArchitectureError(f"expected {self.blocks} blocks for each of {self.modalities}")
         for blocks in arch.mixers:
             for s in blocks:
                 if not s or any(x not in MIXERS for x in s) or len(set(s)) != len(s):
@@ -107,7 +107,10 @@ class RMNASSpace(SearchSpace):
         mixers = tuple(tuple(tuple(s.split("+")) for s in v.split(".")) for v in values[:-2])
         if values[-1] not in ("0", "1"):
             raise InvalidArchitectureError(f"{text!r}: lst must be 0 or 1")
-        return self.check(RMArch(mixers, tuple(values[-2].split(".")), values[-1] == "1"))
+        try:
+            return self.check(RMArch(mixers, tuple(values[-2].split(".")), values[-1] == "1"))
+        except InvalidArchitectureError as exc:
+            raise InvalidArchitectureError(f"{text!r}: {exc}") from None
 
     def example(self) -> str:
         return self.encode(RMArch(tuple((("att",),) * self.blocks for _ in self.modalities),
