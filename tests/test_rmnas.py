@@ -58,7 +58,7 @@ def test_operators_stay_in_the_slice_and_reach_the_full_grammar():
     assert tied.encode(untied) == untied  # the tied space still decodes every architecture
     with pytest.raises(InvalidArchitectureError, match="not in the tabulated slice"):
         tied.index(untied)
-    assert full.size == 15 ** 4 * 4 * 2
+    assert full.size == (2 * 15 ** 4 - 3 ** 4) * 4  # LST is off only where no block has a softmax mixer
 
 
 def test_dataset_names():
@@ -270,3 +270,24 @@ def test_dialogue_protocol_trains_per_utterance_under_view_masks():
 
     with pytest.raises(RMNASSettingsError, match="sentence level"):
         run_trained(oracle, "rmnas", 0)
+
+
+def test_mutation_connects_the_whole_slice():
+    """Every tied architecture reaches every other by mutations (LST off is forced where no softmax
+    mixer exists, so that flag must not count as a difference there)."""
+    sp = RMNASSpace(["audio", "video"])
+    members = list(sp.enumerate())
+    near = {a: [b for b in members if sp._distance(a, b) == 1] for a in members}
+    seen, todo = {members[-1]}, [members[-1]]
+    while todo:
+        for b in near[todo.pop()]:
+            if b not in seen:
+                seen.add(b)
+                todo.append(b)
+    assert len(seen) == len(members)
+
+
+@pytest.mark.parametrize("bad", ["pom@r0.25", "pom@r0", "pom@r", "mosi-dial@r0.6"])
+def test_training_rates_are_tenths(bad):
+    with pytest.raises(UnknownDatasetError):
+        parse(bad)

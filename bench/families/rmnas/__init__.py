@@ -5,7 +5,8 @@ steps and the local-sentiment-trend bias, scored under missing modalities on seq
 A dataset is a store and the rate it is trained at: ``pom`` trains on the data as it is
 (native missingness only) and ``pom@r0.5`` drops frames at rate 0.5 in every split (EMT-DLFR's
 sentence-level protocol); either way every record is evaluated at the 11 rates 0.0..1.0
-(``*_by_rate``) with the AUILC over 0..1 beside them.
+(``*_by_rate``) with the AUILC over 0..1 beside them. ``mosi-dial@r0.3`` is the dialogue level
+(:mod:`bench.families.rmnas.dialogue`: view-level missing at 0.0..0.5, test WAF at 6 rates).
 
 This entry declares the family; importing it loads no torch.
 """
@@ -37,6 +38,7 @@ METRICS = {
     "test_acc5": MetricSpec("%", "max", "test Acc-5, round(clip(., -2, 2))"),
     "test_acc3": MetricSpec("%", "max", "test Acc-3, round(clip(., -1, 1))"),
     "test_acc2": MetricSpec("%", "max", "test Acc-2 on non-zero labels"),
+    "test_acc2_nonneg": MetricSpec("%", "max", "test Acc-2 with the >= 0 convention"),
     "test_f1": MetricSpec("%", "max", "test weighted F1 on non-zero labels"),
     "test_mae_mean": MetricSpec("label units", "min", "POM: test MAE averaged over the 17 traits"),
     "test_corr_mean": MetricSpec("r", "max", "POM: test Pearson r averaged over the 17 traits"),
@@ -45,6 +47,7 @@ METRICS = {
     "test_auilc_corr": MetricSpec("r", "max", "AUILC of test Pearson r over rates 0..1"),
     "test_auilc_acc7": MetricSpec("%", "max", "AUILC of test Acc-7 over rates 0..1"),
     "test_auilc_acc5": MetricSpec("%", "max", "AUILC of test Acc-5 over rates 0..1"),
+    "test_auilc_acc3": MetricSpec("%", "max", "AUILC of test Acc-3 over rates 0..1"),
     "test_auilc_acc2": MetricSpec("%", "max", "AUILC of test Acc-2 over rates 0..1"),
     "test_auilc_f1": MetricSpec("%", "max", "AUILC of test F1 over rates 0..1"),
     "params": MetricSpec("count", "min", "trainable parameters"),
@@ -67,10 +70,10 @@ CURVES = {
 
 def parse(dataset: str) -> tuple[str, float]:
     """``(base, training rate)`` of a dataset name (``pom``, ``pom@r0.5``, ``mosi-dial@r0.3``)."""
-    store, _, rate = dataset.partition("@r")
+    store, at, rate = dataset.partition("@r")
     if store not in STORES and store not in DIALOGUE:
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r}")
-    if not rate:
+    if not at:
         return store, 0.0
     from bench.families.rmnas.missing import check_rate
 
@@ -79,6 +82,9 @@ def parse(dataset: str) -> tuple[str, float]:
         r = check_rate(float(rate), top)
     except ValueError:
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (rate after '@r': 0.0..{top})") from None
+    if abs(r * 10 - round(r * 10)) > 1e-9 or r == 0.0:
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (a training rate is a tenth in "
+                                  f"0.1..{top}; rate 0 is the store's own name, {store!r})")
     if f"{r:g}" != rate:
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r} (write the rate as {r:g})")
     return store, r
@@ -143,7 +149,8 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
         store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
         fitness_metric="val_waf" if dialogue else "val_mae", test_metric="test_waf" if dialogue else "test_mae",
         default_metric="test_waf" if dialogue else "test_mae",
-        cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=coef),
+        cost=partial(cost.dialogue_seconds if dialogue else cost.seconds, store=store, recipe=recipe, space=space,
+                     coef=coef),
         allow_train=allow_train, table=table)
     # what the supernet search trains on and is charged by
     oracle.store, oracle.recipe, oracle.train_rate, oracle.cost_coef = store, recipe, rate, coef

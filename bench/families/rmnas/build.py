@@ -29,7 +29,8 @@ def build(dataset: str, out_dir: Path | None = None, workers: int = 2, overlay: 
 
     def extra(metrics: dict, recs: list) -> dict:
         store = trainer.store(dataset)
-        return {"cost_model": fit(metrics["mflops"].values.mean(axis=1), metrics["train_seconds"].values.mean(axis=1)),
+        return {"cost_model": fit(metrics["mflops"].values.mean(axis=1), metrics["train_seconds"].values.mean(axis=1),
+                                  metrics["epochs_run"].values),
                 "rates": list(RATES),
                 "effective_missing_rate_test": effective_rates(store, trainer.recipe.split, "test"),
                 "native_missing_rate_test": store.native_missing_rate(trainer.recipe.split, "test")}

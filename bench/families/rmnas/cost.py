@@ -36,9 +36,27 @@ def seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> f
     return float(c["fixed"] + c["per_mflop"] * mflops(arch_text, store, recipe, space))
 
 
-def fit(mflops_: np.ndarray, seconds_: np.ndarray) -> dict:
-    """Non-negative least squares of seconds on (1, MFLOPs)."""
+def dialogue_seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> float:
+    """Charged seconds of one dialogue-level training: the per-utterance model's MFLOPs per video
+    (the longest video's length), times videos over the sentence rows the coefficients were fitted on."""
+    from bench.families.rmnas.dialogue import dialogue_part
+    from bench.families.rmnas.model import RMNASNet
+
+    c = coef or DEFAULT
+    parts = [dialogue_part(store, recipe.split, p)["valid"] for p in ("train", "val", "test")]
+    steps = {m: max(v.shape[1] for v in parts) for m in store.modalities}
+    net = RMNASNet(store.modalities, space.decode(arch_text), store.dims, steps, recipe.d, recipe.heads,
+                   recipe.blocks, recipe.kernel, recipe.maxdis, 0.0, 1, per_token=True)
+    per_video = net.flops(steps) / 1e6
+    scale = parts[0].shape[0] / len(store.rows(recipe.split, "train"))
+    return float(c["fixed"] + c["per_mflop"] * per_video * scale)
+
+
+def fit(mflops_: np.ndarray, seconds_: np.ndarray, epochs_run: np.ndarray) -> dict:
+    """Non-negative least squares of seconds on (1, MFLOPs), with the mean epochs the fitted
+    (early-stopped) trainings ran."""
     from scipy.optimize import nnls
 
     coef, _ = nnls(np.stack([np.ones_like(mflops_), mflops_], axis=1), seconds_)
-    return {"fixed": round(float(coef[0]), 6), "per_mflop": round(float(coef[1]), 6)}
+    return {"fixed": round(float(coef[0]), 6), "per_mflop": round(float(coef[1]), 6),
+            "mean_epochs": round(float(np.mean(epochs_run)), 4)}

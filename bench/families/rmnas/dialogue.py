@@ -28,9 +28,14 @@ from bench import numerics
 from bench.core.seqmetrics import weighted_f1
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.families.rmnas.missing import check_rate, view_presence
+from bench.errors import BenchError
 from bench.features.sequence import SequenceStore
 
 BATCH_VIDEOS = 4
+
+
+class DeviceError(BenchError, ValueError):
+    """A device the dialogue protocol cannot train on."""
 #: the rates of the dialogue tables: two views allow at most half of the entries to be missing
 RATES_2VIEWS: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 
@@ -107,18 +112,20 @@ def train_dialogue(arch, store: SequenceStore, seed: int, recipe, train_rate: fl
                    eval_rates=RATES_2VIEWS, device: str | None = "cpu") -> dict:
     """Train ``arch`` on dialogues at ``train_rate``; the record (WAF-selected) with per-rate test WAF."""
     from bench.families.rmnas.model import RMNASNet
-    from bench.families.rmnas.trainer import task_loss
+    from bench.families.rmnas.trainer import restore_best, task_loss
 
     dev = resolve_device(device)
     train_rate = check_rate(train_rate, 0.5 if len(store.modalities) == 2 else 0.7)
     if dev.type != "cpu":
-        raise ValueError("the dialogue protocol trains on CPU only (its masks are drawn on the host)")
+        raise DeviceError(f"the dialogue protocol trains on CPU only (its masks are drawn on the host), not {dev.type}")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     rng = np.random.default_rng(seed)
     data = _data(store, recipe.split, "train")
     mods = store.modalities
-    steps = {m: data["valid"].shape[1] for m in mods}
+    # the longest video of any part sets the positional, LST and random-mixer sizes
+    longest = max(_data(store, recipe.split, p)["valid"].shape[1] for p in ("train", "val", "test"))
+    steps = {m: longest for m in mods}
     model = RMNASNet(mods, arch, store.dims, steps, recipe.d, recipe.heads, recipe.blocks, recipe.kernel,
                      recipe.maxdis, recipe.dropout, 1, per_token=True)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
@@ -147,7 +154,7 @@ def train_dialogue(arch, store: SequenceStore, seed: int, recipe, train_rate: fl
         elif epoch - best_epoch >= recipe.patience:
             break
     seconds = time.perf_counter() - t0
-    model.load_state_dict(best_state)
+    restore_best(model, best_state, f"{store.name} dialogues at rate {train_rate}")
     pred, y = predict(model, store, recipe, "test", train_rate)
     nz = y != 0
     rec = {"val_waf": best, "test_waf": waf(pred, y), "test_mae": float(np.abs(pred - y).mean()),

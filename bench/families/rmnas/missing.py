@@ -1,13 +1,14 @@
 """Missing-modality protocols of RMNAS (``003_ca6407ec0d2ea38c.txt``, Sec. 4) and the AUILC.
 
-* Sentence level (frame-level missing, the EMT-DLFR procedure): modality number i draws its
-  keep mask from a fixed seed (111, 1111, 11111, ... for i = 0, 1, 2, ...), the same for every
-  split and every training seed: keep = (U(0, 1) > r) and valid. Dropped frames are zeroed (text
+* Sentence level (frame-level missing, the EMT-DLFR procedure): the modality at position i of
+  the store draws its keep mask from a fixed seed (111, 1111, 11111, ... for i = 0, 1, 2, ...;
+  EMT-DLFR gives these seeds to text, audio and vision, here they follow the store's order),
+  the same for every split and every training seed: keep = (U(0, 1) > r) and valid. Dropped frames are zeroed (text
   tokens included: the stores hold token features, not ids, so zero stands in for [UNK]).
 * Dialogue level (view-level missing, the GCNet procedure): every (utterance) row keeps at
   least one view and the share of present entries is 1 - r. GCNet redraws the masks every
-  batch, also at test; here evaluation masks are fixed per (rate, split, seed) so tables are
-  reproducible, and training masks come from a seeded generator.
+  batch, also at test; here evaluation masks are fixed per (rate, part) so tables are
+  reproducible, and training masks come from a generator seeded by the training seed.
 * AUILC (Eq. 14): the trapezoid integral of a metric over missing rates. Over 0..1 it is the
   mean level; over 0..0.5 half of it (the paper's CH-SIMS values are that small for this reason).
 """
@@ -87,10 +88,10 @@ def auilc(rates, values, lo: float = 0.0, hi: float = 1.0) -> float:
     p = np.asarray(values, dtype=float)
     if r.shape != p.shape or r.ndim != 1:
         raise MissingRateError(f"rates {r.shape} and values {p.shape} must be 1-D and of one length")
+    order = np.argsort(r, kind="stable")
+    r, p = r[order], p[order]
     sel = (r >= lo - 1e-9) & (r <= hi + 1e-9)
     r, p = r[sel], p[sel]
     if len(r) < 2 or abs(r[0] - lo) > 1e-9 or abs(r[-1] - hi) > 1e-9:
         raise MissingRateError(f"AUILC over {lo}..{hi} needs values at both ends; rates given: {list(np.round(r, 3))}")
-    order = np.argsort(r)
-    r, p = r[order], p[order]
     return float(np.sum((p[1:] + p[:-1]) / 2 * np.diff(r)))

@@ -23,8 +23,9 @@ scratch (Table 7: retraining matters). Everything else is our choice:
   rate) - Table 7's rows without retraining read it; the run then evaluates the retrained
   genotype through the oracle (table, overlay, or training on a miss).
 * cost: the supernet is charged by the table's cost model at the supernet's MFLOPs (every
-  mixer and op on), times (1 + validation rows / training rows) for the architecture steps,
-  never wall time. A search that would not fit the remaining seconds does not train.
+  mixer and op on), scaled from the table's mean early-stopped epochs to all the recipe's
+  epochs, times (2 - warmup) for the architecture steps (one per weight step after the
+  warm-up, on a batch of the same size); never wall time. A search that would not fit the remaining seconds does not train.
 * the outcome is cached in the oracle's overlay under ``Overlay.key(dataset,
   "search:rmnas:<settings digest>", torch seed, recipe key)``.
 """
@@ -108,8 +109,10 @@ def search_cost(oracle, settings: RMSettings) -> float:
 
     store, recipe = oracle.store, oracle.recipe
     coef = getattr(oracle, "cost_coef", None) or cost.DEFAULT
-    val, tr = len(store.rows(recipe.split, "val")), len(store.rows(recipe.split, "train"))
-    return float((coef["fixed"] + coef["per_mflop"] * supernet_mflops(store, recipe, settings)) * (1 + val / tr))
+    one = coef["fixed"] + coef["per_mflop"] * supernet_mflops(store, recipe, settings)  # one early-stopped training
+    full = recipe.epochs / coef.get("mean_epochs", recipe.epochs)  # the supernet runs every epoch
+    # every weight step after the warm-up is followed by an architecture step on a batch of the same size
+    return float(one * full * (2.0 - settings.warmup))
 
 
 def train_supernet(store, space, recipe, rate: float, settings: RMSettings, seed: int) -> dict:

@@ -133,7 +133,10 @@ class RMNASSpace(SearchSpace):
     def size(self) -> int:
         if self.tied:
             return len(self._slice)
-        return (len(MIXER_SETS) ** self.blocks) ** len(self.modalities) * len(FUSION_OPS) ** self.n_steps * 2
+        # LST on/off doubles every mixer assignment except those without a softmax mixer (lst=0 only)
+        n_blocks = self.blocks * len(self.modalities)
+        free = sum(1 for st in MIXER_SETS if not set(st) & set(SOFTMAX_MIXERS))
+        return (2 * len(MIXER_SETS) ** n_blocks - free ** n_blocks) * len(FUSION_OPS) ** self.n_steps
 
     def enumerate(self) -> Iterator[RMArch]:
         if not self.tied:
@@ -183,7 +186,10 @@ class RMNASSpace(SearchSpace):
 
     @staticmethod
     def _distance(a: RMArch, b: RMArch) -> int:
-        return (sum(x != y for x, y in zip(a.mixers, b.mixers)) + int(a.fusion != b.fusion) + int(a.lst != b.lst))
+        # LST only differs where both have a softmax mixer (elsewhere lst=0 is forced): counting it
+        # would cut the slice in two for mutation
+        lst = int(a.lst != b.lst and a.uses_softmax_mixer and b.uses_softmax_mixer)
+        return sum(x != y for x, y in zip(a.mixers, b.mixers)) + int(a.fusion != b.fusion) + lst
 
     def crossover(self, a, b, rng: np.random.Generator) -> RMArch:
         """Each modality's mixers, the fusion and LST from either parent (tied: the nearest

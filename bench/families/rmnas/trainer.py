@@ -28,11 +28,23 @@ from bench.core.recipe import recipe_key
 from bench.core.seqmetrics import regression_metrics
 from bench.core.store_trainer import StoreTrainer
 from bench.core.torchutil import pinned_numerics, resolve_device
+from bench.errors import BenchError
 from bench.families.mro.trainer import target_of
 from bench.families.rmnas.missing import RATES, auilc, check_rate, effective_rate, frame_keep
 from bench.families.rmnas.model import RMNASNet
 from bench.families.rmnas.space import RMArch
 from bench.features.sequence import SequenceStore
+
+
+class TrainingDivergedError(BenchError, RuntimeError):
+    """No epoch gave a finite validation score (the weights diverged)."""
+
+
+def restore_best(model, best_state, what: str) -> None:
+    """Load the best epoch's weights; a training whose every validation score was NaN is named."""
+    if best_state is None:
+        raise TrainingDivergedError(f"{what}: no epoch gave a finite validation score (training diverged)")
+    model.load_state_dict(best_state)
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,7 @@ def train(arch: RMArch, store: SequenceStore, seed: int, recipe: Recipe = Recipe
         elif epoch - best_epoch >= recipe.patience:
             break
     seconds = time.perf_counter() - t0
-    model.load_state_dict(best_state)
+    restore_best(model, best_state, f"{store.name} at rate {train_rate}")
     at = regression_metrics(predict(model, store, recipe, "test", train_rate, dev), labels(store, recipe, "test", dev))
     metrics = {f"test_{k}": v for k, v in at.items()}
     metrics["val_mae"] = best
