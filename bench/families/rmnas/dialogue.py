@@ -112,7 +112,7 @@ def train_dialogue(arch, store: SequenceStore, seed: int, recipe, train_rate: fl
                    eval_rates=RATES_2VIEWS, device: str | None = "cpu") -> dict:
     """Train ``arch`` on dialogues at ``train_rate``; the record (WAF-selected) with per-rate test WAF."""
     from bench.families.rmnas.model import RMNASNet
-    from bench.families.rmnas.trainer import restore_best, task_loss
+    from bench.families.rmnas.trainer import BestEpoch, task_loss
 
     dev = resolve_device(device)
     train_rate = check_rate(train_rate, 0.5 if len(store.modalities) == 2 else 0.7)
@@ -130,7 +130,7 @@ def train_dialogue(arch, store: SequenceStore, seed: int, recipe, train_rate: fl
                      recipe.maxdis, recipe.dropout, 1, per_token=True)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     n = data["valid"].shape[0]
-    curve, best, best_state, best_epoch = [], -1.0, None, 0
+    stop = BestEpoch(True, recipe.patience)
     t0 = time.perf_counter()
     for epoch in range(recipe.epochs):
         model.train()
@@ -146,15 +146,11 @@ def train_dialogue(arch, store: SequenceStore, seed: int, recipe, train_rate: fl
             opt.zero_grad()
             loss.backward()
             opt.step()
-        val = waf(*predict(model, store, recipe, "val", train_rate))
-        curve.append(val)
-        if val > best:
-            best, best_epoch = val, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= recipe.patience:
+        if stop.update(epoch, waf(*predict(model, store, recipe, "val", train_rate)), model):
             break
     seconds = time.perf_counter() - t0
-    restore_best(model, best_state, f"{store.name} dialogues at rate {train_rate}")
+    stop.restore(model, f"{store.name} dialogues at rate {train_rate}")
+    curve, best, best_epoch = stop.curve, stop.value, stop.epoch
     pred, y = predict(model, store, recipe, "test", train_rate)
     nz = y != 0
     rec = {"val_waf": best, "test_waf": waf(pred, y), "test_mae": float(np.abs(pred - y).mean()),

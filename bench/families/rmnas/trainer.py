@@ -40,11 +40,33 @@ class TrainingDivergedError(BenchError, RuntimeError):
     """No epoch gave a finite validation score (the weights diverged)."""
 
 
-def restore_best(model, best_state, what: str) -> None:
-    """Load the best epoch's weights; a training whose every validation score was NaN is named."""
-    if best_state is None:
-        raise TrainingDivergedError(f"{what}: no epoch gave a finite validation score (training diverged)")
-    model.load_state_dict(best_state)
+class BestEpoch:
+    """Early stopping on a validation score: keeps the best epoch's weights, says when
+    ``patience`` epochs have passed without improvement, restores the best weights."""
+
+    def __init__(self, higher_is_better: bool, patience: int):
+        self.sign, self.patience = (1.0 if higher_is_better else -1.0), patience
+        self.best, self.epoch, self.state = float("-inf"), 0, None
+        self.curve: list[float] = []
+
+    def update(self, epoch: int, value: float, model) -> bool:
+        """Record one epoch's score; True when training should stop."""
+        self.curve.append(value)
+        if self.sign * value > self.best:
+            self.best, self.epoch = self.sign * value, epoch
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        return epoch - self.epoch >= self.patience
+
+    @property
+    def value(self) -> float:
+        return self.sign * self.best
+
+    def restore(self, model, what: str) -> None:
+        """Load the best epoch's weights; a training whose every validation score was NaN is named."""
+        if self.state is None:
+            raise TrainingDivergedError(f"{what}: no epoch gave a finite validation score (training diverged)")
+        model.load_state_dict(self.state)
 
 
 @dataclass(frozen=True)
@@ -169,7 +191,7 @@ def train(arch: RMArch, store: SequenceStore, seed: int, recipe: Recipe = Recipe
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     yv = labels(store, recipe, "val", dev)
     n = len(ytr)
-    curve, best, best_state, best_epoch = [], float("inf"), None, 0
+    stop = BestEpoch(False, recipe.patience)
     t0 = time.perf_counter()
     for epoch in range(recipe.epochs):
         model.train()
@@ -182,14 +204,11 @@ def train(arch: RMArch, store: SequenceStore, seed: int, recipe: Recipe = Recipe
             loss.backward()
             opt.step()
         val_mae = float(np.abs(predict(model, store, recipe, "val", train_rate, dev)[:, 0] - yv[:, 0]).mean())
-        curve.append(val_mae)
-        if val_mae < best:
-            best, best_epoch = val_mae, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        elif epoch - best_epoch >= recipe.patience:
+        if stop.update(epoch, val_mae, model):
             break
     seconds = time.perf_counter() - t0
-    restore_best(model, best_state, f"{store.name} at rate {train_rate}")
+    stop.restore(model, f"{store.name} at rate {train_rate}")
+    curve, best, best_epoch = stop.curve, stop.value, stop.epoch
     at = regression_metrics(predict(model, store, recipe, "test", train_rate, dev), labels(store, recipe, "test", dev))
     metrics = {f"test_{k}": v for k, v in at.items()}
     metrics["val_mae"] = best
