@@ -58,8 +58,8 @@ test: $(STAMP)
 ## bench/numerics.py decides): left to torch, AVX2, and AVX-512 where the CPU has it.
 test-isa: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_numerics.py -k "table_hit or pin"
-	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py -k table_hit
-	if grep -qw avx512f /proc/cpuinfo; then ATEN_CPU_CAPABILITY=avx512 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py -k table_hit; fi
+	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_rmnas.py -k table_hit
+	if grep -qw avx512f /proc/cpuinfo; then ATEN_CPU_CAPABILITY=avx512 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_rmnas.py -k table_hit; fi
 
 ## Every suite, slow ones included (installs the extras their tests need: Ray, Optuna, ConfigSpace).
 test-all: $(STAMP)

@@ -291,3 +291,17 @@ def test_mutation_connects_the_whole_slice():
 def test_training_rates_are_tenths(bad):
     with pytest.raises(UnknownDatasetError):
         parse(bad)
+
+
+def test_table_hit_retrains_bit_for_bit():
+    """A shipped row retrained now (any kernel ISA the shell asks for: `make test-isa`) equals
+    the table: the per-rate test MAE, the validation MAE and the epoch kept."""
+    from bench.families.rmnas import open_oracle
+    from bench.families.rmnas.trainer import train
+
+    oracle = open_oracle("pom")
+    arch = "audio=pool.pool|video=id.id|F=sum|lst=0"
+    shipped = oracle.result(arch, 0)
+    again = train(oracle.space.decode(arch), oracle.store, 0, oracle.recipe).record()
+    for k in ("test_mae_by_rate", "val_mae", "best_epoch", "test_corr"):
+        assert again[k] == shipped[k], k
