@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -19,13 +17,3 @@ def preset_algorithm(name: str, settings: Any, search: Callable, what: str) -> C
     algo.__doc__ = f"{what} preset {name!r}: {settings}"
     algo.settings = settings
     return algo
-
-
-def recorded_cost_model(table: Path | None) -> dict | None:
-    """The ``cost_model`` a built table's provenance records (None: no table, or none recorded)."""
-    if table is None or not Path(table).exists():
-        return None
-    import h5py
-
-    with h5py.File(table, "r") as f:
-        return json.loads(f.attrs["provenance"]).get("cost_model") or None

@@ -4,6 +4,7 @@ the HDF5 table with its provenance and seed-noise report (MRO, RMNAS)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable, Mapping
@@ -21,6 +22,16 @@ from bench.tablefile import DatasetTable, Metric, ScoreTable
 
 def build_overlay_path(benchmark: str) -> Path:
     return data_cache_dir() / "build" / f"{benchmark}.sqlite"
+
+
+def recorded_cost_model(table: Path | None) -> dict | None:
+    """The ``cost_model`` a built table's provenance records (None: no table, or none recorded)."""
+    if table is None or not Path(table).exists():
+        return None
+    import h5py
+
+    with h5py.File(table, "r") as f:
+        return json.loads(f.attrs["provenance"]).get("cost_model") or None
 
 
 def noise_report(values: np.ndarray) -> dict:

@@ -28,7 +28,7 @@ def _mflops(arch_text: str, store, recipe, space) -> float:
 
 def coefficients(table: Path | None) -> dict:
     """The cost model recorded in a shipped table's provenance, else :data:`DEFAULT`."""
-    from bench.core.presets import recorded_cost_model
+    from bench.core.store_build import recorded_cost_model
 
     return recorded_cost_model(table) or DEFAULT
 

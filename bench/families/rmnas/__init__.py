@@ -124,7 +124,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     from bench.core.trained_oracle import TrainedOracle
     from bench.families.rmnas import cost
     from bench.families.rmnas.space import RMNASSpace
-    from bench.families.rmnas.trainer import Recipe, train
+    from bench.families.rmnas.trainer import Recipe, RMNASTrainer
     from bench.features import sequence
     from bench.overlay import Overlay, overlay_path
     from bench.paths import tables_dir
@@ -136,16 +136,9 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     table = tables_dir() / table_file(dataset)
     coef = cost.coefficients(table)
     dialogue = is_dialogue(dataset)
-    if dialogue:
-        from bench.families.rmnas.dialogue import train_dialogue
-
-        def fit(arch, seed):
-            return train_dialogue(arch, store, seed, recipe, rate, device=device)
-    else:
-        def fit(arch, seed):
-            return train(arch, store, seed, recipe, rate, device=device).record()
+    trainer = RMNASTrainer(recipe, device, {store.name: store})  # one place decides how a dataset trains
     oracle = TrainedOracle(
-        NAME, dataset, space, METRICS, recipe.key, train=fit,
+        NAME, dataset, space, METRICS, recipe.key, train=partial(trainer.train_one, dataset),
         store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
         fitness_metric="val_waf" if dialogue else "val_mae", test_metric="test_waf" if dialogue else "test_mae",
         default_metric="test_waf" if dialogue else "test_mae",
@@ -164,9 +157,9 @@ def table_view(dataset: str):
     from bench.tablefile import read_dataset
 
     path = tables_dir() / table_file(dataset)
-    space = space_of(dataset)
-    if not path.exists():
+    if not path.exists():  # checked before the store is opened: synthetic stores are generated on open
         return None
+    space = space_of(dataset)
     archs, metrics, attrs = read_dataset(path, dataset)
     return TabularOracle(NAME, dataset, space, archs, metrics, attrs, default_metric="test_mae",
                          validation_metric="val_mae", test_metric="test_mae", table_path=path)

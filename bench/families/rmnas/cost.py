@@ -25,7 +25,7 @@ def mflops(arch_text: str, store, recipe, space) -> float:
 
 def coefficients(table: Path | None) -> dict:
     """The cost model recorded in a shipped table's provenance, else :data:`DEFAULT`."""
-    from bench.core.presets import recorded_cost_model
+    from bench.core.store_build import recorded_cost_model
 
     return recorded_cost_model(table) or DEFAULT
 
@@ -39,11 +39,11 @@ def seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> f
 def dialogue_seconds(arch_text: str, store, recipe, space, coef: dict | None = None) -> float:
     """Charged seconds of one dialogue-level training: the per-utterance model's MFLOPs per video
     (the longest video's length), times videos over the sentence rows the coefficients were fitted on."""
-    from bench.families.rmnas.dialogue import dialogue_part
+    from bench.families.rmnas.dialogue import parts_of
     from bench.families.rmnas.model import RMNASNet
 
     c = coef or DEFAULT
-    parts = [dialogue_part(store, recipe.split, p)["valid"] for p in ("train", "val", "test")]
+    parts = [d["valid"] for d in parts_of(store, recipe.split)]
     steps = {m: max(v.shape[1] for v in parts) for m in store.modalities}
     net = RMNASNet(store.modalities, space.decode(arch_text), store.dims, steps, recipe.d, recipe.heads,
                    recipe.blocks, recipe.kernel, recipe.maxdis, 0.0, 1, per_token=True)

@@ -90,10 +90,15 @@ def _eval_inputs(store, split, part, rate, data):
 
 
 def _data(store, split, part):
-    cache = store.__dict__.setdefault("_rmnas_dialogue", {})
+    cache = store.__dict__.setdefault("_rmnas_dialogue", {})  # built once per store and part
     if (split, part) not in cache:
         cache[(split, part)] = dialogue_part(store, split, part)
     return cache[(split, part)]
+
+
+def parts_of(store, split: str) -> list[dict]:
+    """The train, val and test dialogue parts of a store (cached on it)."""
+    return [_data(store, split, p) for p in ("train", "val", "test")]
 
 
 def predict(model, store, recipe, part: str, rate: float) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +129,7 @@ def train_dialogue(arch, store: SequenceStore, seed: int, recipe, train_rate: fl
     data = _data(store, recipe.split, "train")
     mods = store.modalities
     # the longest video of any part sets the positional, LST and random-mixer sizes
-    longest = max(_data(store, recipe.split, p)["valid"].shape[1] for p in ("train", "val", "test"))
+    longest = max(d["valid"].shape[1] for d in parts_of(store, recipe.split))
     steps = {m: longest for m in mods}
     model = RMNASNet(mods, arch, store.dims, steps, recipe.d, recipe.heads, recipe.blocks, recipe.kernel,
                      recipe.maxdis, recipe.dropout, 1, per_token=True)

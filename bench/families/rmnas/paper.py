@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.families.rmnas import SEEDS
 from bench.families.rmnas.missing import RANGES, RATES, auilc
 from bench.repro.output import Cell, TableResult
 from bench.repro.spec import TableSpec
@@ -39,12 +40,6 @@ def paper_cache():
     return _CACHE
 
 
-def _n_seeds(dataset: str) -> int:
-    from bench.families.rmnas import SEEDS
-
-    return SEEDS
-
-
 def row_records(dataset: str, key: str, seeds: int, progress: bool) -> tuple[list[dict], str, list[str]]:
     """(records, note, architectures) of one proxy row: one record per search seed or training seed."""
     cache = paper_cache()
@@ -52,14 +47,14 @@ def row_records(dataset: str, key: str, seeds: int, progress: bool) -> tuple[lis
     oracle = cache.oracle(dataset)
     if kind == "arch":
         arch = oracle.space.encode(what)
-        recs = [oracle.result(arch, s) for s in range(_n_seeds(dataset))]
+        recs = [oracle.result(arch, s) for s in range(SEEDS)]
         return recs, f"the fixed architecture {arch}, {len(recs)} training seeds", [arch] * len(recs)
     if kind == "best":
         view = cache.view(dataset)
         archs = view.archs()
         vals = view.query_many(archs, what)
         i = int(np.argmin(vals) if view.metric_info(what).direction == "min" else np.argmax(vals))
-        recs = [oracle.result(archs[i], s) for s in range(_n_seeds(dataset))]
+        recs = [oracle.result(archs[i], s) for s in range(SEEDS)]
         return recs, (f"the tabulated architecture with the best {what} of {len(archs)} ({archs[i]}), "
                       f"{len(recs)} training seeds"), [archs[i]] * len(recs)
     if kind not in ("search", "supernet"):
@@ -100,7 +95,7 @@ def _proxy_rows(spec: TableSpec):
     return [r for r in spec.rows if r.key and r.status not in ("pending", "not-offline")]
 
 
-def _columns_for(spec: TableSpec, dataset: str) -> list[bool]:
+def _columns_for(spec: TableSpec) -> list[bool]:
     """Which columns the proxy fills (a ``MOSEI ...`` column has no stand-in)."""
     return [not c.startswith("MOSEI") for c in spec.columns]
 
@@ -114,7 +109,7 @@ def row_dataset(spec: TableSpec, key: str) -> tuple[str, str]:
 
 
 def fill_rows(spec: TableSpec, res: TableResult, seeds: int, progress: bool) -> dict[str, list[dict]]:
-    use = _columns_for(spec, spec.params["dataset"])
+    use = _columns_for(spec)
     out = {}
     for row in _proxy_rows(spec):
         dataset, key = row_dataset(spec, row.key)
@@ -303,8 +298,6 @@ def dialogue_records(spec: TableSpec, key: str, progress: bool) -> tuple[list[li
     """Per seed, the records of one row's architecture trained at every dialogue rate
     (``spec.params["rates"]``; a separate model per rate, GCNet's protocol)."""
     from tqdm.auto import tqdm
-
-    from bench.families.rmnas import SEEDS
 
     base, rates = spec.params["dataset"], [float(r) for r in spec.params["rates"]]
     kind, _, what = key.partition(":")
