@@ -118,3 +118,39 @@ def test_a_small_table_builds_resumably_and_records_seed_noise(tmp_path, monkeyp
 
     prov = json.loads(attrs["provenance"])
     assert set(prov["seed_noise"]) == {"val_mae", "test_mae"} and prov["cost_model"]["per_mflop_row"] >= 0
+
+
+def test_batched_seeds_train_the_same_network_as_one_by_one_and_are_keyed_apart():
+    import dataclasses
+
+    from bench.families.mro.batched import train_seeds
+
+    store = sequence.open("syn3-p2")
+    plain = dataclasses.replace(TINY, dropout=0.0)  # dropout draws differ by design; the arithmetic must not
+    stacked = dataclasses.replace(plain, batched=True)
+    assert stacked.key != plain.key and Recipe().key == "71f3a147eee7"  # older keys unchanged by the new field
+    one = [train((1, 0, 0, 0, 1, 0), store, s, plain) for s in (3, 4)]
+    both = train_seeds((1, 0, 0, 0, 1, 0), store, [3, 4], stacked)
+    for a, b in zip(one, both):
+        assert b.timing == "batched/2" and b.metrics["params"] == a.metrics["params"]
+        np.testing.assert_allclose(b.val_curve, a.val_curve, rtol=1e-5)
+        assert b.metrics["test_mae"] == pytest.approx(a.metrics["test_mae"], rel=1e-5)
+    assert both[0].metrics != both[1].metrics
+    with_dropout = dataclasses.replace(TINY, batched=True)
+    first = train_seeds((1, 0, 0, 0, 1, 0), store, [3, 4], with_dropout)
+    assert [r.metrics for r in first] == [r.metrics for r in train_seeds((1, 0, 0, 0, 1, 0), store, [3, 4], with_dropout)]
+
+
+def test_a_batched_recipe_fills_each_architectures_seeds_as_one_stack(tmp_path):
+    import dataclasses
+
+    from bench.core.fill import fill
+    from bench.families.mro.trainer import MROTrainer
+    from bench.overlay import Overlay
+
+    trainer = MROTrainer(dataclasses.replace(TINY, batched=True))
+    fill(trainer, "syn3-p2", ["100010", "010001"], 2, overlay=str(tmp_path / "o.sqlite"), progress=False,
+         skip_table=False)
+    ov = Overlay(tmp_path / "o.sqlite")
+    recs = [ov.get(trainer.key("syn3-p2", a, s)) for a in ("100010", "010001") for s in (0, 1)]
+    assert all(r is not None and r["timing"] == "batched/2" for r in recs)

@@ -34,6 +34,16 @@ def recorded_cost_model(table: Path | None) -> dict | None:
         return json.loads(f.attrs["provenance"]).get("cost_model") or None
 
 
+def fit_mflops_cost(mflops: np.ndarray, seconds: np.ndarray, epochs_run: np.ndarray) -> dict:
+    """A training-seconds model for a table: non-negative least squares of seconds on
+    (1, forward MFLOPs), with the mean epochs the fitted (early-stopped) trainings ran."""
+    from scipy.optimize import nnls
+
+    coef, _ = nnls(np.stack([np.ones_like(mflops), mflops], axis=1), seconds)
+    return {"fixed": round(float(coef[0]), 6), "per_mflop": round(float(coef[1]), 6),
+            "mean_epochs": round(float(np.mean(epochs_run)), 4)}
+
+
 def noise_report(values: np.ndarray) -> dict:
     """Seed noise against architecture spread of one metric [n_arch, n_seed]: the one-way
     intraclass correlation ICC(1) (share of variance between architectures), the median

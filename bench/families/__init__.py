@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bench.core.family import Family
 from bench.errors import UnknownBenchmarkError
-from bench.families import cells, mro, rmnas, tree_fusion
+from bench.families import cells, hfmnas, mro, rmnas, tree_fusion
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     cells.NB201,
@@ -14,6 +14,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     tree_fusion.FAMILY,
     mro.FAMILY,
     rmnas.FAMILY,
+    hfmnas.FAMILY,
 )}
 
 

@@ -37,10 +37,13 @@ class Recipe:
     epochs: int = 20
     split: str = "standard"
     version: int = 1
+    #: train the seeds of one architecture stacked (:mod:`bench.families.mro.batched`): the
+    #: same recipe, not bit-identical to one-by-one training, so keyed apart
+    batched: bool = False
 
     @property
     def key(self) -> str:
-        return recipe_key(self)
+        return recipe_key(self, {"batched": False})
 
 
 #: datasets whose default recipe differs from :class:`Recipe`'s: the planted synthetic settings
@@ -182,4 +185,20 @@ class MROTrainer(StoreTrainer):
         return tables_dir() / table_file(dataset)
 
     def train_one(self, dataset: str, arch, seed: int) -> dict:
-        return train(arch, self.store(dataset), seed, self.recipe, self.device).record()
+        return self._train(dataset, arch, [seed])[0]
+
+    def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
+        if not self.recipe.batched:
+            return super().train_batch(dataset, jobs)
+        # a fill's group holds one architecture (group_key), so its seeds train as one stack
+        space, out = self.space(dataset), []
+        for a in dict.fromkeys(a for a, _ in jobs):
+            out += self._train(dataset, space.decode(a), [s for b, s in jobs if b == a])
+        return out
+
+    def _train(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
+        if self.recipe.batched:
+            from bench.families.mro.batched import train_seeds
+
+            return [r.record() for r in train_seeds(arch, self.store(dataset), seeds, self.recipe, self.device)]
+        return [train(arch, self.store(dataset), s, self.recipe, self.device).record() for s in seeds]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
+from bench.core.store_build import fit_mflops_cost as fit  # noqa: F401 (the builder's fit)
 
 #: seconds of one training = fixed + per_mflop * forward MFLOPs
 DEFAULT = {"fixed": 0.0, "per_mflop": 6.0}
@@ -50,13 +50,3 @@ def dialogue_seconds(arch_text: str, store, recipe, space, coef: dict | None = N
     per_video = net.flops(steps) / 1e6
     scale = parts[0].shape[0] / len(store.rows(recipe.split, "train"))
     return float(c["fixed"] + c["per_mflop"] * per_video * scale)
-
-
-def fit(mflops_: np.ndarray, seconds_: np.ndarray, epochs_run: np.ndarray) -> dict:
-    """Non-negative least squares of seconds on (1, MFLOPs), with the mean epochs the fitted
-    (early-stopped) trainings ran."""
-    from scipy.optimize import nnls
-
-    coef, _ = nnls(np.stack([np.ones_like(mflops_), mflops_], axis=1), seconds_)
-    return {"fixed": round(float(coef[0]), 6), "per_mflop": round(float(coef[1]), 6),
-            "mean_epochs": round(float(np.mean(epochs_run)), 4)}

@@ -1,0 +1,141 @@
+"""HF-MNAS (``001_6b80f99565a0cbd2.txt``): hierarchical fusion of low- and high-level features
+of two modalities by two DARTS cells (LFBC, HFBC) with the nine node fusion operations of
+Table VIII, node importance, stacking, the inconsistency-mitigation module (DCCA + attention)
+and a Bi-LSTM classifier; scored on multi-view stores whose backbone levels play the low and
+high features (the stand-in for HARM_P), with modality-label inconsistency injected at a rate
+(``landuse21@inc0.3``).
+
+This entry declares the family; importing it loads no torch.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from bench.core.family import Family, Table
+from bench.core.trained_oracle import MetricSpec
+
+NAME = "hfmnas"
+#: datasets with a shipped table of the core slice
+TABLES = ("landuse21",)
+SEEDS = 3
+
+METRICS = {
+    "val_f1m": MetricSpec("%", "max", "validation macro F1 at the best epoch (the search fitness)"),
+    "val_acc": MetricSpec("%", "max", "validation accuracy at the best epoch"),
+    "val_f1w": MetricSpec("%", "max", "validation support-weighted F1 at the best epoch"),
+    "test_f1m": MetricSpec("%", "max", "test macro F1 (F1-M)"),
+    "test_acc": MetricSpec("%", "max", "test accuracy"),
+    "test_f1w": MetricSpec("%", "max", "test support-weighted F1 (F1-W)"),
+    "test_cell_corr": MetricSpec("r", "max", "mean of the top canonical correlations between the two cells' "
+                                             "pooled outputs on test (how aligned LFBC and HFBC are)"),
+    "params": MetricSpec("count", "min", "trainable parameters"),
+    "mflops": MetricSpec("MFLOPs", "min", "forward MFLOPs per sample (2 x multiply-adds, torch's counter)"),
+    "best_epoch": MetricSpec("epoch", "min", "the epoch whose weights were kept (1-based)"),
+    "epochs_run": MetricSpec("epoch", "min", "epochs trained before early stopping"),
+    "train_seconds": MetricSpec("s", "min", "training wall seconds on one CPU thread"),
+}
+CURVES = {"val_curve": MetricSpec("%", "max", "validation F1-M after each epoch (NaN after early stopping)")}
+
+
+def datasets() -> list[str]:
+    from bench.families.hfmnas.data import datasets as names
+
+    return names()
+
+
+def table_file(dataset: str) -> str:
+    return f"hfmnas_{dataset.replace('-', '_').replace('@inc', '_inc').replace('.', '')}.h5"
+
+
+def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
+                overlay=None, device: str | None = "cpu", recipe=None):
+    """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
+    from bench.core.trained_oracle import TrainedOracle
+    from bench.families.hfmnas import cost
+    from bench.families.hfmnas.data import load, parse
+    from bench.families.hfmnas.space import HFSpace
+    from bench.families.hfmnas.trainer import HFTrainer, Recipe
+    from bench.overlay import Overlay, overlay_path
+    from bench.paths import tables_dir
+
+    parse(dataset)
+    data = load(dataset)
+    recipe = recipe or Recipe()
+    space = HFSpace(core=True)
+    table = tables_dir() / table_file(dataset)
+    trainer = HFTrainer(recipe, device, {dataset: data})
+    oracle = TrainedOracle(
+        NAME, dataset, space, METRICS, recipe.key, train=partial(trainer.train_one, dataset),
+        store_sha256=data.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
+        fitness_metric="val_f1m", test_metric="test_f1m", default_metric="test_f1m",
+        cost=partial(cost.seconds, data=data, recipe=recipe, space=space, coef=cost.coefficients(table)),
+        allow_train=allow_train, table=table)
+    oracle.data, oracle.recipe = data, recipe
+    return oracle
+
+
+def table_view(dataset: str):
+    """The shipped table as a read-only tabular oracle (seed means), or None."""
+    from bench.families.hfmnas.data import parse
+    from bench.families.hfmnas.space import HFSpace
+    from bench.oracle import TabularOracle
+    from bench.paths import tables_dir
+    from bench.tablefile import read_dataset
+
+    parse(dataset)
+    path = tables_dir() / table_file(dataset)
+    if not path.exists():
+        return None
+    archs, metrics, attrs = read_dataset(path, dataset)
+    return TabularOracle(NAME, dataset, HFSpace(core=True), archs, metrics, attrs, default_metric="test_f1m",
+                         validation_metric="val_f1m", test_metric="test_f1m", table_path=path)
+
+
+def _build(dataset: str, **kwargs):
+    from bench.families.hfmnas import build
+
+    return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
+
+
+def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
+    """Train every architecture of the core slice into the overlay (:func:`bench.core.fill.fill`);
+    ``epochs`` overrides the recipe's (a different recipe key); ``kwargs``: ``workers``,
+    ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
+    from dataclasses import replace
+
+    from bench.core.fill import fill as fill_overlay
+    from bench.core.torchutil import resolve_device
+    from bench.families.hfmnas.data import parse
+    from bench.families.hfmnas.trainer import HFTrainer, Recipe
+
+    parse(dataset)
+    resolve_device(device)
+    recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
+    trainer = HFTrainer(recipe, device)
+    space = trainer.space(dataset)
+    return fill_overlay(trainer, dataset, [space.encode(a) for a in space.enumerate()], seeds, **kwargs)
+
+
+def _runners() -> dict:
+    from bench.families.hfmnas.paper import RUNNERS
+
+    return RUNNERS
+
+
+def _algorithms() -> dict:
+    """The suite's generic searches over the core slice, and EDF's generational evolution."""
+    from bench.algorithms import edf
+
+    return {"edf": edf}
+
+
+FAMILY = Family(
+    name=NAME, kind="trained",
+    description="HF-MNAS hierarchical fusion cells (LFBC/HFBC, nine node fusion ops, IMM, CM) over the low and high "
+                "backbone levels of two views of the multi-view stores, with modality-label inconsistency injected at "
+                "a rate; the core slice's shipped tables, then the overlay, then (when allowed) training",
+    datasets=datasets, open=open_oracle, table_view=table_view,
+    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in TABLES),
+    algorithms=_algorithms, default_algorithms=("rs", "rea", "edf"), fill=fill, runners=_runners,
+)

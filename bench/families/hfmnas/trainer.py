@@ -1,0 +1,160 @@
+"""Stand-alone training of one HF-MNAS architecture; seeded, bit-for-bit repeatable on CPU under
+the pinned numerics.
+
+The recipe keeps the paper's optimiser settings (``001_6b80f99565a0cbd2.txt`` Sec. V-A: Adam,
+network lr 1e-3 annealed to 1e-6, weight decay 4e-3, dropout 0.1, 4 heads) and scales the rest
+to the proxies: batch 32 (the paper's 8 leaves DCCA's covariances with fewer rows than
+dimensions), 20 epochs with early stopping (patience 6) on validation F1-M, DCCA output 8 with
+weight 0.1 (the paper gives neither). The kept epoch is the best on validation F1-M; its weights
+are restored before testing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from bench import numerics
+from bench.core.best_epoch import BestEpoch
+from bench.core.recipe import recipe_key
+from bench.core.store_trainer import StoreTrainer
+from bench.core.torchutil import f1_scores, pinned_numerics, resolve_device
+from bench.families.hfmnas.data import HFData
+from bench.families.hfmnas.model import HFNet
+from bench.families.hfmnas.ops import dcca_correlation
+from bench.families.hfmnas.space import HFArch
+
+
+@dataclass(frozen=True)
+class Recipe:
+    tokens: int = 8
+    channels: int = 16
+    heads: int = 4
+    dropout: float = 0.1
+    lr: float = 1e-3
+    lr_min: float = 1e-6
+    weight_decay: float = 4e-3
+    batch_size: int = 32
+    epochs: int = 20
+    patience: int = 6
+    dcca_dim: int = 8
+    dcca_weight: float = 0.1
+    version: int = 1
+
+    @property
+    def key(self) -> str:
+        return recipe_key(self)
+
+
+@dataclass
+class HFResult:
+    metrics: dict[str, float]
+    val_curve: list[float]
+    train_seconds: float
+    device: str = "cpu"
+    numerics: dict = field(default_factory=dict)
+    store_sha256: str = ""
+    timing: str = "one-by-one"
+
+    def record(self) -> dict:
+        return {**self.metrics, "train_seconds": self.train_seconds, "val_curve": self.val_curve,
+                "device": self.device, "numerics": self.numerics, "store_sha256": self.store_sha256,
+                "timing": self.timing}
+
+
+def _tensors(data: HFData, part: str, dev) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    cache = data.__dict__.setdefault("_tensors", {})
+    if (part, str(dev)) not in cache:
+        cache[part, str(dev)] = ({k: torch.as_tensor(v, device=dev) for k, v in data.x[part].items()},
+                                 torch.as_tensor(data.y[part], device=dev))
+    return cache[part, str(dev)]
+
+
+def _scores(y: np.ndarray, logits: np.ndarray, n_out: int) -> dict[str, float]:
+    pred = logits.argmax(1)
+    f1m, f1w = f1_scores(y, pred, n_out)
+    return {"acc": 100.0 * float((pred == y).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
+
+
+def _predict(model: HFNet, x: dict[str, torch.Tensor]) -> tuple[np.ndarray, float]:
+    """Logits and the top canonical correlations of the two cells' pooled outputs on one part."""
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model({k: x[k] for k in model.used})
+        low, high = model.imm_inputs
+        corr = float(dcca_correlation(low, high, model.imm.dcca_dim)) / model.imm.dcca_dim
+    return logits.cpu().numpy(), corr
+
+
+@pinned_numerics
+def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> HFResult:
+    """Train ``arch`` on ``data`` and evaluate it (multi-class: Acc, F1-M, F1-W in %)."""
+    dev = resolve_device(device)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    model = HFNet(arch, data.dims, data.n_out, recipe.tokens, recipe.channels, recipe.heads, recipe.dropout,
+                  recipe.dcca_dim).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, recipe.epochs, eta_min=recipe.lr_min)
+    xtr, ytr = _tensors(data, "train", dev)
+    xva, yva = _tensors(data, "val", dev)
+    n = len(ytr)
+    stop = BestEpoch(True, recipe.patience)
+    t0 = time.perf_counter()
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        order = torch.randperm(n, generator=gen).to(dev)
+        for start in range(0, n - 1, recipe.batch_size):  # a last batch of one row has no covariance
+            idx = order[start:start + recipe.batch_size]
+            logits, corr = model({k: xtr[k][idx] for k in model.used})
+            loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
+            if corr is not None and recipe.dcca_weight:
+                loss = loss - recipe.dcca_weight * corr / recipe.dcca_dim
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        sched.step()
+        logits, _ = _predict(model, xva)
+        if stop.update(epoch, _scores(yva.cpu().numpy(), logits, data.n_out)["f1m"], model):
+            break
+    seconds = time.perf_counter() - t0
+    stop.restore(model, f"hfmnas {data.name} seed {seed}")
+    metrics = {"val_f1m": stop.value, "best_epoch": float(stop.epoch), "epochs_run": float(len(stop.curve))}
+    val_logits, _ = _predict(model, xva)
+    metrics.update({f"val_{k}": v for k, v in _scores(yva.cpu().numpy(), val_logits, data.n_out).items()})
+    xte, yte = _tensors(data, "test", dev)
+    test_logits, corr = _predict(model, xte)
+    metrics.update({f"test_{k}": v for k, v in _scores(yte.cpu().numpy(), test_logits, data.n_out).items()})
+    metrics.update(test_cell_corr=corr, params=float(model.n_params()), mflops=model.mflops(data.dims))
+    curve = stop.curve + [float("nan")] * (recipe.epochs - len(stop.curve))
+    return HFResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), data.content_sha256)
+
+
+class HFTrainer(StoreTrainer):
+    """The :class:`bench.core.trainer.Trainer` of the HF-MNAS family (one recipe)."""
+
+    benchmark = "hfmnas"
+
+    def store(self, dataset: str) -> HFData:
+        if dataset not in self._stores:
+            from bench.families.hfmnas.data import load
+
+            self._stores[dataset] = load(dataset)
+        return self._stores[dataset]
+
+    def space(self, dataset: str):
+        from bench.families.hfmnas.space import HFSpace
+
+        return HFSpace(core=True)
+
+    def table_path(self, dataset: str):
+        from bench.families.hfmnas import table_file
+        from bench.paths import tables_dir
+
+        return tables_dir() / table_file(dataset)
+
+    def train_one(self, dataset: str, arch, seed: int) -> dict:
+        return train(arch, self.store(dataset), seed, self.recipe, self.device).record()

@@ -1,0 +1,196 @@
+"""The HF-MNAS family: space, operations, network, inconsistency protocol, trainer and oracle."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from bench.errors import InvalidArchitectureError, MissingValueError, UnknownDatasetError
+from bench.families.hfmnas import data as hfdata
+from bench.families.hfmnas.model import HFNet
+from bench.families.hfmnas.ops import dcca_correlation, edge_op, fusion_op
+from bench.families.hfmnas.space import (CM, EDGE_OPS, FUSION_OPS, IMM, PAIRS, SYMMETRIC, Cell, HFArch, HFSpace,
+                                         Node, core_arch)
+
+DIMS = {"tl": 12, "th": 6, "il": 10, "ih": 5}
+
+
+def test_core_slice_is_the_designed_union_of_slices():
+    s = HFSpace()
+    assert s.size == 81 * 4 + (36 - 1) * 4 + 1 == 465
+    members = list(s.enumerate())
+    assert len(set(members)) == 465 and all(s.index(a) == i for i, a in enumerate(members))
+    assert all(s.decode(s.encode(a)) == a for a in members)
+    assert s.encode(core_arch()) == ("L(tl,il):n1=mhatt(skip@0,skip@1);keep=n1|H(th,ih):n1=mhatt(skip@0,skip@1);"
+                                     "keep=n1|s=1|imm=dcca+mha|cm=mlp")
+    with pytest.raises(InvalidArchitectureError, match="core slice"):
+        s.index(core_arch("sum", "sum", ("tl", "th"), ("il", "ih")))  # other inputs only with MHAtt cells
+
+
+def test_symmetric_operands_are_sorted_and_asymmetric_ones_kept_in_order():
+    s = HFSpace(core=False)
+    swapped = "L(il,tl):n1=sum(skip@1,linrelu@0);keep=n1|H(th,ih):n1=se(skip@1,skip@0);keep=n1|s=1|imm=none|cm=mlp"
+    a = s.decode(swapped)
+    assert a.low.inputs == ("tl", "il") and a.low.nodes[0].edges == (("linrelu", 0), ("skip", 1))
+    assert a.high.nodes[0].edges == (("skip", 1), ("skip", 0))  # squeeze-excitation: x1 gates x2
+    assert set(SYMMETRIC) < set(FUSION_OPS)
+
+
+@pytest.mark.parametrize("bad, what", [
+    ("L(tl,tl):n1=sum(skip@0,skip@1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "two different"),
+    ("L(tl,il):n1=sum(skip@0,skip@0);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "one source"),
+    ("L(tl,il):n1=sum(skip@0,skip@n1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "earlier"),
+    ("L(tl,il):n1=conv(skip@0,skip@1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "fusion op"),
+    ("L(tl,il):n1=sum(conv@0,skip@1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "edge op"),
+    ("L(tl,il):n1=sum(skip@0,skip@1);keep=n2|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "keep"),
+    ("L(tl,il):n1=sum(skip@0,skip@1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=3|imm=none|cm=mlp", "s=3"),
+    ("L(tl,il):n1=sum(skip@0,skip@1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=cca|cm=mlp", "imm"),
+    ("L(tl,il):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp", "expected"),
+])
+def test_bad_strings_are_named_errors(bad, what):
+    with pytest.raises(InvalidArchitectureError, match=what):
+        HFSpace(core=False).decode(bad)
+
+
+def test_one_node_cell_count_matches_the_formula():
+    """Every raw one-node cell over one input pair, canonicalised: the distinct ones are cell_size(1, 1)."""
+    s = HFSpace(core=False)
+    seen = set()
+    for op, e1, e2, (a, b) in itertools.product(FUSION_OPS, EDGE_OPS, EDGE_OPS, [(0, 1), (1, 0)]):
+        cell = Cell(("tl", "il"), (Node(op, ((e1, a), (e2, b))),), (1,))
+        seen.add(s.check(HFArch(cell, cell, 1, "none", "mlp")).low)
+    assert len(seen) == HFSpace.cell_size(1, 1) == 1200
+    assert s.size == (HFSpace.cell_size(4, 3) * len(PAIRS)) ** 2 * 2 * len(IMM) * len(CM)
+    assert HFSpace.cell_size(4, 3) == math.comb(4, 3) * math.prod(math.comb(j + 1, 2) * 100 * 12 for j in range(1, 5))
+
+
+def test_search_operators_stay_in_their_space_and_are_seeded():
+    for core in (True, False):
+        s = HFSpace(core=core)
+        draw = [s.encode(s.sample(np.random.default_rng(3))) for _ in range(2)]
+        assert draw[0] == draw[1]
+        rng = np.random.default_rng(0)
+        for _ in range(60):
+            a = s.sample(rng)
+            m = s.mutate(a, rng)
+            c = s.crossover(a, m, rng)
+            assert m != a and s.decode(s.encode(m)) == m and s.decode(s.encode(c)) == c
+            if core:
+                s.index(m), s.index(c)
+    full = HFSpace(core=False).sample(np.random.default_rng(1))
+    assert len(full.low.nodes) == 4 and len(full.low.keep) == 3
+
+
+def test_core_parameters_round_trip():
+    s = HFSpace()
+    a = s.from_index(100)
+    assert s.from_parameters(s.to_parameters(a)) == a
+
+
+@pytest.mark.parametrize("op", EDGE_OPS)
+def test_edge_ops_keep_the_token_shape(op):
+    x = torch.randn(3, 8, 16)
+    y = edge_op(op, 16)(x)
+    assert y.shape == x.shape and (op != "none" or not y.any()) and (op != "skip" or torch.equal(x, y))
+
+
+@pytest.mark.parametrize("op", FUSION_OPS)
+def test_fusion_ops_keep_the_token_shape_and_take_gradients(op):
+    torch.manual_seed(0)
+    a, b = torch.randn(3, 8, 16, requires_grad=True), torch.randn(3, 8, 16, requires_grad=True)
+    y = fusion_op(op, 16, 4, 0.0)(a, b)
+    y.sum().backward()
+    assert y.shape == (3, 8, 16) and torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all()
+
+
+def test_dcca_correlation_measures_canonical_correlation():
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(400, 3, generator=g)
+    mix = torch.tensor([[2.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.5, 3.0]])  # well conditioned
+    same = dcca_correlation(z, z @ mix, 3)
+    assert float(same) == pytest.approx(3.0, abs=0.01)  # an invertible map of the same signal
+    noise = dcca_correlation(z, torch.randn(400, 3, generator=g), 3)
+    assert float(noise) < 0.5
+    x = torch.ones(32, 4, requires_grad=True)  # constant rows: every singular value repeats
+    dcca_correlation(x, x.detach() * 2, 2).backward()
+    assert torch.isfinite(x.grad).all()
+
+
+@pytest.mark.parametrize("arch", [core_arch(), core_arch("sum", "mamba", imm="none", cm="bilstm"),
+                                  HFSpace(core=False).sample(np.random.default_rng(5))])
+def test_network_runs_every_part_of_the_grammar(arch):
+    arch = replace(arch, stack=2) if arch.stack == 1 and arch.imm == "none" else arch
+    net = HFNet(arch, DIMS, 4)
+    logits, corr = net({k: torch.randn(6, d) for k, d in DIMS.items()})
+    assert logits.shape == (6, 4) and (corr is None) == ("dcca" not in arch.imm)
+    assert net.mflops(DIMS) > 0 and net.n_params() > 0
+
+
+def test_inconsistency_replaces_only_harmful_samples_with_benign_donors():
+    y = np.repeat(np.arange(4), 25)  # classes 0, 1 harmful; 2, 3 benign
+    x = {"il": np.arange(100, dtype=np.float32)[:, None], "ih": -np.arange(100, dtype=np.float32)[:, None]}
+    out, eff, rows = hfdata.inject(x, y, 4, 0.3, seed=1)
+    assert eff == 0.3 and len(rows) == 30 and (y[rows] < 2).all()
+    assert (y[out["il"][rows, 0].astype(int)] >= 2).all()  # donors from the other half
+    np.testing.assert_array_equal(out["il"][rows, 0], -out["ih"][rows, 0])  # both levels from one donor
+    untouched = np.setdiff1d(np.arange(100), rows)
+    np.testing.assert_array_equal(out["il"][untouched], x["il"][untouched])
+    again, _, rows2 = hfdata.inject(x, y, 4, 0.3, seed=1)
+    np.testing.assert_array_equal(rows, rows2)
+    _, capped, rows = hfdata.inject(x, y, 4, 0.7, seed=1)
+    assert capped == 0.5 and len(rows) == 50  # only half the samples are eligible
+
+
+@pytest.mark.parametrize("bad", ["cifar", "landuse21@inc0", "landuse21@inc0.35", "landuse21@inc1.0", "landuse21@inc.3"])
+def test_bad_dataset_names_are_named_errors(bad):
+    with pytest.raises(UnknownDatasetError):
+        hfdata.parse(bad)
+
+
+
+def _tiny():
+    from bench.families.hfmnas.trainer import Recipe
+
+    return Recipe(epochs=2, channels=8, tokens=4, heads=2)
+
+
+def test_loaded_data_records_its_protocol_and_changes_checksum_with_the_rate():
+    clean, dirty = hfdata.load("landuse21"), hfdata.load("landuse21@inc0.3")
+    assert clean.dims == {"tl": 64, "th": 32, "il": 64, "ih": 32} and clean.n_out == 21
+    assert dirty.provenance["effective_rate"]["test"] == pytest.approx(0.3, abs=0.005)
+    assert clean.content_sha256 != dirty.content_sha256
+    np.testing.assert_array_equal(clean.x["test"]["tl"], dirty.x["test"]["tl"])  # only i is replaced
+    assert not np.array_equal(clean.x["test"]["ih"], dirty.x["test"]["ih"])
+
+
+def test_training_is_bit_for_bit_repeatable_and_records_how_it_was_made():
+    from bench.families.hfmnas.trainer import train
+
+    d = hfdata.load("landuse21")
+    a = train(core_arch("glu", "sum", imm="dcca"), d, 0, _tiny())
+    b = train(core_arch("glu", "sum", imm="dcca"), d, 0, _tiny())
+    assert a.metrics == b.metrics and a.val_curve == b.val_curve
+    rec = a.record()
+    assert rec["store_sha256"] == d.content_sha256 and rec["timing"] == "one-by-one" and rec["numerics"]["kernel_isa"]
+    assert rec["val_f1m"] == max(x for x in rec["val_curve"] if x == x)
+    assert 0 <= rec["test_acc"] <= 100 and -1e-6 <= rec["test_cell_corr"] <= 1 + 1e-6
+    assert train(core_arch("glu", "sum", imm="dcca"), d, 1, _tiny()).metrics != a.metrics
+
+
+def test_oracle_trains_a_miss_once_then_answers_from_the_overlay(tmp_path):
+    from bench.families import hfmnas
+
+    o = hfmnas.open_oracle("landuse21@inc0.5", allow_train=True, overlay=tmp_path / "o.sqlite", recipe=_tiny())
+    arch = o.space.encode(core_arch("sum", "concatfc", imm="none"))
+    v = o.query(arch, "val_f1m", seed=0)
+    assert o.answered_from["trained"] == 1
+    again = hfmnas.open_oracle("landuse21@inc0.5", overlay=tmp_path / "o.sqlite", recipe=_tiny())
+    assert again.query(arch, "val_f1m", seed=0) == v and again.answered_from["overlay"] == 1
+    with pytest.raises(MissingValueError):
+        again.query(arch, "val_f1m", seed=1)
+    assert again.charged_seconds(again.key(arch, 0)) > 0
