@@ -1,4 +1,5 @@
-"""The pinned numeric environment of every CPU training: same seed, same bits, on any x86-64 CPU.
+"""The pinned numeric environment of every CPU training: same seed, same bits, across AVX2 and
+AVX-512 dispatch on CPUs of one vendor (across vendors, see :func:`cpu_vendor`: a known gap).
 
 torch picks its vectorised CPU kernels by the processor's instruction set (AVX-512 where
 present, else AVX2), and MKL picks its GEMM code path by processor too. The kernels sum in
@@ -92,6 +93,35 @@ def check() -> None:
             f"torch dispatches CPU kernels for {isa}, but trained results are pinned to "
             f"{PINNED['ATEN_CPU_CAPABILITY'].upper()} ({why}); set {OPT_OUT}=native to train anyway with "
             "results that will not match the shipped tables")
+
+
+#: the CPU vendor of every trained table whose provenance does not name one (all built before
+#: 2026-12-01, on AMD EPYC machines)
+LEGACY_TABLE_VENDOR = "AuthenticAMD"
+
+
+def cpu_vendor() -> str:
+    """The CPU's vendor string (``AuthenticAMD``, ``GenuineIntel``; ``unknown`` off Linux/x86).
+
+    The pin does not make every trained result vendor-independent: measured on an Intel Xeon
+    (AVX-512, AMX) against tables trained on AMD EPYC, with the same kernel ISA and MKL branch,
+    the MRO, RMNAS and tree-fusion table-hit checks differ in the last bits after some epochs
+    (``MKL_CBWR=AVX2,STRICT`` reproduces the tree-fusion row but not the MRO or RMNAS ones; no
+    branch reproduces all). Tables therefore record the vendor they were trained on.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def table_vendor(provenance: dict) -> str:
+    """The CPU vendor a trained table was built on (its provenance, else :data:`LEGACY_TABLE_VENDOR`)."""
+    return provenance.get("cpu_vendor") or LEGACY_TABLE_VENDOR
 
 
 def environment(device: str = "cpu") -> dict:

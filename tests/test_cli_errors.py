@@ -19,7 +19,8 @@ BENCHMARKS = registry.benchmarks()
 
 #: an architecture each benchmark has in its table, and one tabular/fusion-specific detail
 VALID_ARCH = {"nb201": "0", "transnas101-micro": "0", "tree-fusion": "add(v1,v2)", "mro": "100010",
-              "rmnas": "audio=att.att|video=att.att|F=sum|lst=1"}
+              "rmnas": "audio=att.att|video=att.att|F=sum|lst=1",
+              "hfmnas": "L(tl,il):n1=sum(skip@0,skip@1);keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp"}
 
 
 def _bad_vectors(bench: str, a_file: str):

@@ -194,3 +194,43 @@ def test_oracle_trains_a_miss_once_then_answers_from_the_overlay(tmp_path):
     with pytest.raises(MissingValueError):
         again.query(arch, "val_f1m", seed=1)
     assert again.charged_seconds(again.key(arch, 0)) > 0
+
+
+def test_darts_search_derives_a_valid_genotype_caches_it_and_retrains_it(tmp_path):
+    from bench.compare import run_trained
+    from bench.families import hfmnas
+    from bench.families.hfmnas.search import HFSettings
+
+    recipe = replace(_tiny(), epochs=1)
+    settings = HFSettings("tiny", nodes=2, keep=1)
+    o = hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / "o.sqlite", recipe=recipe)
+    rec = run_trained(o, "hfmnas", 0, settings=settings)
+    geno = HFSpace(core=False).decode(rec.settings["genotype"])
+    assert len(geno.low.nodes) == 2 and len(geno.low.keep) == 1 and geno.imm == "dcca+mha"
+    assert rec.best_arch == rec.settings["genotype"] and rec.sim_seconds[0] > 0  # supernet charged first
+    again = run_trained(hfmnas.open_oracle("landuse21", overlay=tmp_path / "o.sqlite", recipe=recipe), "hfmnas", 0,
+                        settings=settings)
+    assert again.settings["genotype"] == rec.settings["genotype"] and again.sim_seconds == rec.sim_seconds
+
+
+def test_derive_keeps_the_two_strongest_non_none_edges_and_the_top_k_nodes():
+    from bench.families.hfmnas.search import HFSettings, derive
+    from bench.families.hfmnas.space import EDGE_OPS
+
+    s = HFSettings("t", nodes=2, keep=1)
+    def soft(n_pred, strong):
+        w = np.full((n_pred, len(EDGE_OPS)), 0.01)
+        for p, op in strong.items():
+            w[p, EDGE_OPS.index(op)] = 0.9
+        w[:, EDGE_OPS.index("none")] = 0.95  # 'none' never counts
+        return w.tolist()
+    gamma = [soft(2, {0: "linrelu", 1: "skip"}), soft(3, {0: "sepconv", 2: "maxpool"})]
+    alpha = [[[0.9, 0.1], [0.1, 0.9]], [[0.1, 0.1, 0.8], [0.8, 0.1, 0.1]]]
+    beta = np.zeros((2, len(FUSION_OPS)))
+    beta[0, FUSION_OPS.index("se")] = 1
+    beta[1, FUSION_OPS.index("sum")] = 1
+    side = (gamma, alpha, beta.tolist())
+    g = derive({"low": side, "high": side}, {"low": [0.2, 0.9], "high": [0.9, 0.2]}, s)
+    assert g.low.nodes[0] == Node("se", (("linrelu", 0), ("skip", 1)))
+    assert g.low.nodes[1].op == "sum" and {e for e in g.low.nodes[1].edges} == {("sepconv", 0), ("maxpool", 2)}
+    assert g.low.keep == (2,) and g.high.keep == (1,)

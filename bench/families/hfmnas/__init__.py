@@ -71,7 +71,8 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
         fitness_metric="val_f1m", test_metric="test_f1m", default_metric="test_f1m",
         cost=partial(cost.seconds, data=data, recipe=recipe, space=space, coef=cost.coefficients(table)),
         allow_train=allow_train, table=table)
-    oracle.data, oracle.recipe = data, recipe
+    # what the DARTS search trains on and is charged by
+    oracle.data, oracle.recipe, oracle.cost_coef = data, recipe, cost.coefficients(table)
     return oracle
 
 
@@ -124,10 +125,17 @@ def _runners() -> dict:
 
 
 def _algorithms() -> dict:
-    """The suite's generic searches over the core slice, and EDF's generational evolution."""
+    """HF-MNAS's DARTS search presets and EDF's generational evolution over the core slice."""
     from bench.algorithms import edf
+    from bench.families.hfmnas.search import ALGORITHMS
 
-    return {"edf": edf}
+    return {**ALGORITHMS, "edf": edf}
+
+
+def _method_names() -> dict:
+    from bench.families.hfmnas.search import PRESETS
+
+    return {**{name: p.label for name, p in PRESETS.items()}, "edf": "EDF (generational evolution)"}
 
 
 FAMILY = Family(
@@ -137,5 +145,6 @@ FAMILY = Family(
                 "a rate; the core slice's shipped tables, then the overlay, then (when allowed) training",
     datasets=datasets, open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in TABLES),
-    algorithms=_algorithms, default_algorithms=("rs", "rea", "edf"), fill=fill, runners=_runners,
+    algorithms=_algorithms, default_algorithms=("rs", "rea", "hfmnas"), fill=fill, runners=_runners,
+    method_names=_method_names,
 )

@@ -2,10 +2,12 @@
 the pinned numerics.
 
 The recipe keeps the paper's optimiser settings (``001_6b80f99565a0cbd2.txt`` Sec. V-A: Adam,
-network lr 1e-3 annealed to 1e-6, weight decay 4e-3, dropout 0.1, 4 heads) and scales the rest
-to the proxies: batch 32 (the paper's 8 leaves DCCA's covariances with fewer rows than
-dimensions), 20 epochs with early stopping (patience 6) on validation F1-M, DCCA output 8 with
-weight 0.1 (the paper gives neither). The kept epoch is the best on validation F1-M; its weights
+network lr 1e-3 annealed to 1e-6 (cosine), weight decay 4e-3, dropout 0.1, 4 heads) with the
+weight decay decoupled (AdamW): coupled into Adam's gradient, 4e-3 holds these small networks
+on a loss plateau for several epochs (pilot on LandUse-21: training loss 2.35 against 1.92 after
+3 epochs for the default architecture). The rest is scaled to the proxies: batch 32 (the paper's
+8 leaves DCCA's covariances with fewer rows than dimensions), 15 epochs with early stopping
+(patience 5) on validation F1-M, DCCA output 8 with weight 0.1 (the paper gives neither). The kept epoch is the best on validation F1-M; its weights
 are restored before testing.
 """
 
@@ -38,11 +40,11 @@ class Recipe:
     lr_min: float = 1e-6
     weight_decay: float = 4e-3
     batch_size: int = 32
-    epochs: int = 20
-    patience: int = 6
+    epochs: int = 15
+    patience: int = 5
     dcca_dim: int = 8
     dcca_weight: float = 0.1
-    version: int = 1
+    version: int = 2  # 2: AdamW
 
     @property
     def key(self) -> str:
@@ -97,7 +99,7 @@ def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), devi
     gen = torch.Generator().manual_seed(seed)
     model = HFNet(arch, data.dims, data.n_out, recipe.tokens, recipe.channels, recipe.heads, recipe.dropout,
                   recipe.dcca_dim).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, recipe.epochs, eta_min=recipe.lr_min)
     xtr, ytr = _tensors(data, "train", dev)
     xva, yva = _tensors(data, "val", dev)

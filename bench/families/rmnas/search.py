@@ -193,42 +193,19 @@ def _train_supernet(store, space, recipe, rate: float, settings: RMSettings, see
 
 def rmnas(run, rng: np.random.Generator, settings: RMSettings | None = None, name: str = "rmnas") -> None:
     """The RMNAS search on a :class:`~bench.trained_run.TrainedRun` of the ``rmnas`` family."""
-    import time
-
-    from bench.overlay import Overlay
+    from bench.core.supernet import cached_search
+    from bench.families.rmnas import is_dialogue
 
     s = settings if settings is not None else PRESETS["rmnas"]
     if not isinstance(s, RMSettings):
         raise RMNASSettingsError(f"{name}: settings must be an RMSettings, got {type(s).__name__}")
     oracle = run.oracle
-    from bench.families.rmnas import is_dialogue
-
     if is_dialogue(oracle.dataset):
         raise RMNASSettingsError(f"{name}: the supernet search runs at sentence level; on the dialogue dataset "
                                  f"{oracle.dataset!r} use rs, rea or edf, or retrain a sentence-level genotype")
     store, recipe, rate = oracle.store, oracle.recipe, oracle.train_rate
-    seed = int(rng.integers(2 ** 31 - 1))
-    label = f"search:rmnas:{s.digest}"
-    key = Overlay.key(oracle.dataset, label, seed, recipe.key)
-    info = run.record.settings
-    info.update({"algorithm": name, "rmnas": asdict(s), "supernet_key": key})
-    cost = search_cost(oracle, s)
-    left = None if run.record.budget_seconds is None else run.record.budget_seconds - run.sim_seconds
-    if left is not None and cost > left:
-        info["stopped"] = (f"the supernet costs {cost:.1f} charged seconds, more than the {max(left, 0.0):.1f} "
-                           "left in the budget; nothing trained or charged")
-        return
-    outcome = oracle.overlay.get(key)
-    if outcome is None:
-        t0 = time.perf_counter()
-        outcome = train_supernet(store, run.space, recipe, rate, s, seed)
-        outcome.update(charged_seconds=cost, wall_seconds=time.perf_counter() - t0, store_sha256=store.content_sha256)
-        oracle.overlay.put(key, oracle.dataset, label, seed, recipe.key, outcome)
-    run.charge(cost, "rmnas supernet")
-    info.update({k: v for k, v in outcome.items() if k not in ("wall_seconds", "store_sha256", "charged_seconds",
-                                                                 "history")})
-    if not run.done:
-        run.evaluate(run.space.decode(outcome["genotype"]))
+    cached_search(run, rng, "rmnas", name, s, search_cost(oracle, s), store.content_sha256,
+                  lambda seed: train_supernet(store, run.space, recipe, rate, s, seed))
 
 
 def _preset(name: str) -> Callable:

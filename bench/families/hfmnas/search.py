@@ -1,0 +1,277 @@
+"""HF-MNAS's DARTS search (``001_6b80f99565a0cbd2.txt``, Sec. IV-C, Eq. 10-12 and 24-30,
+Algorithm 1) as algorithms of the ``hfmnas`` family.
+
+Paper facts: per cell, mixture weights gamma over the 10 edge operations of every edge and beta
+over the 9 node fusion operations of every node, optimised on the validation loss (Adam, lr
+3e-4, weight decay 1e-3) while the network weights - node importance w included - are optimised
+on the training loss (the recipe's optimiser: AdamW, lr 1e-3 annealed, weight decay 4e-3), alternating; the
+genotype keeps each node's 2 strongest incoming edges (each its arg-max operation), each node's
+arg-max fusion operation and the top-K nodes by w (paper: 4 nodes, K = 3); IMM (DCCA +
+attention) is on during the search; the genotype is retrained from scratch. Our choices:
+
+* first-order alternation (the paper does not say first or second order): per training
+  minibatch one architecture step on a validation minibatch, then one weight step;
+* a node's two operands during the search: two softmax weightings (alpha) over its
+  predecessors' mixed edges, so every predecessor can feed either operand; the kept edges are
+  the two predecessors whose strongest non-``none`` operation weighs most (DARTS's rule), and
+  the operand whose alpha weight on it is higher comes first;
+* the cells read the paper's inputs (LFBC (tl, il), HFBC (th, ih)); stacking, IMM and the
+  classifier of the genotype are the preset's; the search runs the recipe's epochs without
+  early stopping;
+* cost: the supernet is charged by the table's cost model at the supernet's MFLOPs, scaled from
+  the table's mean early-stopped epochs to all the recipe's epochs, times 2 for the
+  architecture steps; never wall time. The outcome is cached in the oracle's overlay under
+  ``Overlay.key(dataset, "search:hfmnas:<settings digest>", torch seed, recipe key)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from bench.errors import BenchError
+
+
+class HFSettingsError(BenchError, ValueError):
+    """Settings of the HF-MNAS search that cannot be run."""
+
+
+@dataclass(frozen=True)
+class HFSettings:
+    label: str
+    nodes: int = 4
+    keep: int = 3               # top-K nodes by importance w
+    stack: int = 1
+    imm: str = "dcca+mha"
+    cm: str = "mlp"
+    arch_lr: float = 3e-4
+    arch_weight_decay: float = 1e-3
+    version: int = 1
+
+    def __post_init__(self):
+        from bench.families.hfmnas.space import CM, IMM, MAX_NODES
+
+        if not 1 <= self.nodes <= MAX_NODES:
+            raise HFSettingsError(f"nodes must be in 1..{MAX_NODES}, got {self.nodes}")
+        if not 1 <= self.keep <= self.nodes:
+            raise HFSettingsError(f"keep must be in 1..nodes ({self.nodes}), got {self.keep}")
+        if self.stack not in (1, 2):
+            raise HFSettingsError(f"stack must be 1 or 2, got {self.stack}")
+        if self.imm not in IMM or self.cm not in CM:
+            raise HFSettingsError(f"imm must be one of {IMM} and cm one of {CM}, got {self.imm!r}, {self.cm!r}")
+        if not self.arch_lr > 0:
+            raise HFSettingsError(f"arch_lr must be positive, got {self.arch_lr}")
+
+    @property
+    def digest(self) -> str:
+        body = {k: v for k, v in asdict(self).items() if k != "label"}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+
+
+PRESETS: dict[str, HFSettings] = {
+    "hfmnas": HFSettings("HF-MNAS (DARTS cells, 4 nodes, top-3, DCCA + attention, retrained)"),
+    "hfmnas-s2": HFSettings("HF-MNAS, stacking 2", stack=2),
+    "hfmnas-lstm": HFSettings("HF-MNAS with the Bi-LSTM classifier", cm="bilstm"),
+}
+
+
+def _mixed_cell(nodes: int, c: int, heads: int, dropout: float):
+    import torch
+    from torch import nn
+
+    from bench.families.hfmnas.ops import edge_op, fusion_op
+    from bench.families.hfmnas.space import EDGE_OPS, FUSION_OPS
+
+    class MixedCell(nn.Module):
+        """Every edge op on every edge, every fusion op at every node, weighted by softmaxes."""
+
+        def __init__(self):
+            super().__init__()
+            self.edges = nn.ModuleList(nn.ModuleList(nn.ModuleList(edge_op(o, c) for o in EDGE_OPS)
+                                                     for _ in range(j + 2)) for j in range(nodes))
+            self.fuse = nn.ModuleList(nn.ModuleList(fusion_op(f, c, heads, dropout) for f in FUSION_OPS)
+                                      for _ in range(nodes))
+            self.importance = nn.Parameter(torch.ones(nodes))
+            self.mix = nn.Linear(nodes * c, c)
+
+        def forward(self, x0, x1, gamma, alpha, beta):
+            states = [x0, x1]
+            for j in range(nodes):
+                mixed = [sum(w * op(states[p]) for w, op in zip(torch.softmax(gamma[j][p], -1), self.edges[j][p]))
+                         for p in range(j + 2)]
+                a = torch.softmax(alpha[j], -1)
+                xa = sum(a[0, p] * mixed[p] for p in range(j + 2))
+                xb = sum(a[1, p] * mixed[p] for p in range(j + 2))
+                states.append(sum(w * f(xa, xb) for w, f in zip(torch.softmax(beta[j], -1), self.fuse[j])))
+            return self.mix(torch.cat([s * w for s, w in zip(states[2:], self.importance)], -1))
+
+    return MixedCell()
+
+
+def build_supernet(data, recipe, settings: HFSettings):
+    """The supernet (both cells mixed) and its architecture parameters {cell: (gamma, alpha, beta)}."""
+    import torch
+    from torch import nn
+
+    from bench.families.hfmnas.model import HFNet
+    from bench.families.hfmnas.space import EDGE_OPS, FUSION_OPS, core_arch
+
+    net = HFNet(core_arch(imm=settings.imm), data.dims, data.n_out, recipe.tokens, recipe.channels, recipe.heads,
+                recipe.dropout, recipe.dcca_dim)
+    net.low = nn.ModuleList([_mixed_cell(settings.nodes, recipe.channels, recipe.heads, recipe.dropout)])
+    net.high = nn.ModuleList([_mixed_cell(settings.nodes, recipe.channels, recipe.heads, recipe.dropout)])
+    arch = {side: ([torch.zeros(j + 2, len(EDGE_OPS), requires_grad=True) for j in range(settings.nodes)],
+                   [(1e-3 * torch.randn(2, j + 2)).requires_grad_() for j in range(settings.nodes)],
+                   torch.zeros(settings.nodes, len(FUSION_OPS), requires_grad=True)) for side in ("low", "high")}
+    return net, arch
+
+
+def _forward(net, arch, x):
+    """The supernet's logits and DCCA correlation on a batch of the four features."""
+    tok = {k: net.embed[k](x[k]).view(-1, net.tokens, net.c) for k in net.used}
+    low = net.low[0](tok["tl"], tok["il"], *arch["low"])
+    high = net.high[0](tok["th"], tok["ih"], *arch["high"])
+    lo, hi, corr = net.imm(low, high)
+    import torch
+
+    return net.head(torch.cat([lo, hi], -1)), corr
+
+
+def derive(arch_np: dict, importance: dict, settings: HFSettings):
+    """The genotype of the architecture weights (softmaxed numpy arrays) and node importances."""
+    from bench.families.hfmnas.space import (DEFAULT_HIGH, DEFAULT_LOW, EDGE_OPS, FUSION_OPS, Cell, HFArch,
+                                             HFSpace, Node)
+
+    none = EDGE_OPS.index("none")
+    cells = {}
+    for side, inputs in (("low", DEFAULT_LOW), ("high", DEFAULT_HIGH)):
+        gamma, alpha, beta = arch_np[side]
+        nodes = []
+        for j in range(settings.nodes):
+            g = np.array(gamma[j], dtype=float)
+            g[:, none] = -1.0
+            strength = g.max(1)
+            p, q = sorted(np.argsort(-strength, kind="stable")[:2].tolist())
+            first, second = (p, q) if alpha[j][0][p] - alpha[j][0][q] >= alpha[j][1][p] - alpha[j][1][q] else (q, p)
+            nodes.append(Node(FUSION_OPS[int(np.argmax(beta[j]))],
+                              ((EDGE_OPS[int(np.argmax(g[first]))], int(first)),
+                               (EDGE_OPS[int(np.argmax(g[second]))], int(second)))))
+        keep = tuple(int(k) + 1 for k in np.argsort(-np.asarray(importance[side]), kind="stable")[:settings.keep])
+        cells[side] = Cell(inputs, tuple(nodes), keep)
+    return HFSpace(core=False).check(HFArch(cells["low"], cells["high"], settings.stack, settings.imm, settings.cm))
+
+
+def supernet_mflops(data, recipe, settings: HFSettings) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    net, arch = build_supernet(data, recipe, settings)
+    net.eval()
+    x = {k: torch.zeros(2, data.dims[k]) for k in net.used}
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        _forward(net, arch, x)
+    return counter.get_total_flops() / 2 / 1e6
+
+
+def search_cost(oracle, settings: HFSettings) -> float:
+    """Charged seconds of one supernet search (deterministic; see the module doc)."""
+    from bench.families.hfmnas import cost
+
+    coef = getattr(oracle, "cost_coef", None) or cost.DEFAULT
+    one = coef["fixed"] + coef["per_mflop"] * supernet_mflops(oracle.data, oracle.recipe, settings)
+    return float(one * oracle.recipe.epochs / coef.get("mean_epochs", oracle.recipe.epochs) * 2.0)
+
+
+def train_supernet(data, recipe, settings: HFSettings, seed: int, progress: bool = False) -> dict:
+    """Search on ``data``; the outcome (genotype, final weights, per-epoch validation F1-M)."""
+    from bench.core.torchutil import pinned_numerics
+
+    return pinned_numerics(_train_supernet)(data, recipe, settings, seed, progress)
+
+
+def _train_supernet(data, recipe, settings: HFSettings, seed: int, progress: bool) -> dict:
+    import torch
+    from tqdm.auto import tqdm
+
+    from bench.families.hfmnas.trainer import _scores, _tensors
+
+    dev = torch.device("cpu")
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    net, arch = build_supernet(data, recipe, settings)
+    arch_params = [t for side in arch.values() for group in side for t in (group if isinstance(group, list) else [group])]
+    w_opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, recipe.epochs, eta_min=recipe.lr_min)
+    a_opt = torch.optim.Adam(arch_params, lr=settings.arch_lr, weight_decay=settings.arch_weight_decay)
+    xtr, ytr = _tensors(data, "train", dev)
+    xva, yva = _tensors(data, "val", dev)
+    n, nv = len(ytr), len(yva)
+
+    def loss_of(x, y):
+        logits, corr = _forward(net, arch, x)
+        loss = torch.nn.functional.cross_entropy(logits, y)
+        if corr is not None and recipe.dcca_weight:
+            loss = loss - recipe.dcca_weight * corr / recipe.dcca_dim
+        return loss
+
+    curve = []
+    for _ in tqdm(range(recipe.epochs), desc="hfmnas supernet", unit="epoch", disable=not progress):
+        net.train()
+        order = torch.randperm(n, generator=gen)
+        vorder = torch.randperm(nv, generator=gen)
+        for b, start in enumerate(range(0, n - 1, recipe.batch_size)):
+            vs = (b * recipe.batch_size) % max(1, nv - 1)
+            vidx = vorder[vs:vs + recipe.batch_size]
+            if len(vidx) > 1:
+                a_opt.zero_grad()
+                w_opt.zero_grad()
+                loss_of({k: xva[k][vidx] for k in net.used}, yva[vidx]).backward()
+                a_opt.step()
+            idx = order[start:start + recipe.batch_size]
+            w_opt.zero_grad()
+            a_opt.zero_grad()
+            loss_of({k: xtr[k][idx] for k in net.used}, ytr[idx]).backward()
+            w_opt.step()
+        sched.step()
+        net.eval()
+        with torch.no_grad():
+            logits, _ = _forward(net, arch, {k: xva[k] for k in net.used})
+        curve.append(_scores(yva.numpy(), logits.numpy(), data.n_out)["f1m"])
+    soft = {side: ([torch.softmax(g, -1).detach().numpy().tolist() for g in gamma],
+                   [torch.softmax(a, -1).detach().numpy().tolist() for a in alpha],
+                   torch.softmax(beta, -1).detach().numpy().tolist()) for side, (gamma, alpha, beta) in arch.items()}
+    importance = {"low": net.low[0].importance.detach().numpy().tolist(),
+                  "high": net.high[0].importance.detach().numpy().tolist()}
+    geno = derive(soft, importance, settings)
+    from bench.families.hfmnas.space import HFSpace
+
+    rounded = {side: {"gamma": [np.round(x, 5).tolist() for x in gamma], "alpha": [np.round(x, 5).tolist() for x in alpha],
+                      "beta": np.round(beta, 5).tolist()} for side, (gamma, alpha, beta) in soft.items()}
+    return {"genotype": HFSpace(core=False).encode(geno), "weights": rounded,
+            "importance": {k: np.round(v, 5).tolist() for k, v in importance.items()},
+            "supernet_val_f1m": curve, "epochs": recipe.epochs}
+
+
+def hfmnas(run, rng: np.random.Generator, settings: HFSettings | None = None, name: str = "hfmnas") -> None:
+    """The HF-MNAS DARTS search on a :class:`~bench.trained_run.TrainedRun` of the ``hfmnas`` family."""
+    from bench.core.supernet import cached_search
+
+    s = settings if settings is not None else PRESETS["hfmnas"]
+    if not isinstance(s, HFSettings):
+        raise HFSettingsError(f"{name}: settings must be an HFSettings, got {type(s).__name__}")
+    oracle = run.oracle
+    cached_search(run, rng, "hfmnas", name, s, search_cost(oracle, s), oracle.data.content_sha256,
+                  lambda seed: train_supernet(oracle.data, oracle.recipe, s, seed), hidden=("weights",))
+
+
+def _preset(name: str) -> Callable:
+    from bench.core.presets import preset_algorithm
+
+    return preset_algorithm(name, PRESETS[name], hfmnas, "HF-MNAS")
+
+
+ALGORITHMS: dict[str, Callable] = {name: _preset(name) for name in PRESETS}
