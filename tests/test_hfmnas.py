@@ -234,3 +234,20 @@ def test_derive_keeps_the_two_strongest_non_none_edges_and_the_top_k_nodes():
     assert g.low.nodes[0] == Node("se", (("linrelu", 0), ("skip", 1)))
     assert g.low.nodes[1].op == "sum" and {e for e in g.low.nodes[1].edges} == {("sepconv", 0), ("maxpool", 2)}
     assert g.low.keep == (2,) and g.high.keep == (1,)
+
+
+def test_table_hit_retrains_bit_for_bit():
+    """A shipped row retrained now equals the table (bit for bit on the table's CPU vendor, within
+    tolerance on another: conftest.assert_retrained_equal)."""
+    from conftest import assert_retrained_equal
+
+    from bench.families import hfmnas
+    from bench.families.hfmnas.trainer import train
+    from bench.paths import tables_dir
+
+    oracle = hfmnas.open_oracle("landuse21")
+    arch = oracle.space.encode(core_arch("sum", "glu", imm="none"))
+    shipped = oracle.result(arch, 1)
+    again = train(oracle.space.decode(arch), oracle.data, 1, oracle.recipe).record()
+    assert_retrained_equal(again, shipped, tables_dir() / hfmnas.table_file("landuse21"),
+                           {"val_f1m": 3.0, "test_f1m": 3.0, "test_acc": 3.0, "best_epoch": 5})

@@ -7,9 +7,39 @@ table's pairs skipped. A family subclasses it with its ``benchmark``, :meth:`spa
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.features.sequence import SequenceStore
+
+
+@dataclass
+class TrainResult:
+    """One trained model's metrics, validation curve and how it was made (MRO, HF-MNAS)."""
+
+    metrics: dict[str, float]
+    val_curve: list[float]
+    train_seconds: float
+    device: str = "cpu"
+    numerics: dict = field(default_factory=dict)
+    store_sha256: str = ""
+    timing: str = "one-by-one"
+
+    def record(self) -> dict:
+        """What a cache stores of this result."""
+        return {**self.metrics, "train_seconds": self.train_seconds, "val_curve": self.val_curve,
+                "device": self.device, "numerics": self.numerics, "store_sha256": self.store_sha256,
+                "timing": self.timing}
+
+
+def fill_slice(trainer, dataset: str, seeds: int, **kwargs):
+    """Train every architecture a trainer's space enumerates (its tabulated slice) into the overlay
+    (:func:`bench.core.fill.fill`); ``kwargs``: ``workers``, ``overlay``, ``progress``,
+    ``executor``, ``ray_address``, ``batch``."""
+    from bench.core.fill import fill
+
+    space = trainer.space(dataset)
+    return fill(trainer, dataset, [space.encode(a) for a in space.enumerate()], seeds, **kwargs)
 
 
 class StoreTrainer:

@@ -105,17 +105,15 @@ def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu
     ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from dataclasses import replace
 
-    from bench.core.fill import fill as fill_overlay
+    from bench.core.store_trainer import fill_slice
     from bench.core.torchutil import resolve_device
     from bench.families.hfmnas.data import parse
     from bench.families.hfmnas.trainer import HFTrainer, Recipe
 
     parse(dataset)
-    resolve_device(device)
+    resolve_device(device)  # named error before any work
     recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
-    trainer = HFTrainer(recipe, device)
-    space = trainer.space(dataset)
-    return fill_overlay(trainer, dataset, [space.encode(a) for a in space.enumerate()], seeds, **kwargs)
+    return fill_slice(HFTrainer(recipe, device), dataset, seeds, **kwargs)
 
 
 def _runners() -> dict:

@@ -14,7 +14,7 @@ are restored before testing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,7 +22,7 @@ import torch
 from bench import numerics
 from bench.core.best_epoch import BestEpoch
 from bench.core.recipe import recipe_key
-from bench.core.store_trainer import StoreTrainer
+from bench.core.store_trainer import StoreTrainer, TrainResult
 from bench.core.torchutil import f1_scores, pinned_numerics, resolve_device
 from bench.families.hfmnas.data import HFData
 from bench.families.hfmnas.model import HFNet
@@ -51,22 +51,6 @@ class Recipe:
         return recipe_key(self)
 
 
-@dataclass
-class HFResult:
-    metrics: dict[str, float]
-    val_curve: list[float]
-    train_seconds: float
-    device: str = "cpu"
-    numerics: dict = field(default_factory=dict)
-    store_sha256: str = ""
-    timing: str = "one-by-one"
-
-    def record(self) -> dict:
-        return {**self.metrics, "train_seconds": self.train_seconds, "val_curve": self.val_curve,
-                "device": self.device, "numerics": self.numerics, "store_sha256": self.store_sha256,
-                "timing": self.timing}
-
-
 def _tensors(data: HFData, part: str, dev) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     cache = data.__dict__.setdefault("_tensors", {})
     if (part, str(dev)) not in cache:
@@ -92,7 +76,7 @@ def _predict(model: HFNet, x: dict[str, torch.Tensor]) -> tuple[np.ndarray, floa
 
 
 @pinned_numerics
-def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> HFResult:
+def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
     """Train ``arch`` on ``data`` and evaluate it (multi-class: Acc, F1-M, F1-W in %)."""
     dev = resolve_device(device)
     torch.manual_seed(seed)
@@ -132,7 +116,7 @@ def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), devi
     metrics.update({f"test_{k}": v for k, v in _scores(yte.cpu().numpy(), test_logits, data.n_out).items()})
     metrics.update(test_cell_corr=corr, params=float(model.n_params()), mflops=model.mflops(data.dims))
     curve = stop.curve + [float("nan")] * (recipe.epochs - len(stop.curve))
-    return HFResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), data.content_sha256)
+    return TrainResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), data.content_sha256)
 
 
 class HFTrainer(StoreTrainer):

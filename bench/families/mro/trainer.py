@@ -10,14 +10,14 @@ validation MAE (its weights are restored before testing).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from bench import numerics
 from bench.core.recipe import recipe_key
-from bench.core.store_trainer import StoreTrainer
+from bench.core.store_trainer import StoreTrainer, TrainResult
 from bench.core.seqmetrics import regression_metrics, sentiment_metrics, trait_metrics  # noqa: F401 (re-exported)
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.errors import UnknownChoiceError
@@ -74,21 +74,8 @@ def target_of(store: SequenceStore) -> str:
                              f"(no regression label in sequence store {store.name!r})")
 
 
-@dataclass
-class MROResult:
-    metrics: dict[str, float]
-    val_curve: list[float]
-    train_seconds: float
-    device: str = "cpu"
-    numerics: dict = field(default_factory=dict)
-    store_sha256: str = ""
-    timing: str = "one-by-one"
-
-    def record(self) -> dict:
-        """What a cache stores of this result."""
-        return {**self.metrics, "train_seconds": self.train_seconds, "val_curve": self.val_curve,
-                "device": self.device, "numerics": self.numerics, "store_sha256": self.store_sha256,
-                "timing": self.timing}
+#: what :func:`train` returns (the name MRO's callers use)
+MROResult = TrainResult
 
 
 def _tensors(store: SequenceStore, recipe: Recipe, part: str, modalities: list[str], dev: torch.device):

@@ -177,16 +177,14 @@ def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu
     ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from dataclasses import replace
 
-    from bench.core.fill import fill as fill_overlay
+    from bench.core.store_trainer import fill_slice
     from bench.core.torchutil import resolve_device
     from bench.families.rmnas.trainer import Recipe, RMNASTrainer
 
     parse(dataset)
     resolve_device(device)  # named error before any work
     recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
-    trainer = RMNASTrainer(recipe, device)
-    archs = [trainer.space(dataset).encode(a) for a in trainer.space(dataset).enumerate()]
-    return fill_overlay(trainer, dataset, archs, seeds, **kwargs)
+    return fill_slice(RMNASTrainer(recipe, device), dataset, seeds, **kwargs)
 
 
 def _runners() -> dict:
