@@ -18,6 +18,8 @@ attention) is on during the search; the genotype is retrained from scratch. Our 
 * the cells read the paper's inputs (LFBC (tl, il), HFBC (th, ih)); stacking, IMM and the
   classifier of the genotype are the preset's; the search runs the recipe's epochs without
   early stopping;
+* each node's mixed output is layer-normalised (no parameters) in the supernet only: without it
+  the mixture's chains of Multiply overflow to NaN in the first epoch on LandUse-21;
 * cost: the supernet is charged by the table's cost model at the supernet's MFLOPs, scaled from
   the table's mean early-stopped epochs to all the recipe's epochs, times 2 for the
   architecture steps; never wall time. The outcome is cached in the oracle's overlay under
@@ -106,7 +108,10 @@ def _mixed_cell(nodes: int, c: int, heads: int, dropout: float):
                 a = torch.softmax(alpha[j], -1)
                 xa = sum(a[0, p] * mixed[p] for p in range(j + 2))
                 xb = sum(a[1, p] * mixed[p] for p in range(j + 2))
-                states.append(sum(w * f(xa, xb) for w, f in zip(torch.softmax(beta[j], -1), self.fuse[j])))
+                fused = sum(w * f(xa, xb) for w, f in zip(torch.softmax(beta[j], -1), self.fuse[j]))
+                # a chain of Multiply nodes squares magnitudes at every node and overflows within
+                # an epoch; normalised states keep the mixture finite (the genotype is retrained without it)
+                states.append(torch.nn.functional.layer_norm(fused, fused.shape[-1:]))
             return self.mix(torch.cat([s * w for s, w in zip(states[2:], self.importance)], -1))
 
     return MixedCell()
