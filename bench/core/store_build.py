@@ -95,7 +95,8 @@ def build_table(trainer, dataset: str, archs: list[str], seeds: int, metrics: Ma
                        provenance({f"sequence store {store.name}": store.content_sha256},
                                   f"mmnas-bench tables build {name}-{dataset}",
                                   f"recipe {trainer.recipe.key} {asdict(trainer.recipe)}"))
-    # results are bit-identical only on CPUs of the vendor that trained them (bench.numerics.cpu_vendor)
+    # results are bit-identical only on CPUs of the vendor that trained them (bench.numerics.cpu_vendor);
+    # the machine writing the table is the one that trained its build overlay (records do not say)
     table.provenance.update(recipe_key=trainer.recipe.key, cpu_vendor=cpu_vendor(),
                             **(extra(out, recs) if extra is not None else {}))
     table.provenance.update(

@@ -6,8 +6,8 @@ protocol of Sec. III-C.
   backbone levels ``VIEW@1`` (64-d) and ``VIEW@2`` (32-d) are the low and high features
   (:mod:`bench.features.backbone`), on the holdout split the backbones were trained on.
 * ``<dataset>@inc<r>``: modality-label inconsistency injected at rate r (HARM-style, ``harm``
-  mode): in every split, round(r x N) samples of the "harmful" half of the classes (labels
-  below n_classes / 2) get the ``i`` features (both levels: they come from one raw input) of
+  mode): in every split, round(r x N) samples of the "harmful" lower classes (labels below
+  n_classes // 2, e.g. 10 of LandUse-21's 21) get the ``i`` features (both levels: they come from one raw input) of
   a uniformly drawn sample of the other half; labels are unchanged. When the eligible set is
   smaller than round(r x N) the injection is capped and the effective rate is recorded.
   Draws are seeded by dataset, split part and rate, the same for every training seed.

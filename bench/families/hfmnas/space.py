@@ -21,7 +21,7 @@ sorted)::
     L(tl,il):n1=mhatt(skip@0,skip@1);keep=n1|H(th,ih):n1=mhatt(skip@0,skip@1);keep=n1|s=1|imm=dcca+mha|cm=mlp
 
 ``core=True`` (the tabulated slice, design 7.3 "HF-core", Table VIII's set-up: one node, identity
-edges, s=1): the 81 fusion-op pairs x 4 IMM at the paper's inputs, the 36 input pairs x 4 IMM
+edges, s=1): the 81 fusion-op pairs x 4 IMM at the paper's inputs, the other 35 input pairs x 4 IMM
 with MHAtt in both cells, and the Bi-LSTM classifier at the paper's default: 465 members.
 :meth:`decode` accepts the whole grammar either way (up to 4 nodes), so a searched genotype can
 be queried and is trained on a miss; ``core=False`` samples and mutates the paper's search
@@ -129,7 +129,9 @@ class HFSpace(SearchSpace):
         pair = tuple(cell.inputs)
         if len(pair) != 2 or any(x not in INPUTS for x in pair) or pair[0] == pair[1]:
             raise InvalidArchitectureError(f"cell {name} inputs {pair}: two different of {', '.join(INPUTS)}")
-        pair = tuple(sorted(pair, key=INPUTS.index))
+        swap = INPUTS.index(pair[0]) > INPUTS.index(pair[1])
+        if swap:  # the pair is written in INPUTS order; @0 and @1 follow their features
+            pair = (pair[1], pair[0])
         if not 1 <= len(cell.nodes) <= MAX_NODES:
             raise InvalidArchitectureError(f"cell {name}: 1..{MAX_NODES} intermediate nodes, got {len(cell.nodes)}")
         nodes = []
@@ -146,6 +148,8 @@ class HFSpace(SearchSpace):
                 if not 0 <= src < j + 2:
                     raise InvalidArchitectureError(f"cell {name} node n{j + 1}: source {_src(src)} is not an "
                                                    f"earlier node (@0, @1{''.join(', ' + _src(k) for k in range(2, j + 2))})")
+            if swap:
+                node = Node(node.op, tuple((op, 1 - src if src < 2 else src) for op, src in node.edges))
             if node.edges[0][1] == node.edges[1][1]:
                 raise InvalidArchitectureError(f"cell {name} node n{j + 1}: its two edges come from one source "
                                                f"{_src(node.edges[0][1])}")

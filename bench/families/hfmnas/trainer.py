@@ -104,7 +104,9 @@ def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), devi
             opt.step()
         sched.step()
         logits, _ = _predict(model, xva)
-        if stop.update(epoch, _scores(yva.cpu().numpy(), logits, data.n_out)["f1m"], model):
+        # diverged weights give NaN logits, whose argmax would still score: count them as no score
+        score = _scores(yva.cpu().numpy(), logits, data.n_out)["f1m"] if np.isfinite(logits).all() else float("nan")
+        if stop.update(epoch, score, model):
             break
     seconds = time.perf_counter() - t0
     stop.restore(model, f"hfmnas {data.name} seed {seed}")

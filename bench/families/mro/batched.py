@@ -86,6 +86,11 @@ def train_seeds(arch: tuple[int, ...], store: SequenceStore, seeds: list[int], r
                 best_params[k][rows] = v.detach()[rows]
             best = np.where(better, mae, best)
     seconds = (time.perf_counter() - t0) / B
+    if not np.isfinite(best).all():
+        from bench.core.best_epoch import TrainingDivergedError
+
+        bad = [s for s, v in zip(seeds, best) if not np.isfinite(v)]
+        raise TrainingDivergedError(f"mro batched seeds {bad}: no epoch gave a finite validation MAE (training diverged)")
     xte, vte, yte = _tensors(store, recipe, "test", mods, dev)
     test = _evaluate(base, predict, best_params, buffers, xte, vte, used)
     env, y = numerics.environment(str(dev)), yte.cpu().numpy()

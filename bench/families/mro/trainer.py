@@ -178,9 +178,11 @@ class MROTrainer(StoreTrainer):
         if not self.recipe.batched:
             return super().train_batch(dataset, jobs)
         # a fill's group holds one architecture (group_key), so its seeds train as one stack
-        space, out = self.space(dataset), []
+        space, out = self.space(dataset), [None] * len(jobs)
         for a in dict.fromkeys(a for a, _ in jobs):
-            out += self._train(dataset, space.decode(a), [s for b, s in jobs if b == a])
+            where = [i for i, (b, _) in enumerate(jobs) if b == a]
+            for i, rec in zip(where, self._train(dataset, space.decode(a), [jobs[i][1] for i in where])):
+                out[i] = rec  # records in the order of the jobs
         return out
 
     def _train(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
