@@ -209,7 +209,11 @@ def test_seeded_search_and_record_round_trip(case, tmp_path):
     family = FAMILIES[case[0]]
     if family.kind == "trained" and family.table_view(case[1]) is None:
         pytest.skip(f"{_id(case)} ships no table: a search would train every architecture it visits")
-    check_search(family, case[1], _open(family, case[1], tmp_path), tmp_path)
+    oracle = _open(family, case[1], tmp_path)
+    if family.kind == "trained" and oracle.space.size and len(family.table_view(case[1]).archs()) < oracle.space.size:
+        pytest.skip(f"{_id(case)} ships a sample of its space ({len(family.table_view(case[1]).archs())} of "
+                    f"{oracle.space.size}): a search would train outside it")
+    check_search(family, case[1], oracle, tmp_path)
 
 
 @pytest.mark.parametrize("name", list(FAMILIES))
