@@ -47,6 +47,19 @@ class Table:
     trained: bool = False
 
 
+def trained_builder(module: str, dataset: str, **fixed: Any) -> Callable[..., Path]:
+    """A trained table's builder: ``<module>.build(dataset, **fixed, **kwargs)``, imported on first
+    call (a family entry loads no torch); ``source_dir`` is dropped (trained tables read no raw
+    sources)."""
+    def build(**kwargs: Any) -> Path:
+        import importlib
+
+        kwargs.pop("source_dir", None)
+        return importlib.import_module(module).build(dataset, **fixed, **kwargs)
+
+    return build
+
+
 @dataclass(frozen=True)
 class Family:
     """One benchmark family: how to open it, what it ships, and what only it provides.

@@ -32,12 +32,19 @@ class TrainResult:
                 "timing": self.timing}
 
 
-def fill_slice(trainer, dataset: str, seeds: int, **kwargs):
-    """Train every architecture a trainer's space enumerates (its tabulated slice) into the overlay
-    (:func:`bench.core.fill.fill`); ``kwargs``: ``workers``, ``overlay``, ``progress``,
-    ``executor``, ``ray_address``, ``batch``."""
-    from bench.core.fill import fill
+def fill_slice(trainer_class, recipe, dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu",
+               **kwargs):
+    """Train every architecture ``trainer_class(recipe, device)``'s space enumerates (its tabulated
+    slice) into the overlay (:func:`bench.core.fill.fill`); ``epochs`` overrides the recipe's (a
+    different recipe key); ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``,
+    ``ray_address``, ``batch``."""
+    from dataclasses import replace
 
+    from bench.core.fill import fill
+    from bench.core.torchutil import resolve_device
+
+    resolve_device(device)  # named error before any work
+    trainer = trainer_class(recipe if epochs is None else replace(recipe, epochs=epochs), device)
     space = trainer.space(dataset)
     return fill(trainer, dataset, [space.encode(a) for a in space.enumerate()], seeds, **kwargs)
 

@@ -58,6 +58,19 @@ class PaperCache:
         return self._searches[key]
 
 
+_SHARED: dict[str, PaperCache] = {}
+
+
+def shared_cache(family: str, independent: bool = False) -> PaperCache:
+    """The one :class:`PaperCache` of a registered family per process (its paper runners share it)."""
+    if family not in _SHARED:
+        from bench.families import get
+
+        fam = get(family)
+        _SHARED[family] = PaperCache(family, fam.open, fam.table_view, independent=independent)
+    return _SHARED[family]
+
+
 def cell(values) -> Cell:
     """Mean, sample std and count of a list of values."""
     v = np.asarray(values, dtype=float)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from bench.core.family import Family, Table
+from bench.core.family import Family, Table, trained_builder
 from bench.core.trained_oracle import MetricSpec
 
 NAME = "hfmnas"
@@ -93,27 +93,16 @@ def table_view(dataset: str):
                          validation_metric="val_f1m", test_metric="test_f1m", table_path=path)
 
 
-def _build(dataset: str, **kwargs):
-    from bench.families.hfmnas import build
-
-    return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
-
-
 def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
     """Train every architecture of the core slice into the overlay (:func:`bench.core.fill.fill`);
     ``epochs`` overrides the recipe's (a different recipe key); ``kwargs``: ``workers``,
     ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
-    from dataclasses import replace
-
     from bench.core.store_trainer import fill_slice
-    from bench.core.torchutil import resolve_device
     from bench.families.hfmnas.data import parse
     from bench.families.hfmnas.trainer import HFTrainer, Recipe
 
     parse(dataset)
-    resolve_device(device)  # named error before any work
-    recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
-    return fill_slice(HFTrainer(recipe, device), dataset, seeds, **kwargs)
+    return fill_slice(HFTrainer, Recipe(), dataset, seeds, epochs, device, **kwargs)
 
 
 def _runners() -> dict:
@@ -142,7 +131,7 @@ FAMILY = Family(
                 "backbone levels of two views of the multi-view stores, with modality-label inconsistency injected at "
                 "a rate; the core slice's shipped tables, then the overlay, then (when allowed) training",
     datasets=datasets, open=open_oracle, table_view=table_view,
-    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in TABLES),
+    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.hfmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "hfmnas"), fill=fill, runners=_runners,
     method_names=_method_names,
 )

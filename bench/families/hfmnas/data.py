@@ -90,8 +90,11 @@ def load(dataset: str) -> HFData:
     from bench.features import store as fstore
 
     base, rate = parse(dataset)
-    st = fstore.open(base, with_backbone=True)
-    bb = fstore.read_store(fstore.stores_dir() / f"{base}.backbone.h5")
+    import h5py
+
+    st = fstore.open(base, with_backbone=True)  # verifies both files' checksums
+    with h5py.File(fstore.stores_dir() / f"{base}.backbone.h5", "r") as f:
+        backbone_sha256 = str(f.attrs["content_sha256"])
     t, i = VIEWS[base]
     names = {"tl": f"{t}@1", "th": f"{t}@2", "il": f"{i}@1", "ih": f"{i}@2"}
     x, y, effective = {}, {}, {}
@@ -103,7 +106,7 @@ def load(dataset: str) -> HFData:
             new_i, effective[part], _ = inject({k: feats[k] for k in ("il", "ih")}, labels, st.n_classes, rate, seed)
             feats.update(new_i)
         x[part], y[part] = feats, labels.astype(np.int64)
-    digest = hashlib.sha256(json.dumps([st.content_sha256, bb.content_sha256, names, rate]).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps([st.content_sha256, backbone_sha256, names, rate]).encode()).hexdigest()
     prov = {"store": base, "views": names, "split": "holdout", "inconsistency_rate": rate,
             "effective_rate": effective, "mode": "harm" if rate else None}
     return HFData(dataset, "multiclass", x, y, st.n_classes, digest, prov)

@@ -31,17 +31,13 @@ from bench.repro.trained_cache import cell
 COLUMN_METRIC = {"F1-M": "test_f1m", "Acc": "test_acc", "F1-W": "test_f1w"}
 #: column prefixes whose stand-in is not built
 NO_STAND_IN = ("MM-IMDB",)
-_CACHE = None
 
 
 def paper_cache():
-    global _CACHE
-    if _CACHE is None:
-        from bench.families.hfmnas import open_oracle, table_view
-        from bench.repro.trained_cache import PaperCache
+    """This family's paper cache (:func:`bench.repro.trained_cache.shared_cache`)."""
+    from bench.repro.trained_cache import shared_cache
 
-        _CACHE = PaperCache("hfmnas", open_oracle, table_view)
-    return _CACHE
+    return shared_cache("hfmnas")
 
 
 def best_arch(dataset: str) -> str:

@@ -65,13 +65,15 @@ def _scores(y: np.ndarray, logits: np.ndarray, n_out: int) -> dict[str, float]:
     return {"acc": 100.0 * float((pred == y).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
 
 
-def _predict(model: HFNet, x: dict[str, torch.Tensor]) -> tuple[np.ndarray, float]:
-    """Logits and the top canonical correlations of the two cells' pooled outputs on one part."""
+def _predict(model: HFNet, x: dict[str, torch.Tensor], with_corr: bool = False) -> tuple[np.ndarray, float | None]:
+    """Logits on one part and, if asked, the mean top canonical correlation of the two cells' pooled outputs."""
     model.eval()
     with torch.no_grad():
         logits, _ = model({k: x[k] for k in model.used})
-        low, high = model.imm_inputs
-        corr = float(dcca_correlation(low, high, model.imm.dcca_dim)) / model.imm.dcca_dim
+        corr = None
+        if with_corr:
+            low, high = model.imm_inputs
+            corr = float(dcca_correlation(low, high, model.imm.dcca_dim)) / model.imm.dcca_dim
     return logits.cpu().numpy(), corr
 
 
@@ -114,7 +116,7 @@ def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), devi
     val_logits, _ = _predict(model, xva)
     metrics.update({f"val_{k}": v for k, v in _scores(yva.cpu().numpy(), val_logits, data.n_out).items()})
     xte, yte = _tensors(data, "test", dev)
-    test_logits, corr = _predict(model, xte)
+    test_logits, corr = _predict(model, xte, with_corr=True)
     metrics.update({f"test_{k}": v for k, v in _scores(yte.cpu().numpy(), test_logits, data.n_out).items()})
     metrics.update(test_cell_corr=corr, params=float(model.n_params()), mflops=model.mflops(data.dims))
     curve = stop.curve + [float("nan")] * (recipe.epochs - len(stop.curve))
@@ -134,9 +136,11 @@ class HFTrainer(StoreTrainer):
         return self._stores[dataset]
 
     def space(self, dataset: str):
-        from bench.families.hfmnas.space import HFSpace
+        if "_space" not in self.__dict__:  # one core slice for every dataset (fills ask per batch)
+            from bench.families.hfmnas.space import HFSpace
 
-        return HFSpace(core=True)
+            self._space = HFSpace(core=True)
+        return self._space
 
     def table_path(self, dataset: str):
         from bench.families.hfmnas import table_file

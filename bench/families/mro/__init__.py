@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from bench.core.family import Family, Table
+from bench.core.family import Family, Table, trained_builder
 from bench.core.trained_oracle import MetricSpec
 from bench.errors import UnknownDatasetError
 
@@ -95,12 +95,6 @@ def table_view(dataset: str):
                          validation_metric="val_mae", test_metric="test_mae", table_path=path)
 
 
-def _build(dataset: str, **kwargs):
-    from bench.families.mro import build
-
-    return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
-
-
 def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
     """Train every architecture of the dataset's table rows (all of them where the space has at
     most 256 members) into the overlay (:func:`bench.core.fill.fill`); ``epochs`` overrides the
@@ -146,7 +140,7 @@ FAMILY = Family(
                 "2-modality stores) over sequence stores; shipped tables of trained sub-networks, then the overlay, "
                 "then (when allowed) training",
     datasets=lambda: list(DATASETS), open=open_oracle, table_view=table_view,
-    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in DATASETS),
+    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.mro.build", ds), trained=True) for ds in DATASETS),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"), fill=fill, runners=_runners,
     method_names=_method_names,
 )

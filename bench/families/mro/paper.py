@@ -64,17 +64,13 @@ RUNNERS = {"mro_table2": mro_table2, "mro_table3": mro_table3}
 #: paper column -> the table metric it is read from (stand-alone, test split)
 COLUMN_METRIC = {"MAE": "test_mae", "Corr": "test_corr", "Acc-7": "test_acc7", "Acc-2": "test_acc2",
                  "F1": "test_f1", "MFLOPs": "mflops"}
-_CACHE = None
 
 
 def _paper_cache():
-    global _CACHE
-    if _CACHE is None:
-        from bench.families.mro import open_oracle, table_view
-        from bench.repro.trained_cache import PaperCache
+    """This family's paper cache (:func:`bench.repro.trained_cache.shared_cache`)."""
+    from bench.repro.trained_cache import shared_cache
 
-        _CACHE = PaperCache("mro", open_oracle, table_view)
-    return _CACHE
+    return shared_cache("mro")
 
 
 def cache_path():

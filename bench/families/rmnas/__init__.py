@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from bench.core.family import Family, Table
+from bench.core.family import Family, Table, trained_builder
 from bench.core.trained_oracle import MetricSpec
 from bench.errors import UnknownDatasetError
 
@@ -165,26 +165,15 @@ def table_view(dataset: str):
                          validation_metric="val_mae", test_metric="test_mae", table_path=path)
 
 
-def _build(dataset: str, **kwargs):
-    from bench.families.rmnas import build
-
-    return build.build(dataset, **{k: v for k, v in kwargs.items() if k != "source_dir"})
-
-
 def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
     """Train every architecture of the tabulated slice into the overlay (:func:`bench.core.fill.fill`);
     ``epochs`` overrides the recipe's (a different recipe key); ``kwargs``: ``workers``,
     ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
-    from dataclasses import replace
-
     from bench.core.store_trainer import fill_slice
-    from bench.core.torchutil import resolve_device
     from bench.families.rmnas.trainer import Recipe, RMNASTrainer
 
     parse(dataset)
-    resolve_device(device)  # named error before any work
-    recipe = Recipe() if epochs is None else replace(Recipe(), epochs=epochs)
-    return fill_slice(RMNASTrainer(recipe, device), dataset, seeds, **kwargs)
+    return fill_slice(RMNASTrainer, Recipe(), dataset, seeds, epochs, device, **kwargs)
 
 
 def _runners() -> dict:
@@ -214,7 +203,7 @@ FAMILY = Family(
                 "and scored at rates 0..1 (AUILC) on sequence stores; shipped tables of the tied slice, then the "
                 "overlay, then (when allowed) training",
     datasets=datasets, open=open_oracle, table_view=table_view,
-    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), partial(_build, ds), trained=True) for ds in TABLES),
+    tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.rmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "rmnas"), fill=fill, runners=_runners,
     method_names=_method_names,
 )

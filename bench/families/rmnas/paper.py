@@ -27,17 +27,13 @@ from bench.repro.trained_cache import cell
 #: paper column (without a dataset prefix) -> metric name inside records
 COLUMN_METRIC = {"MAE": "mae", "Corr": "corr", "Acc-7": "acc7", "Acc-5": "acc5", "Acc-3": "acc3", "Acc-2": "acc2",
                  "F1": "f1"}
-_CACHE = None
 
 
 def paper_cache():
-    global _CACHE
-    if _CACHE is None:
-        from bench.families.rmnas import open_oracle, table_view
-        from bench.repro.trained_cache import PaperCache
+    """This family's paper cache (:func:`bench.repro.trained_cache.shared_cache`)."""
+    from bench.repro.trained_cache import shared_cache
 
-        _CACHE = PaperCache("rmnas", open_oracle, table_view, independent=True)
-    return _CACHE
+    return shared_cache("rmnas", independent=True)
 
 
 def row_records(dataset: str, key: str, seeds: int, progress: bool) -> tuple[list[dict], str, list[str]]:

@@ -6,9 +6,8 @@ This entry declares the family; importing it loads no torch.
 
 from __future__ import annotations
 
-from functools import partial
 
-from bench.core.family import Family, Option, Table
+from bench.core.family import Family, Option, Table, trained_builder
 from bench.errors import UnknownDatasetError
 
 NAME = "tree-fusion"
@@ -90,18 +89,12 @@ def table_view(dataset: str, protocol: str = "standard"):
                          validation_metric="val_acc", test_metric="test_acc", table_path=path)
 
 
-def _build(dataset: str, protocol: str, **kwargs):
-    from bench.families.tree_fusion import build as tree_fusion
-
-    return tree_fusion.build(dataset, protocol=protocol, **{k: v for k, v in kwargs.items() if k != "source_dir"})
-
-
 def _tables() -> tuple[Table, ...]:
     def file(ds: str, protocol: str) -> str:  # bench.families.tree_fusion.build.table_file, without importing torch
         return f"tree_fusion_{ds}.h5" if protocol == "standard" else f"tree_fusion_{ds}_{protocol.replace('-', '')}.h5"
 
     return tuple(Table(f"{NAME}-{ds}" + ("" if p == "standard" else f"-{p.replace('-', '')}"), file(ds, p),
-                       partial(_build, ds, p), trained=True)
+                       trained_builder("bench.families.tree_fusion.build", ds, protocol=p), trained=True)
                  for p in TABLE_PROTOCOLS for ds in TABLE_DATASETS)
 
 
