@@ -240,6 +240,44 @@ def test_derive_keeps_the_two_strongest_non_none_edges_and_the_top_k_nodes():
     assert g.low.keep == (2,) and g.high.keep == (1,)
 
 
+def test_bmnas_derive_takes_distinct_inputs_and_operands_and_never_zero():
+    from bench.families.hfmnas.bmnas import STEP_OPS, BMSettings, derive
+
+    select = [[0.1, 0.1, 0.7, 0.1], [0.1, 0.1, 0.8, 0.0]]  # both prefer il: the second takes the next best
+    alpha = [[[0.6, 0.4], [0.7, 0.3]], [[0.1, 0.2, 0.7], [0.2, 0.5, 0.3]]]
+    lam = np.full((2, len(STEP_OPS)), 0.05)
+    lam[:, -1] = 0.9  # Zero dominates the mixture, yet a step keeps an operation
+    lam[0, STEP_OPS.index("glu")] = 0.3
+    lam[1, STEP_OPS.index("sdatt")] = 0.3
+    g = derive({"low": (select, alpha, lam.tolist()), "high": (select, alpha, lam.tolist())}, BMSettings("t"))
+    assert g.low.inputs == ("tl", "il") and g.low.keep == (1, 2) and g.stack == 1 and g.imm == "none"
+    assert g.low.nodes[0] == Node("glu", (("skip", 1), ("skip", 0)))  # operand a reads il (@1): tl <- @0
+    assert g.low.nodes[1] == Node("sdatt", (("skip", 2), ("skip", 0)))  # @1 (tl) is @0 once the pair is sorted
+    assert HFSpace(core=False).decode(HFSpace(core=False).encode(g)) == g
+
+
+def test_bmnas_search_is_cached_charged_and_its_genotype_retrains(tmp_path):
+    from bench.compare import run_trained
+    from bench.families import hfmnas
+    from bench.families.hfmnas.bmnas import STEP_OPS, BMSettings
+    from bench.families.hfmnas.search import HFSettingsError
+
+    recipe = replace(_tiny(), epochs=1)
+    o = hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / "o.sqlite", recipe=recipe)
+    rec = run_trained(o, "bmnas", 0)
+    geno = HFSpace(core=False).decode(rec.settings["genotype"])
+    for cell in (geno.low, geno.high):
+        assert len(cell.nodes) == 2 and cell.keep == (1, 2)
+        assert all(n.op in STEP_OPS[:-1] and {e for e, _ in n.edges} == {"skip"} for n in cell.nodes)
+    assert rec.best_arch == rec.settings["genotype"] and rec.sim_seconds[0] > 0  # supernet and retraining charged
+    again = run_trained(hfmnas.open_oracle("landuse21", overlay=tmp_path / "o.sqlite", recipe=recipe), "bmnas", 0)
+    assert again.settings["genotype"] == rec.settings["genotype"] and again.sim_seconds == rec.sim_seconds
+    with pytest.raises(HFSettingsError, match="imm"):
+        BMSettings("bad", imm="both")
+    with pytest.raises(HFSettingsError, match="BMSettings"):
+        run_trained(o, "bmnas", 0, settings=replace(_tiny()))
+
+
 def test_table_hit_retrains_bit_for_bit():
     """A shipped row retrained now equals the table (bit for bit on the table's CPU vendor, within
     tolerance on another: conftest.assert_retrained_equal)."""

@@ -66,7 +66,7 @@ def test_pending_rows_name_their_issue_and_proxy_and_not_offline_rows_plan_none(
             else:
                 assert "Planned as a proxy" not in r.reason, (sid, r.name, r.reason)
                 assert re.search(r"\bno\b.*\bplanned\b|plans none|nothing to regenerate", r.reason), (sid, r.name)
-    assert counts["pending"] > 50 and counts["not-offline"] > 40, counts
+    assert counts["pending"] > 0 and counts["not-offline"] > 40, counts  # exact counts: the README test below
 
 
 def test_no_reason_says_the_text_has_no_numbers_where_the_spec_transcribes_some():

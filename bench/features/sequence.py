@@ -38,7 +38,8 @@ from bench.paths import data_cache_dir
 from bench.tablefile import atomic_write
 
 META_ATTRS = ("modalities", "label_info", "ground_truth")
-BUILT = ("pom", "mosi")  # shipped as files; synthetic settings are generated (bench.features.synthetic)
+BUILT = ("pom", "mosi", "pom-levels")  # shipped as files (pom-levels derived from pom: bench.features.sequence_levels);
+# synthetic settings are generated (bench.features.synthetic)
 
 
 class UnknownSequenceStoreError(UnknownChoiceError):
@@ -316,7 +317,7 @@ def read_store(path: Path, name: str | None = None) -> SequenceStore:
 
 
 def open(name: str, directory: Path | None = None) -> SequenceStore:  # noqa: A001
-    """Open a shipped store (``pom``, ``mosi``) or generate a named synthetic setting
+    """Open a shipped store (``pom``, ``mosi``, ``pom-levels``) or generate a named synthetic setting
     (checked against its committed checksum)."""
     from bench.features.synthetic import SETTINGS, open_setting
 

@@ -30,6 +30,7 @@ from bench.builders.common import candidate_path, provenance, replace_reference,
 from bench.errors import SourceMissingError
 from bench.features.sequence import (BUILT, SequenceFormatError, SequenceStore, UnknownSequenceStoreError, assemble,
                                      stores_dir, write_store)
+from bench.features.sequence_levels import DERIVED, levels_store
 from bench.paths import data_cache_dir, shared_data_dir
 
 POM_SHA256 = {
@@ -294,7 +295,8 @@ def mosi_store(source: Path, wheel: Path) -> SequenceStore:
 # -- build -------------------------------------------------------------------------------
 def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None, manifest: bool = True,
           accept_new_reference: bool = False, wheel_dir: Path | None = None) -> Path:
-    """Build ``pom`` or ``mosi`` from its checked sources into ``out_dir`` (default
+    """Build ``pom`` or ``mosi`` from its checked sources, or ``pom-levels`` from the shipped
+    ``pom.h5`` (:mod:`bench.features.sequence_levels`), into ``out_dir`` (default
     ``data_cache/sequence/``) and record it in that folder's MANIFEST.
 
     A rebuild that differs from a shipped store is an error unless ``accept_new_reference``
@@ -303,10 +305,16 @@ def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None
     """
     if name not in BUILT:
         raise UnknownSequenceStoreError(name, BUILT)
-    src = Path(source_dir) if source_dir else shared_data_dir()
-    store = (pom_store(src / "sequence" / "pom") if name == "pom"
-             else mosi_store(src / "sequence" / "mosi", _wheel(wheel_dir)))
     out_dir = Path(out_dir) if out_dir else stores_dir()
+    src = Path(source_dir) if source_dir else shared_data_dir()
+    if name in DERIVED:  # from the shipped source store in out_dir (or the default folder), not ../shared
+        from bench.features.sequence import read_store
+
+        origin = out_dir / f"{DERIVED[name]}.h5"
+        store = levels_store(read_store(origin if origin.exists() else stores_dir() / origin.name, DERIVED[name]), name)
+    else:
+        store = (pom_store(src / "sequence" / "pom") if name == "pom"
+                 else mosi_store(src / "sequence" / "mosi", _wheel(wheel_dir)))
     target = out_dir / f"{name}.h5"
     candidate = candidate_path(target)
     digest = write_store(candidate, store)

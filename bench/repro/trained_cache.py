@@ -27,10 +27,13 @@ class PaperCache:
 
         return cache_dir() / f"{self.family}.sqlite"
 
-    def oracle(self, dataset: str):
-        key = (dataset, str(self.path()))
+    def oracle(self, dataset: str, recipe=None):
+        """The dataset's training oracle over the committed cache; ``recipe``: another than the
+        family's default (a sweep), keyed apart by its recipe key."""
+        key = (dataset, str(self.path()), None if recipe is None else recipe.key)
         if key not in self._oracles:
-            self._oracles[key] = self._open(dataset, allow_train=True, overlay=self.path())
+            kw = {} if recipe is None else {"recipe": recipe}
+            self._oracles[key] = self._open(dataset, allow_train=True, overlay=self.path(), **kw)
         return self._oracles[key]
 
     def view(self, dataset: str):

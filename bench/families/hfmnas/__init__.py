@@ -17,7 +17,7 @@ from bench.core.trained_oracle import MetricSpec
 
 NAME = "hfmnas"
 #: datasets with a shipped table of the core slice
-TABLES = ("landuse21",)
+TABLES = ("landuse21", "pom-ml17")
 SEEDS = 3
 
 METRICS = {
@@ -112,17 +112,20 @@ def _runners() -> dict:
 
 
 def _algorithms() -> dict:
-    """HF-MNAS's DARTS search presets and EDF's generational evolution over the core slice."""
+    """HF-MNAS's DARTS search presets, the BM-NAS-like cell search and EDF's generational evolution
+    over the core slice."""
     from bench.algorithms import edf
+    from bench.families.hfmnas.bmnas import ALGORITHMS as BM
     from bench.families.hfmnas.search import ALGORITHMS
 
-    return {**ALGORITHMS, "edf": edf}
+    return {**ALGORITHMS, **BM, "edf": edf}
 
 
 def _method_names() -> dict:
+    from bench.families.hfmnas.bmnas import PRESETS as BM
     from bench.families.hfmnas.search import PRESETS
 
-    return {**{name: p.label for name, p in PRESETS.items()}, "edf": "EDF (generational evolution)"}
+    return {**{name: p.label for name, p in {**PRESETS, **BM}.items()}, "edf": "EDF (generational evolution)"}
 
 
 FAMILY = Family(

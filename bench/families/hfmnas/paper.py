@@ -4,8 +4,10 @@ A proxy row's ``key`` names one architecture of the core slice's grammar: a base
 field overrides, ``<base>[:field=value,...]``:
 
 * bases: ``default`` (the paper's configuration: MHAtt in both cells, LFBC (tl, il), HFBC
-  (th, ih), DCCA + attention, MLP classifier) and ``best`` (the tabulated architecture with
-  IMM whose validation F1-M, seed mean, is the highest: the stand-in for a searched genotype);
+  (th, ih), DCCA + attention, MLP classifier), ``best`` (the tabulated architecture with
+  IMM whose validation F1-M, seed mean, is the highest: the stand-in for a searched genotype),
+  and ``search:<algorithm>`` (of the genotypes the algorithm's search seeds find on the dataset,
+  the one retraining best on validation; ``lin``, ``hin``, ``imm`` and ``cm`` can be overridden);
 * fields: ``low``/``high`` (the cells' fusion ops), ``lin``/``hin`` (their inputs, ``tl+il``),
   ``imm``, ``cm``.
 
@@ -18,6 +20,7 @@ is not built) and stay empty.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
@@ -29,8 +32,6 @@ from bench.repro.spec import TableSpec
 from bench.repro.trained_cache import cell
 
 COLUMN_METRIC = {"F1-M": "test_f1m", "Acc": "test_acc", "F1-W": "test_f1w"}
-#: column prefixes whose stand-in is not built
-NO_STAND_IN = ("MM-IMDB",)
 
 
 def paper_cache():
@@ -49,16 +50,38 @@ def best_arch(dataset: str) -> str:
     return archs[int(np.argmax(vals))]
 
 
-def arch_of(key: str, dataset: str) -> str:
+def searched_arch(dataset: str, algo: str, seeds: int = SEEDS, progress: bool = False) -> str:
+    """Of the genotypes that ``algo``'s search seeds ``0 .. seeds-1`` find on ``dataset``, the one
+    whose retrained validation F1-M (mean over the table's training seeds) is the highest."""
+    runs = paper_cache().searches(dataset, algo, seeds, progress)
+    genos = list(dict.fromkeys(r.best_arch for r in runs))
+    vals = [np.mean([r["val_f1m"] for r in records(dataset, g)]) for g in genos]
+    return genos[int(np.argmax(vals))]
+
+
+def arch_of(key: str, dataset: str, search_seeds: int = SEEDS) -> str:
     """The canonical string a row key names (see the module docstring)."""
-    space = HFSpace()
+    space = HFSpace(core=False)
     base, _, fields = key.partition(":")
+    if base == "search":
+        algo, _, fields = fields.partition(":")
+        a = space.decode(searched_arch(dataset, algo, search_seeds))
+        for item in filter(None, fields.split(",")):
+            k, _, v = item.partition("=")
+            if k in ("lin", "hin"):  # the same cell fed another pair of features
+                side = "low" if k == "lin" else "high"
+                a = replace(a, **{side: replace(getattr(a, side), inputs=tuple(v.split("+")))})
+            elif k in ("imm", "cm"):
+                a = replace(a, **{k: v})
+            else:
+                raise ValueError(f"row key {key!r}: a searched genotype takes the fields lin, hin, imm and cm, not {k!r}")
+        return space.encode(space.check(a))
     if base == "default":
         a = core_arch()
     elif base == "best":
         a = space.decode(best_arch(dataset))
     else:
-        raise ValueError(f"row key {key!r}: the base is 'default' or 'best'")
+        raise ValueError(f"row key {key!r}: the base is 'default', 'best' or 'search'")
     kw = {"low_op": a.low.nodes[0].op, "high_op": a.high.nodes[0].op, "low_in": a.low.inputs,
           "high_in": a.high.inputs, "imm": a.imm, "cm": a.cm}
     names = {"low": "low_op", "high": "high_op", "lin": "low_in", "hin": "high_in", "imm": "imm", "cm": "cm"}
@@ -70,14 +93,14 @@ def arch_of(key: str, dataset: str) -> str:
     return space.encode(core_arch(**kw))
 
 
-def records(dataset: str, arch: str) -> list[dict]:
-    oracle = paper_cache().oracle(dataset)
+def records(dataset: str, arch: str, recipe=None) -> list[dict]:
+    """The architecture's records over the table's training seeds (``recipe``: another than the default)."""
+    oracle = paper_cache().oracle(dataset, recipe)
     return [oracle.result(arch, s) for s in range(SEEDS)]
 
 
 def column_metric(column: str) -> str | None:
-    if column.startswith(NO_STAND_IN):
-        return None
+    """The metric a column reads, by its last word (``HARM_P F1-M`` -> ``test_f1m``)."""
     return COLUMN_METRIC.get(column.split(" ")[-1])
 
 
@@ -100,6 +123,11 @@ def _spread_note(dataset: str, metric: str = "test_f1m") -> str:
 def _data_note(dataset: str) -> str:
     prov = paper_cache().oracle(dataset).data.provenance
     views = prov["views"]
+    if prov.get("labels") == "ml17":
+        return (f"Stand-in for MM-IMDB: `{dataset}`, POM's 17 traits each above its training median as co-occurring "
+                f"labels (multi-label; F1 per label at probability 0.5, Acc = share of correct label decisions); "
+                f"{views['tl'].split('@')[0]} as modality t and {views['il'].split('@')[0]} as modality i, each "
+                f"with two backbone levels from `{prov['store']}`; standard split 600/100/203, 3 training seeds.")
     return (f"Stand-in for HARM_P: `{prov['store']}`, view {views['tl'].split('@')[0]} as modality t and view "
             f"{views['il'].split('@')[0]} as modality i; each view's backbone levels @1 (64-d) and @2 (32-d) are the "
             "low and high features; holdout split, 3 training seeds per architecture.")
@@ -113,28 +141,80 @@ def _compare(recs: dict[str, list[dict]], a: str, b: str, metric: str) -> str:
             f"{mann_whitney(x, y):.3f} ({len(x)} and {len(y)} seeds).")
 
 
+def column_datasets(spec: TableSpec) -> list[str | None]:
+    """The dataset each column reads: ``params.column_datasets`` maps column prefixes to datasets
+    (``{"MM-IMDB" = "pom-ml17"}``), other columns read ``params.dataset``; a column whose prefix
+    is in ``params.no_stand_in`` or whose metric is unknown stays empty (None)."""
+    mapping = spec.params.get("column_datasets", {})
+    empty = tuple(spec.params.get("no_stand_in", ()))
+    out = []
+    for c in spec.columns:
+        prefix = next((p for p in mapping if c.startswith(p)), None)
+        if prefix is not None:
+            out.append(mapping[prefix] if column_metric(c) else None)
+        elif column_metric(c) is None or (empty and c.startswith(empty)):
+            out.append(None)
+        else:
+            out.append(spec.params["dataset"])
+    return out
+
+
+def column_key(row_key: str, column: str, spec: TableSpec) -> str:
+    """The row key with the fields ``params.column_keys`` adds for the column's prefix
+    (``{"Text" = "lin=tl+th,hin=tl+th"}``: the text-only columns feed both cells the text levels)."""
+    fields = next((f for p, f in spec.params.get("column_keys", {}).items() if column.startswith(p)), "")
+    if not fields:
+        return row_key
+    base, _, own = row_key.partition(":")
+    if base == "search":
+        algo, _, own = own.partition(":")
+        base = f"search:{algo}"
+    return f"{base}:{','.join(filter(None, [own, fields]))}"
+
+
 def hfmnas_arch_rows(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
-    """Tables VII and VIII: one fixed architecture per row, its test metrics over the table's seeds."""
-    dataset = spec.params["dataset"]
+    """Tables II, III, VI, VII, VIII: one architecture per row, column dataset (:func:`column_datasets`)
+    and column key (:func:`column_key`), its test metrics over the table's training seeds. With
+    ``params.skip_nan_cells`` a cell the paper leaves empty (a configuration it does not have) stays empty."""
+    col_ds = column_datasets(spec)
+    used = list(dict.fromkeys(d for d in col_ds if d))
+    n_search = int(spec.params.get("search_seeds", SEEDS))
+    skip = bool(spec.params.get("skip_nan_cells", False))
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
-    recs = {}
+    recs: dict[str, dict[str, list[dict]]] = {}  # dataset -> row name (and column key) -> records
     for row in _proxy_rows(spec):
-        arch = arch_of(row.key, dataset)
-        recs[row.name] = records(dataset, arch)
-        res.cells[row.name] = [cell([r[m] for r in recs[row.name]]) if (m := column_metric(c)) else None
-                               for c in spec.columns]
-        res.row_notes[row.name] = f"`{arch}`"
-    names = list(recs)
+        cells, seen, got = [], {}, {}
+        for c, d, paper in zip(spec.columns, col_ds, row.paper):
+            if d is None or (skip and paper != paper):
+                cells.append(None)
+                continue
+            key = column_key(row.key, c, spec)
+            if (d, key) not in seen:
+                seen[d, key] = arch_of(key, d, n_search)
+                label = row.name if key == row.key else f"{row.name} [{c.split(' ')[0]}]"
+                recs.setdefault(d, {})[label] = got[d, key] = records(d, seen[d, key])
+            cells.append(cell([r[column_metric(c)] for r in got[d, key]]))
+        res.cells[row.name] = cells
+        res.row_notes[row.name] = "; ".join(f"`{d}`{'' if k == row.key else f' ({k})'}: `{a}`"
+                                            for (d, k), a in seen.items())
     ref = spec.params.get("compare_to")
-    for name in names:
-        if ref and name != ref and ref in recs:
-            res.notes.append(_compare(recs, name, ref, "test_f1m"))
-    means = {n: np.mean([r["test_f1m"] for r in v]) for n, v in recs.items()}
-    order = sorted(means, key=means.get, reverse=True)
-    res.notes.append("Rows by test F1-M (seed means), best first: " + ", ".join(f"{n} {means[n]:.2f}" for n in order)
-                     + ".")
-    res.notes += [_data_note(dataset), _spread_note(dataset),
-                  "MM-IMDB columns: no stand-in yet (pom-ml17, POM's 17 traits as multi-label, is not built)."]
+    for d in used:
+        for name in recs.get(d, {}):
+            if ref and name != ref and ref in recs[d]:
+                res.notes.append(f"`{d}`: " + _compare(recs[d], name, ref, "test_f1m"))
+        groups: dict[str, dict[str, float]] = {}  # column group ("[Text]") -> row label -> mean test F1-M
+        for n, v in recs.get(d, {}).items():
+            groups.setdefault(n[n.index(" ["):] if n.endswith("]") else "", {})[n] = np.mean([r["test_f1m"] for r in v])
+        for group, means in groups.items():
+            order = sorted(means, key=means.get, reverse=True)
+            res.notes.append(f"`{d}`{group}, rows by test F1-M (seed means), best first: "
+                             + ", ".join(f"{n.removesuffix(group)} {means[n]:.2f}" for n in order) + ".")
+    for d in used:
+        res.notes += [_data_note(d), _spread_note(d)]
+    empty = [c for c, d in zip(spec.columns, col_ds) if d is None]
+    if empty:
+        res.notes.append(f"Columns without a stand-in yet, left empty: {', '.join(empty)} (HARM_C: MOSI text+audio "
+                         "2- and 3-class is not built, issue #15).")
     return res
 
 
@@ -199,7 +279,7 @@ def hfmnas_inconsistency(spec: TableSpec, seeds: int, progress: bool = True) -> 
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
     curves = {}
     for row in _proxy_rows(spec):
-        arch = arch_of(row.key, base)
+        arch = arch_of(row.key, base, int(spec.params.get("search_seeds", SEEDS)))
         per_rate = [[r["test_f1m"] for r in records(base if rate == 0 else f"{base}@inc{rate:g}", arch)]
                     for rate in rates]
         curves[row.name] = np.asarray(per_rate)  # [rate, seed]
@@ -221,10 +301,13 @@ def hfmnas_inconsistency(spec: TableSpec, seeds: int, progress: bool = True) -> 
                      + ("; nominal rates above the eligible share are capped (every eligible sample replaced, donors "
                         "drawn anew), so those points repeat one protocol" if len(set(round(e, 3) for e in eff)) < len(eff)
                         else "") + ".")
-    res.notes += [f"Protocol: HARM-style inconsistency (Sec. III-C) on `{base}`: at rate r, round(r x N) samples "
-                  "of the lower n_classes // 2 classes get modality i (both levels) from a sample of the upper half, "
-                  "in train, validation and test alike; labels unchanged. Rate 0 is the shipped table.",
-                  _data_note(base)]
+    mode = paper_cache().oracle(f"{base}@inc{rates[-1]:g}").data.provenance["mode"]
+    protocol = ("round(r x N) samples get modality i (both levels) from a sample sharing at least one label with "
+                "them but not all (MM-IMDB-style)" if mode == "imdb" else
+                "round(r x N) samples of the lower n_classes // 2 classes get modality i (both levels) from a sample "
+                "of the upper half (HARM-style)")
+    res.notes += [f"Protocol: inconsistency (Sec. III-C) on `{base}`: at rate r, {protocol}, in train, validation and "
+                  "test alike; labels unchanged. Rate 0 is the shipped table.", _data_note(base)]
     fig, ax = plt.subplots(figsize=(5.6, 4.2), layout="constrained")
     for k, (name, c) in enumerate(curves.items()):
         ax.plot(rates, c.mean(1), marker="o", c=f"C{k}", label=f"{name} (mean {res.cells[name][0].mean:.2f})")
@@ -256,6 +339,11 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
         res.row_notes[row.name] = (f"{len(runs)} `{algo}` searches (supernet validation F1-M at the last epoch: "
                                    + ", ".join(f"{r.settings['supernet_val_f1m'][-1]:.1f}" for r in runs)
                                    + "); genotypes: " + "; ".join(f"`{r.best_arch}`" for r in runs))
+    hours = {name: c[2].mean for name, c in res.cells.items()}
+    if "HF-MNAS" in hours and len(hours) > 1:
+        res.notes.append("Search cost relative to HF-MNAS's: " + ", ".join(
+            f"{name} {h / hours['HF-MNAS']:.2f}x" for name, h in hours.items() if name != "HF-MNAS")
+            + " (the paper: BM-NAS 1.24x, MFAS 12.8x).")
     view = paper_cache().view(dataset)
     best = best_arch(dataset)
     res.notes += [f"For scale: the core slice's best architecture with IMM by validation F1-M ({best}) scores test "
@@ -267,5 +355,188 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     return res
 
 
+def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
+    """Figs. 13-16: one recipe field (``params.field``: heads, batch size, dropout) swept over
+    ``params.values``, each row's architecture retrained at every value; a row's cell is the value
+    whose test metric (``params.metric``, seed mean) is the highest - what the paper's text reports."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.stats import kruskal
+    from tqdm.auto import tqdm
+
+    from bench.families.hfmnas.trainer import Recipe
+
+    dataset, field, metric = spec.params["dataset"], spec.params["field"], spec.params["metric"]
+    values = list(spec.params["values"])
+    if field not in Recipe.__dataclass_fields__:
+        raise ValueError(f"{spec.id}: params.field {field!r} is not a field of the HF-MNAS recipe")
+    base = Recipe()
+    res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
+    shown = {"test_f1m": "test F1-M", "test_acc": "test accuracy"}
+    curves = {}
+    for row in _proxy_rows(spec):
+        arch = arch_of(row.key, dataset, int(spec.params.get("search_seeds", SEEDS)))
+        per = {m: [] for m in shown}
+        for v in tqdm(values, desc=f"{spec.id} {row.name}", unit=field, disable=not progress):
+            recs = records(dataset, arch, replace(base, **{field: type(getattr(base, field))(v)}))
+            for m in shown:
+                per[m].append([r[m] for r in recs])
+        curves[row.name] = {m: np.asarray(x) for m, x in per.items()}  # [value, seed]
+        means = curves[row.name][metric].mean(1)
+        best = values[int(np.argmax(means))]
+        res.cells[row.name] = [Cell(float(best), n=SEEDS)]
+        noise = float(np.mean(curves[row.name][metric].std(1, ddof=1)))
+        p = kruskal(*curves[row.name][metric]).pvalue
+        res.row_notes[row.name] = (
+            f"`{arch}`; " + "; ".join(f"{shown[m]} at {field} " + ", ".join(f"{v:g}" for v in values) + ": "
+                                      + ", ".join(f"{x:.2f}" for x in curves[row.name][m].mean(1)) for m in shown)
+            + f"; best by {shown[metric]}: {best:g}, by the other metric: "
+            + f"{values[int(np.argmax(curves[row.name][[m for m in shown if m != metric][0]].mean(1)))]:g}"
+            + f"; spread of the seed means {np.ptp(means):.2f} against a seed std of {noise:.2f} "
+            f"(Kruskal-Wallis over the settings p = {p:.3f})")
+    names = list(curves)
+    for a, b in zip(names, names[1:]):
+        diff = curves[a][metric].mean(1) - curves[b][metric].mean(1)
+        res.notes.append(f"{a} minus {b}, {shown[metric]} per {field}: " + ", ".join(f"{d:+.2f}" for d in diff)
+                         + f" (above at {int(np.sum(diff > 0))} of {len(values)} values).")
+    res.notes += [f"Each point retrains the row's architecture with the recipe's `{field}` set to the value "
+                  f"({SEEDS} training seeds; the recipe's other fields as shipped, `{field}` = "
+                  f"{getattr(base, field):g} in the shipped table), on `{dataset}`; cached in "
+                  "`paper_repro/cache/hfmnas.sqlite`.", _data_note(dataset)]
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), layout="constrained")
+    for ax, m in zip(axes, shown):
+        for k, (name, c) in enumerate(curves.items()):
+            ax.plot(range(len(values)), c[m].mean(1), marker="o", c=f"C{k}", label=name)
+            ax.fill_between(range(len(values)), c[m].min(1), c[m].max(1), color=f"C{k}", alpha=0.15)
+        ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+        ax.set_xlabel(field.replace("_", " "))
+        ax.set_ylabel(f"{shown[m]} (%)")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{spec.title} (proxy: `{dataset}`, {SEEDS} seeds, band = seed range)", fontsize=9)
+    res.figures.append(fig)
+    return res
+
+
+def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
+    """Figs. 11-12: the genotype of each HF-MNAS search derived again with one derivation setting
+    changed (row key ``derive:<field>``, a field of the search settings such as ``keep``, top-K
+    w, or ``stack``; its values in ``params.<field>``), from the same cached supernet weights, and
+    retrained; a row's cell is the value whose test F1-M (mean over the searches) is the highest."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.stats import kruskal
+
+    from bench.families.hfmnas.search import PRESETS, derive
+
+    dataset = spec.params["dataset"]
+    n = int(spec.params.get("search_seeds", SEEDS))
+    oracle = paper_cache().oracle(dataset)
+    runs = paper_cache().searches(dataset, "hfmnas", n, progress)
+    outcomes = [oracle.overlay.get(r.settings["supernet_key"]) for r in runs]
+    space = HFSpace(core=False)
+    res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
+    rows = _proxy_rows(spec)
+    fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.6), layout="constrained", squeeze=False)
+    for ax, row in zip(axes[0], rows):
+        kind, _, field = row.key.partition(":")
+        if kind != "derive" or field not in spec.params:
+            raise ValueError(f"{spec.id} row {row.name!r}: key {row.key!r} must be derive:<field> with params.<field>")
+        values = list(spec.params[field])
+        f1m, acc = np.zeros((len(values), n)), np.zeros((len(values), n))
+        for i, out in enumerate(outcomes):
+            soft = {side: (w["gamma"], w["alpha"], w["beta"]) for side, w in out["weights"].items()}
+            for k, v in enumerate(values):
+                geno = space.encode(derive(soft, out["importance"], replace(PRESETS["hfmnas"], **{field: v})))
+                rec = oracle.result(geno, i % SEEDS)
+                f1m[k, i], acc[k, i] = rec["test_f1m"], rec["test_acc"]
+        best = values[int(np.argmax(f1m.mean(1)))]
+        res.cells[row.name] = [Cell(float(best), n=n)]
+        res.row_notes[row.name] = (f"{field} = " + ", ".join(f"{v:g}" for v in values) + ": test F1-M "
+                                   + ", ".join(f"{x:.2f}" for x in f1m.mean(1)) + "; test accuracy "
+                                   + ", ".join(f"{x:.2f}" for x in acc.mean(1))
+                                   + f" (means over {n} searches; Kruskal-Wallis over the values p = "
+                                   f"{kruskal(*f1m).pvalue:.3f})")
+        for k, (vals, label) in enumerate(((f1m, "test F1-M"), (acc, "test accuracy"))):
+            ax.plot(range(len(values)), vals.mean(1), marker="o", c=f"C{k}", label=label)
+            ax.fill_between(range(len(values)), vals.min(1), vals.max(1), color=f"C{k}", alpha=0.15)
+        ax.set_xticks(range(len(values)), [f"{v:g}" for v in values])
+        ax.set_xlabel(f"{row.name} ({field})")
+        ax.set_ylabel("%")
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{spec.title} (proxy: `{dataset}`, {n} searches, band = range over searches)", fontsize=9)
+    res.figures.append(fig)
+    res.notes += [f"Each point re-derives the genotypes of the {n} cached HF-MNAS searches on `{dataset}` (the "
+                  "supernet is not trained again: the derivation settings act after the search) and retrains each "
+                  f"once, search seed i with training seed i mod {SEEDS}.", _data_note(dataset)]
+    return res
+
+
+def _incumbent(rec, oracle, metric: str) -> tuple[str, float]:
+    """A run's final incumbent (best fitness) and its ``metric``: the run's own test value where it
+    scored that metric (inherited weights included), else the oracle's record at the run's seed."""
+    i = int(np.argmax(rec.values))
+    if rec.test_metric == metric and rec.test_values:
+        return rec.archs[i], float(rec.test_values[i])
+    return rec.archs[i], float(oracle.query(rec.archs[i], metric, seed=rec.settings.get("train_seed", rec.seed or 0)))
+
+
+def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
+    """Tables IV-V: every method searches with the same charged training seconds
+    (``params.budget_seconds``) per run, ``params.runs`` seeded runs each; the cell is the test
+    metric of each run's final incumbent. Row keys: ``hf:<algorithm>`` (this family on
+    ``params.dataset``: hfmnas, bmnas, edf, rs), ``tree:<algorithm>`` (the tree-fusion family on
+    ``params.tree_dataset``: edf, csgnas) or an architecture key (a fixed architecture, no search)."""
+    from tqdm.auto import tqdm
+
+    from bench.compare import run_trained
+    from bench.families.tree_fusion.paper import _oracle as tree_oracle
+
+    dataset, tree_ds = spec.params["dataset"], spec.params["tree_dataset"]
+    budget, n = float(spec.params["budget_seconds"]), int(spec.params.get("runs", SEEDS))
+    metric = column_metric(spec.columns[0])
+    res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
+    vals: dict[str, list[float]] = {}
+    for row in _proxy_rows(spec):
+        family, _, algo = row.key.partition(":")
+        if family in ("hf", "tree"):
+            oracle = paper_cache().oracle(dataset) if family == "hf" else tree_oracle(tree_ds, "standard")
+            recs = [run_trained(oracle, algo, s, budget_seconds=budget, train_seed=s % SEEDS) for s in
+                    tqdm(range(n), desc=f"{spec.id} {row.name}", unit="run", disable=not progress)]
+            inc = [_incumbent(r, oracle, metric) for r in recs]
+            vals[row.name] = [v for _, v in inc]
+            used = [r.sim_seconds[-1] if r.sim_seconds else 0.0 for r in recs]
+            res.row_notes[row.name] = (f"`{algo}` on `{dataset if family == 'hf' else tree_ds}` "
+                                       f"({'HF-MNAS cells over two views' if family == 'hf' else 'tree fusion over all raw views'}); "
+                                       f"charged seconds used per run: {', '.join(f'{u:.0f}' for u in used)} of {budget:.0f}; "
+                                       f"evaluations: {', '.join(str(len(r.archs)) for r in recs)}; incumbents: "
+                                       + "; ".join(f"`{a}`" for a, _ in inc))
+        else:
+            arch = arch_of(row.key, dataset, n)
+            vals[row.name] = [r[metric] for r in records(dataset, arch)]
+            res.row_notes[row.name] = f"a fixed architecture, no search: `{arch}`"
+        res.cells[row.name] = [cell(vals[row.name])]
+    ref = spec.params.get("compare_to")
+    if ref in vals:
+        from bench.trained_report import mann_whitney
+
+        for name, v in vals.items():
+            if name != ref:
+                res.notes.append(f"{name} against {ref} on {metric}: {np.mean(v):.2f} vs {np.mean(vals[ref]):.2f}, "
+                                 f"Mann-Whitney p = {mann_whitney(v, vals[ref]):.3f} ({len(v)} and {len(vals[ref])} runs).")
+    res.notes += [f"Every search gets {budget:.0f} charged training seconds per run ({n} runs, run i trains with seed "
+                  f"i mod {SEEDS}); a weight-sharing search is charged its supernet and its genotype's retraining and "
+                  "stops there. Charged seconds come from each family's own cost model (one CPU thread), so the budget "
+                  "is equal in estimated CPU time, not in models trained.",
+                  f"Inputs differ by family: the HF-MNAS family reads two views of `{dataset}` with their two backbone "
+                  f"levels each; the tree-fusion family (EDF, CSG-NAS) fuses all raw views of `{tree_ds}`.",
+                  _data_note(dataset).replace("Stand-in for HARM_P", f"Stand-in for {spec.params.get('stands_in', 'the paper data')}")]
+    return res
+
+
 RUNNERS = {"hfmnas_arch_rows": hfmnas_arch_rows, "hfmnas_search_cost": hfmnas_search_cost, "hfmnas_inputs": hfmnas_inputs,
-           "hfmnas_inconsistency": hfmnas_inconsistency}
+           "hfmnas_inconsistency": hfmnas_inconsistency, "hfmnas_recipe_sweep": hfmnas_recipe_sweep,
+           "hfmnas_derivation_grid": hfmnas_derivation_grid, "hfmnas_equal_budget": hfmnas_equal_budget}

@@ -170,61 +170,71 @@ def derive(arch_np: dict, importance: dict, settings: HFSettings):
     return HFSpace(core=False).check(HFArch(cells["low"], cells["high"], settings.stack, settings.imm, settings.cm))
 
 
-def supernet_mflops(data, recipe, settings: HFSettings) -> float:
+def supernet_mflops(net, arch, forward, dims: dict[str, int]) -> float:
+    """Forward MFLOPs of one sample through a supernet (every operation of every mixture)."""
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
-    net, arch = build_supernet(data, recipe, settings)
     net.eval()
-    x = {k: torch.zeros(2, data.dims[k]) for k in net.used}
+    x = {k: torch.zeros(2, dims[k]) for k in net.used}
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        _forward(net, arch, x)
+        forward(net, arch, x)
     return counter.get_total_flops() / 2 / 1e6
 
 
-def search_cost(oracle, settings: HFSettings) -> float:
-    """Charged seconds of one supernet search (deterministic; see the module doc)."""
+def charged_search_seconds(oracle, mflops: float) -> float:
+    """Charged seconds of one supernet search of ``mflops`` per sample (deterministic; see the module doc)."""
     from bench.families.hfmnas import cost
 
     coef = getattr(oracle, "cost_coef", None) or cost.DEFAULT
-    one = coef["fixed"] + coef["per_mflop"] * supernet_mflops(oracle.data, oracle.recipe, settings)
+    one = coef["fixed"] + coef["per_mflop"] * mflops
     return float(one * oracle.recipe.epochs / coef.get("mean_epochs", oracle.recipe.epochs) * 2.0)
 
 
-def train_supernet(data, recipe, settings: HFSettings, seed: int, progress: bool = False) -> dict:
-    """Search on ``data``; the outcome (genotype, final weights, per-epoch validation F1-M)."""
+def search_cost(oracle, settings: HFSettings) -> float:
+    """Charged seconds of one HF-MNAS supernet search."""
+    net, arch = build_supernet(oracle.data, oracle.recipe, settings)
+    return charged_search_seconds(oracle, supernet_mflops(net, arch, _forward, oracle.data.dims))
+
+
+def darts(data, recipe, seed: int, build: Callable, forward: Callable, arch_lr: float, arch_weight_decay: float,
+          desc: str, progress: bool = False):
+    """First-order DARTS on ``data`` (see the module doc): ``build()`` (called after seeding) gives
+    the supernet and its architecture parameters ``{side: (tensor or list of tensors, ...)}``,
+    ``forward(net, arch, x)`` its logits and DCCA correlation. Returns (net, arch, validation
+    F1-M after each epoch). Runs under the pinned numerics."""
     from bench.core.torchutil import pinned_numerics
 
-    return pinned_numerics(_train_supernet)(data, recipe, settings, seed, progress)
+    return pinned_numerics(_darts)(data, recipe, seed, build, forward, arch_lr, arch_weight_decay, desc, progress)
 
 
-def _train_supernet(data, recipe, settings: HFSettings, seed: int, progress: bool) -> dict:
+def _darts(data, recipe, seed, build, forward, arch_lr, arch_weight_decay, desc, progress):
     import torch
     from tqdm.auto import tqdm
 
-    from bench.families.hfmnas.trainer import _scores, _tensors
+    from bench.families.hfmnas.trainer import _scores, _tensors, task_loss
 
     dev = torch.device("cpu")
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    net, arch = build_supernet(data, recipe, settings)
+    net, arch = build()
     arch_params = [t for side in arch.values() for group in side for t in (group if isinstance(group, list) else [group])]
     w_opt = torch.optim.AdamW(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, recipe.epochs, eta_min=recipe.lr_min)
-    a_opt = torch.optim.Adam(arch_params, lr=settings.arch_lr, weight_decay=settings.arch_weight_decay)
+    a_opt = torch.optim.Adam(arch_params, lr=arch_lr, weight_decay=arch_weight_decay)
     xtr, ytr = _tensors(data, "train", dev)
     xva, yva = _tensors(data, "val", dev)
     n, nv = len(ytr), len(yva)
 
     def loss_of(x, y):
-        logits, corr = _forward(net, arch, x)
-        loss = torch.nn.functional.cross_entropy(logits, y)
+        logits, corr = forward(net, arch, x)
+        loss = task_loss(logits, y)
         if corr is not None and recipe.dcca_weight:
             loss = loss - recipe.dcca_weight * corr / recipe.dcca_dim
         return loss
 
     curve = []
-    for _ in tqdm(range(recipe.epochs), desc="hfmnas supernet", unit="epoch", disable=not progress):
+    for _ in tqdm(range(recipe.epochs), desc=desc, unit="epoch", disable=not progress):
         net.train()
         order = torch.randperm(n, generator=gen)
         vorder = torch.randperm(nv, generator=gen)
@@ -244,20 +254,42 @@ def _train_supernet(data, recipe, settings: HFSettings, seed: int, progress: boo
         sched.step()
         net.eval()
         with torch.no_grad():
-            logits, _ = _forward(net, arch, {k: xva[k] for k in net.used})
+            logits, _ = forward(net, arch, {k: xva[k] for k in net.used})
         curve.append(_scores(yva.numpy(), logits.numpy(), data.n_out)["f1m"])
-    soft = {side: ([torch.softmax(g, -1).detach().numpy().tolist() for g in gamma],
-                   [torch.softmax(a, -1).detach().numpy().tolist() for a in alpha],
-                   torch.softmax(beta, -1).detach().numpy().tolist()) for side, (gamma, alpha, beta) in arch.items()}
+    return net, arch, curve
+
+
+def softmaxed(arch) -> dict:
+    """The architecture parameters as nested lists of softmax weights (last axis), same structure."""
+    import torch
+
+    def soft(t):
+        return [soft(x) for x in t] if isinstance(t, (list, tuple)) else torch.softmax(t, -1).detach().numpy().tolist()
+
+    return {side: tuple(soft(group) for group in groups) for side, groups in arch.items()}
+
+
+def rounded(tree, decimals: int = 5):
+    """Nested lists of numbers rounded (numpy's rounding, innermost lists as arrays)."""
+    if isinstance(tree, (list, tuple)) and tree and isinstance(tree[0], (list, tuple)):
+        return [rounded(x, decimals) for x in tree]
+    return np.round(np.asarray(tree, dtype=float), decimals).tolist()
+
+
+def train_supernet(data, recipe, settings: HFSettings, seed: int, progress: bool = False) -> dict:
+    """Search on ``data``; the outcome (genotype, final weights, per-epoch validation F1-M)."""
+    from bench.families.hfmnas.space import HFSpace
+
+    net, arch, curve = darts(data, recipe, seed, lambda: build_supernet(data, recipe, settings), _forward,
+                             settings.arch_lr, settings.arch_weight_decay, "hfmnas supernet", progress)
+    soft = softmaxed(arch)
     importance = {"low": net.low[0].importance.detach().numpy().tolist(),
                   "high": net.high[0].importance.detach().numpy().tolist()}
     geno = derive(soft, importance, settings)
-    from bench.families.hfmnas.space import HFSpace
-
-    rounded = {side: {"gamma": [np.round(x, 5).tolist() for x in gamma], "alpha": [np.round(x, 5).tolist() for x in alpha],
-                      "beta": np.round(beta, 5).tolist()} for side, (gamma, alpha, beta) in soft.items()}
-    return {"genotype": HFSpace(core=False).encode(geno), "weights": rounded,
-            "importance": {k: np.round(v, 5).tolist() for k, v in importance.items()},
+    weights = {side: {"gamma": rounded(gamma), "alpha": rounded(alpha), "beta": rounded(beta)}
+               for side, (gamma, alpha, beta) in soft.items()}
+    return {"genotype": HFSpace(core=False).encode(geno), "weights": weights,
+            "importance": {k: rounded(v) for k, v in importance.items()},
             "supernet_val_f1m": curve, "epochs": recipe.epochs}
 
 

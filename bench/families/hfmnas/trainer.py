@@ -60,9 +60,26 @@ def _tensors(data: HFData, part: str, dev) -> tuple[dict[str, torch.Tensor], tor
 
 
 def _scores(y: np.ndarray, logits: np.ndarray, n_out: int) -> dict[str, float]:
+    """Acc, F1-M, F1-W in %. Multi-label ``y`` [n, L]: a label is predicted where its logit is
+    positive (probability above 0.5); F1 per label, macro and support-weighted over labels; Acc
+    is the share of correct label decisions (Hamming accuracy)."""
+    if y.ndim == 2:
+        pred, truth = logits > 0, y.astype(bool)
+        tp, support = (pred & truth).sum(0), truth.sum(0)
+        denom = pred.sum(0) + support
+        f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+        return {"acc": 100.0 * float((pred == truth).mean()), "f1m": 100.0 * float(f1.mean()),
+                "f1w": 100.0 * float((f1 * support).sum() / max(support.sum(), 1))}
     pred = logits.argmax(1)
     f1m, f1w = f1_scores(y, pred, n_out)
     return {"acc": 100.0 * float((pred == y).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
+
+
+def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on class labels; binary cross-entropy per label on multi-label ``y`` [n, L]."""
+    if y.dim() == 2:
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, y.to(logits.dtype))
+    return torch.nn.functional.cross_entropy(logits, y)
 
 
 def _predict(model: HFNet, x: dict[str, torch.Tensor], with_corr: bool = False) -> tuple[np.ndarray, float | None]:
@@ -79,7 +96,7 @@ def _predict(model: HFNet, x: dict[str, torch.Tensor], with_corr: bool = False) 
 
 @pinned_numerics
 def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
-    """Train ``arch`` on ``data`` and evaluate it (multi-class: Acc, F1-M, F1-W in %)."""
+    """Train ``arch`` on ``data`` and evaluate it (Acc, F1-M, F1-W in %; see :func:`_scores`)."""
     dev = resolve_device(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -98,7 +115,7 @@ def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), devi
         for start in range(0, n - 1, recipe.batch_size):  # a last batch of one row has no covariance
             idx = order[start:start + recipe.batch_size]
             logits, corr = model({k: xtr[k][idx] for k in model.used})
-            loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
+            loss = task_loss(logits, ytr[idx])
             if corr is not None and recipe.dcca_weight:
                 loss = loss - recipe.dcca_weight * corr / recipe.dcca_dim
             opt.zero_grad()

@@ -1,0 +1,134 @@
+"""HF-MNAS on multi-label data: the ``pom-levels`` store (two backbone levels of POM's audio and
+video, labels ``ml17``), the ``pom-ml17`` dataset and its MM-IMDB-style inconsistency, multi-label
+training and scoring, and the paper runners' per-column datasets."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import bench.features.sequence as S
+from bench.families.hfmnas import data as hfdata
+from bench.families.hfmnas.space import HFSpace, core_arch
+
+
+def _tiny():
+    from bench.families.hfmnas.trainer import Recipe
+
+    return Recipe(epochs=2, channels=8, tokens=4, heads=2)
+
+
+def test_ml17_labels_are_traits_above_their_training_median():
+    from bench.features.sequence_levels import above_median
+
+    pom, lv = S.open("pom"), S.open("pom-levels")
+    train = pom.rows("standard", "train")
+    traits = pom.arrays["labels/traits"]
+    labels, med = above_median(traits, train)
+    np.testing.assert_array_equal(lv.arrays["labels/ml17"], labels)
+    np.testing.assert_allclose(med, np.median(traits[train], axis=0), rtol=1e-6)
+    share = labels[train].mean(0)
+    assert labels.shape == (903, 17) and np.all((share > 0.35) & (share <= 0.5))  # co-occurring, none trivial
+    assert (labels.sum(1) > 1).mean() > 0.8  # most samples carry several labels, as MM-IMDB's genres do
+
+
+def test_levels_store_holds_two_levels_per_modality_and_its_split():
+    lv = S.open("pom-levels")
+    assert lv.dims == {"audio@1": 64, "audio@2": 32, "video@1": 64, "video@2": 32}
+    assert set(lv.steps.values()) == {1}
+    for part in ("train", "val", "test"):
+        np.testing.assert_array_equal(lv.rows("standard", part), S.open("pom").rows("standard", part))
+    prov = lv.provenance
+    assert prov["sources"][0]["sha256"] == S.open("pom").content_sha256 and prov["cpu_vendor"]
+    assert {m: set(v) >= {"test_f1m"} for m, v in prov["levels"]["backbones"].items()} == {"audio": True, "video": True}
+    assert np.all(lv.arrays["modalities/audio@1"] >= 0)  # hidden layers after ReLU
+
+
+def test_levels_rebuild_matches_the_shipped_store(tmp_path):
+    """Rebuilt from the shipped pom.h5 (no ../shared needed): the same checksum on the CPU vendor
+    that built it; within tolerance, with a warning, on another (bench.numerics.cpu_vendor)."""
+    import shutil
+
+    from bench.features.sequence_build import build
+    from bench.numerics import cpu_vendor
+
+    shutil.copy(S.stores_dir() / "pom.h5", tmp_path / "pom.h5")
+    build("pom-levels", out_dir=tmp_path, manifest=False)
+    fresh = S.read_store(tmp_path / "pom-levels.h5", "pom-levels")
+    shipped = S.open("pom-levels")
+    np.testing.assert_array_equal(fresh.arrays["labels/ml17"], shipped.arrays["labels/ml17"])
+    if cpu_vendor() == shipped.provenance["cpu_vendor"]:
+        assert fresh.content_sha256 == shipped.content_sha256
+        return
+    for k, v in shipped.arrays.items():
+        if k.startswith("modalities/"):
+            np.testing.assert_allclose(fresh.arrays[k], v, atol=1e-3)
+    warnings.warn(f"pom-levels was built on {shipped.provenance['cpu_vendor']}, this is {cpu_vendor()}: compared "
+                  "within tolerance")
+
+
+def test_pom_ml17_is_multilabel_with_audio_as_t_and_video_as_i():
+    d = hfdata.load("pom-ml17")
+    assert d.kind == "multilabel" and d.n_out == 17 and d.dims == {"tl": 64, "th": 32, "il": 64, "ih": 32}
+    assert {p: d.y[p].shape for p in d.y} == {"train": (600, 17), "val": (100, 17), "test": (203, 17)}
+    assert d.provenance["views"] == {"tl": "audio@1", "th": "audio@2", "il": "video@1", "ih": "video@2"}
+    assert "pom-ml17" in hfdata.datasets() and "pom-ml17@inc0.3" in hfdata.datasets()
+
+
+def test_shared_label_injection_swaps_video_for_an_inconsistent_donor():
+    clean, dirty = hfdata.load("pom-ml17"), hfdata.load("pom-ml17@inc0.3")
+    assert dirty.provenance["mode"] == "imdb"
+    assert dirty.provenance["effective_rate"]["test"] == pytest.approx(0.3, abs=0.005)
+    np.testing.assert_array_equal(clean.x["test"]["tl"], dirty.x["test"]["tl"])  # audio kept
+    assert clean.content_sha256 != dirty.content_sha256
+    y = (np.arange(24)[:, None] >> np.arange(3)) & 1  # every 3-bit label vector, thrice
+    x = {"il": np.arange(24, dtype=np.float32)[:, None]}
+    new, eff, rows = hfdata.inject_shared_label(x, y, 0.5, seed=1)
+    assert eff == 0.5 and len(rows) == 12 and 0 not in rows % 8  # rows without labels have no donor
+    for r in rows:
+        donor = int(new["il"][r, 0])
+        assert donor != r and (y[donor] & y[r]).any() and (y[donor] != y[r]).any()
+
+
+def test_multilabel_scores_by_hand():
+    from bench.families.hfmnas.trainer import _scores
+
+    y = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
+    logits = np.array([[2.0, -1.0], [-1.0, 3.0], [1.0, -2.0], [-3.0, 0.5]])
+    s = _scores(y, logits, 2)
+    # label 0: tp 1, predicted 2, support 2 -> F1 0.5; label 1: tp 2, predicted 2, support 2 -> F1 1
+    assert s["f1m"] == pytest.approx(75.0) and s["f1w"] == pytest.approx(75.0)
+    assert s["acc"] == pytest.approx(100 * 6 / 8)
+
+
+def test_multilabel_training_repeats_and_search_runs(tmp_path):
+    from bench.compare import run_trained
+    from bench.families import hfmnas
+    from bench.families.hfmnas.search import HFSettings
+    from bench.families.hfmnas.trainer import train
+
+    d = hfdata.load("pom-ml17")
+    a = train(core_arch(imm="dcca+mha"), d, 0, _tiny()).record()
+    b = train(core_arch(imm="dcca+mha"), d, 0, _tiny()).record()
+    a.pop("train_seconds"), b.pop("train_seconds")
+    assert a == b and 0 < a["test_f1m"] <= 100 and 0 < a["test_f1w"] <= 100 and 0 < a["test_acc"] <= 100
+    o = hfmnas.open_oracle("pom-ml17", allow_train=True, overlay=tmp_path / "o.sqlite", recipe=replace(_tiny(), epochs=1))
+    for algo, settings in (("hfmnas", HFSettings("tiny", nodes=2, keep=1)), ("bmnas", None)):
+        rec = run_trained(o, algo, 0, settings=settings)
+        assert HFSpace(core=False).decode(rec.best_arch) and np.isfinite(rec.values[-1])
+
+
+def test_column_datasets_route_each_column_to_its_stand_in():
+    from bench.families.hfmnas.paper import column_datasets
+    from bench.repro.spec import load_specs
+
+    specs = load_specs()
+    assert column_datasets(specs["hfmnas-table7"]) == ["pom-ml17", "landuse21", "landuse21"]
+    t2 = specs["hfmnas-table2"]
+    assert column_datasets(t2) == [None, None, "landuse21", "landuse21", None, None, None, None]
+    assert column_datasets(specs["hfmnas-table3"]) == ["pom-ml17", "pom-ml17"]
+    assert json.dumps(specs["hfmnas-table7"].params["column_datasets"]) == '{"MM-IMDB": "pom-ml17"}'
