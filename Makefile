@@ -47,7 +47,7 @@ rmnas-tables: $(STAMP)
 
 ## Trained HF-MNAS tables (the 465-architecture core slice x 3 seeds; resumable)
 hfmnas-tables: $(STAMP)
-	$(BIN)/mmnas-bench tables build hfmnas-landuse21
+	$(BIN)/mmnas-bench tables build hfmnas-landuse21 hfmnas-pom-ml17
 	$(BIN)/mmnas-bench tables verify
 
 tables-verify: $(STAMP)
@@ -63,8 +63,8 @@ test: $(STAMP)
 ## bench/numerics.py decides): left to torch, AVX2, and AVX-512 where the CPU has it.
 test-isa: $(STAMP)
 	$(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_numerics.py -k "table_hit or pin"
-	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_rmnas.py tests/test_hfmnas.py -k table_hit
-	if grep -qw avx512f /proc/cpuinfo; then ATEN_CPU_CAPABILITY=avx512 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_rmnas.py tests/test_hfmnas.py -k table_hit; fi
+	ATEN_CPU_CAPABILITY=avx2 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_rmnas.py tests/test_hfmnas.py tests/test_hfmnas_multilabel.py -k table_hit
+	if grep -qw avx512f /proc/cpuinfo; then ATEN_CPU_CAPABILITY=avx512 $(BIN)/python -m pytest -q tests/test_tree_fusion_tables.py tests/test_rmnas.py tests/test_hfmnas.py tests/test_hfmnas_multilabel.py -k table_hit; fi
 
 ## Every suite, slow ones included (installs the extras their tests need: Ray, Optuna, ConfigSpace).
 test-all: $(STAMP)

@@ -293,3 +293,43 @@ def test_table_hit_retrains_bit_for_bit():
     again = train(oracle.space.decode(arch), oracle.data, 1, oracle.recipe).record()
     assert_retrained_equal(again, shipped, tables_dir() / hfmnas.table_file("landuse21"),
                            {"val_f1m": 3.0, "test_f1m": 3.0, "test_acc": 3.0, "best_epoch": 2})
+
+
+def test_fusion_baselines_train_repeatably_are_cached_and_named(tmp_path):
+    from bench.errors import UnknownChoiceError
+    from bench.families import hfmnas
+    from bench.families.hfmnas import baselines
+
+    o = hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / "o.sqlite", recipe=_tiny())
+    for name in baselines.BASELINES:
+        first = baselines.result(o, name, 1)
+        assert 0 < first["test_f1m"] <= 100 and first["params"] > 0 and first["test_cell_corr"] is None
+        again = hfmnas.open_oracle("landuse21", overlay=tmp_path / "o.sqlite", recipe=_tiny())
+        assert baselines.result(again, name, 1) == first  # from the overlay, not trained again
+        fresh = baselines.result(hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / f"{name}.sqlite",
+                                                    recipe=_tiny()), name, 1)
+        assert {k: v for k, v in fresh.items() if k != "train_seconds"} == \
+               {k: v for k, v in first.items() if k != "train_seconds"}  # seeded: retrained, the same
+    with pytest.raises(UnknownChoiceError, match="gmu"):
+        baselines.result(o, "mmtm", 0)
+
+
+def test_mfas_search_trains_progressively_is_cached_and_repeatable(tmp_path):
+    from bench.families import hfmnas
+    from bench.families.hfmnas import mfas
+    from bench.families.hfmnas.search import HFSettingsError
+
+    settings = mfas.MFASSettings(max_layers=2, keep=2, search_epochs=1)
+
+    def oracle(name):
+        return hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / name, recipe=replace(_tiny(), epochs=2))
+
+    out = mfas.search(oracle("a.sqlite"), settings, 0)
+    assert out["trained"] == len(mfas.CHOICES) + 2  # every one-layer network, then the surrogate's 2 best extensions
+    layers = out["genotype"].removeprefix("mfas:").split(",")
+    assert 1 <= len(layers) <= 2 and out["charged_seconds"] > 0 and 0 < out["result"]["test_f1m"] <= 100
+    assert mfas.search(oracle("a.sqlite"), settings, 0) == out  # cached
+    fresh = mfas.search(oracle("b.sqlite"), settings, 0)  # retrained from scratch: the same search
+    assert fresh["genotype"] == out["genotype"] and fresh["charged_seconds"] == out["charged_seconds"]
+    with pytest.raises(HFSettingsError, match="max_layers"):
+        mfas.MFASSettings(max_layers=0)

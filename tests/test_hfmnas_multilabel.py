@@ -132,3 +132,20 @@ def test_column_datasets_route_each_column_to_its_stand_in():
     assert column_datasets(t2) == [None, None, "landuse21", "landuse21", None, None, None, None]
     assert column_datasets(specs["hfmnas-table3"]) == ["pom-ml17", "pom-ml17"]
     assert json.dumps(specs["hfmnas-table7"].params["column_datasets"]) == '{"MM-IMDB": "pom-ml17"}'
+
+
+def test_pom_ml17_table_hit_retrains_bit_for_bit():
+    """A shipped pom-ml17 row retrained now equals the table (bit for bit on the table's CPU vendor,
+    within tolerance on another: conftest.assert_retrained_equal)."""
+    from conftest import assert_retrained_equal
+
+    from bench.families import hfmnas
+    from bench.families.hfmnas.trainer import train
+    from bench.paths import tables_dir
+
+    oracle = hfmnas.open_oracle("pom-ml17")
+    arch = oracle.space.encode(core_arch())
+    shipped = oracle.result(arch, 2)
+    again = train(oracle.space.decode(arch), oracle.data, 2, oracle.recipe).record()
+    assert_retrained_equal(again, shipped, tables_dir() / hfmnas.table_file("pom-ml17"),
+                           {"val_f1m": 3.0, "test_f1m": 3.0, "test_f1w": 3.0, "best_epoch": 2})

@@ -2,8 +2,11 @@
 of two modalities by two DARTS cells (LFBC, HFBC) with the nine node fusion operations of
 Table VIII, node importance, stacking, the inconsistency-mitigation module (DCCA + attention)
 and a Bi-LSTM classifier; scored on multi-view stores whose backbone levels play the low and
-high features (the stand-in for HARM_P), with modality-label inconsistency injected at a rate
-(``landuse21@inc0.3``).
+high features (the stand-in for HARM_P) and on ``pom-ml17`` (POM's audio and video levels,
+17 co-occurring trait labels: the stand-in for MM-IMDB), with modality-label inconsistency
+injected at a rate (``landuse21@inc0.3``, ``pom-ml17@inc0.3``). Beside the paper's DARTS search:
+the BM-NAS-like cell search (:mod:`~bench.families.hfmnas.bmnas`), an MFAS-like search and
+hand-designed fusion baselines (:mod:`~bench.families.hfmnas.mfas`, :mod:`~bench.families.hfmnas.baselines`).
 
 This entry declares the family; importing it loads no torch.
 """
@@ -131,8 +134,9 @@ def _method_names() -> dict:
 FAMILY = Family(
     name=NAME, kind="trained",
     description="HF-MNAS hierarchical fusion cells (LFBC/HFBC, nine node fusion ops, IMM, CM) over the low and high "
-                "backbone levels of two views of the multi-view stores, with modality-label inconsistency injected at "
-                "a rate; the core slice's shipped tables, then the overlay, then (when allowed) training",
+                "backbone levels of two modalities (two views of a multi-view store, or POM's audio and video with its "
+                "17 traits as multi-label labels), with modality-label inconsistency injected at a rate; the core "
+                "slice's shipped tables, then the overlay, then (when allowed) training",
     datasets=datasets, open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.hfmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "hfmnas"), fill=fill, runners=_runners,

@@ -8,13 +8,15 @@ field overrides, ``<base>[:field=value,...]``:
   IMM whose validation F1-M, seed mean, is the highest: the stand-in for a searched genotype),
   and ``search:<algorithm>`` (of the genotypes the algorithm's search seeds find on the dataset,
   the one retraining best on validation; ``lin``, ``hin``, ``imm`` and ``cm`` can be overridden);
+  ``baseline:<name>`` is a fusion network outside the space (``gmu``, ``centralnet``) and
+  ``mfas`` the winners of MFAS-like searches (:mod:`bench.families.hfmnas.mfas`), one per seed;
 * fields: ``low``/``high`` (the cells' fusion ops), ``lin``/``hin`` (their inputs, ``tl+il``),
   ``imm``, ``cm``.
 
 Every row is one architecture over the table's training seeds (table hits, else the committed
 cache ``paper_repro/cache/hfmnas.sqlite``, else training). Columns: ``... F1-M``, ``... Acc``,
-``... F1-W`` read test F1-M, accuracy, F1-W; columns of MM-IMDB have no stand-in yet (pom-ml17
-is not built) and stay empty.
+``... F1-W`` read test F1-M, accuracy, F1-W, on the dataset :func:`column_datasets` routes them to
+(LandUse-21 for HARM_P, pom-ml17 for MM-IMDB).
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ def arch_of(key: str, dataset: str, search_seeds: int = SEEDS) -> str:
     """The canonical string a row key names (see the module docstring)."""
     space = HFSpace(core=False)
     base, _, fields = key.partition(":")
+    if base in ("baseline", "mfas"):  # networks outside the space: records() trains them
+        return key
     if base == "search":
         algo, _, fields = fields.partition(":")
         a = space.decode(searched_arch(dataset, algo, search_seeds))
@@ -81,7 +85,7 @@ def arch_of(key: str, dataset: str, search_seeds: int = SEEDS) -> str:
     elif base == "best":
         a = space.decode(best_arch(dataset))
     else:
-        raise ValueError(f"row key {key!r}: the base is 'default', 'best' or 'search'")
+        raise ValueError(f"row key {key!r}: the base is 'default', 'best', 'search', 'baseline' or 'mfas'")
     kw = {"low_op": a.low.nodes[0].op, "high_op": a.high.nodes[0].op, "low_in": a.low.inputs,
           "high_in": a.high.inputs, "imm": a.imm, "cm": a.cm}
     names = {"low": "low_op", "high": "high_op", "lin": "low_in", "hin": "high_in", "imm": "imm", "cm": "cm"}
@@ -94,8 +98,18 @@ def arch_of(key: str, dataset: str, search_seeds: int = SEEDS) -> str:
 
 
 def records(dataset: str, arch: str, recipe=None) -> list[dict]:
-    """The architecture's records over the table's training seeds (``recipe``: another than the default)."""
+    """The architecture's records over the table's training seeds (``recipe``: another than the
+    default); ``baseline:<name>`` names a fusion network outside the space
+    (:mod:`bench.families.hfmnas.baselines`)."""
     oracle = paper_cache().oracle(dataset, recipe)
+    if arch == "mfas":  # one MFAS-like search per training seed, its winner retrained
+        from bench.families.hfmnas.mfas import MFASSettings, search
+
+        return [search(oracle, MFASSettings(), s)["result"] for s in range(SEEDS)]
+    if arch.startswith("baseline:"):
+        from bench.families.hfmnas import baselines
+
+        return [baselines.result(oracle, arch.partition(":")[2], s) for s in range(SEEDS)]
     return [oracle.result(arch, s) for s in range(SEEDS)]
 
 
@@ -331,6 +345,17 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
         kind, _, algo = row.key.partition(":")
         if kind != "search":
             raise ValueError(f"row key {row.key!r}: expected search:<algorithm>")
+        if algo == "mfas":
+            from bench.families.hfmnas.mfas import MFASSettings, search
+
+            outs = [search(oracle, MFASSettings(), i, progress) for i in range(n)]
+            res.cells[row.name] = [cell([o["result"]["val_f1m"] for o in outs]),
+                                   cell([o["result"]["test_f1m"] for o in outs]),
+                                   cell([o["charged_seconds"] / 3600 for o in outs])]
+            res.row_notes[row.name] = (f"{n} MFAS-like searches (training seed i for search i), "
+                                       + ", ".join(str(o["trained"]) for o in outs) + " networks trained short each; "
+                                       "winners: " + "; ".join(f"`{o['genotype']}`" for o in outs))
+            continue
         runs = paper_cache().searches(dataset, algo, n, progress)
         recs = [oracle.result(r.best_arch, r.settings["train_seed"] if "train_seed" in r.settings else i % SEEDS)
                 for i, r in enumerate(runs)]
@@ -514,10 +539,18 @@ def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> T
                                        f"charged seconds used per run: {', '.join(f'{u:.0f}' for u in used)} of {budget:.0f}; "
                                        f"evaluations: {', '.join(str(len(r.archs)) for r in recs)}; incumbents: "
                                        + "; ".join(f"`{a}`" for a, _ in inc))
+        elif row.key == "mfas":
+            from bench.families.hfmnas.mfas import MFASSettings, search
+
+            outs = [search(paper_cache().oracle(dataset), MFASSettings(), s) for s in range(SEEDS)]
+            vals[row.name] = [o["result"][metric] for o in outs]
+            res.row_notes[row.name] = ("MFAS-like searches (its own schedule, not cut to the budget), charged seconds: "
+                                       + ", ".join(f"{o['charged_seconds']:.0f}" for o in outs) + "; winners: "
+                                       + "; ".join(f"`{o['genotype']}`" for o in outs))
         else:
             arch = arch_of(row.key, dataset, n)
             vals[row.name] = [r[metric] for r in records(dataset, arch)]
-            res.row_notes[row.name] = f"a fixed architecture, no search: `{arch}`"
+            res.row_notes[row.name] = f"a fixed network, no search: `{arch}`"
         res.cells[row.name] = [cell(vals[row.name])]
     ref = spec.params.get("compare_to")
     if ref in vals:

@@ -88,20 +88,24 @@ def _predict(model: HFNet, x: dict[str, torch.Tensor], with_corr: bool = False) 
     with torch.no_grad():
         logits, _ = model({k: x[k] for k in model.used})
         corr = None
-        if with_corr:
+        if with_corr and hasattr(model, "imm_inputs"):
             low, high = model.imm_inputs
             corr = float(dcca_correlation(low, high, model.imm.dcca_dim)) / model.imm.dcca_dim
     return logits.cpu().numpy(), corr
 
 
 @pinned_numerics
-def train(arch: HFArch, data: HFData, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu") -> TrainResult:
-    """Train ``arch`` on ``data`` and evaluate it (Acc, F1-M, F1-W in %; see :func:`_scores`)."""
+def train(arch: HFArch | None, data: HFData, seed: int, recipe: Recipe = Recipe(), device: str | None = "cpu",
+          build_model=None) -> TrainResult:
+    """Train ``arch`` on ``data`` and evaluate it (Acc, F1-M, F1-W in %; see :func:`_scores`);
+    ``build_model()``: a network outside the space instead (:mod:`bench.families.hfmnas.baselines`),
+    called after seeding, as an architecture's network is built."""
     dev = resolve_device(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
-    model = HFNet(arch, data.dims, data.n_out, recipe.tokens, recipe.channels, recipe.heads, recipe.dropout,
-                  recipe.dcca_dim).to(dev)
+    model = (build_model() if build_model is not None else
+             HFNet(arch, data.dims, data.n_out, recipe.tokens, recipe.channels, recipe.heads, recipe.dropout,
+                   recipe.dcca_dim)).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, recipe.epochs, eta_min=recipe.lr_min)
     xtr, ytr = _tensors(data, "train", dev)
