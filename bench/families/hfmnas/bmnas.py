@@ -29,14 +29,12 @@ Our reading, scaled to the suite's proxies (design 7.3):
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from bench.families.hfmnas.search import HFSettingsError
+from bench.families.hfmnas.search import HFSettingsError, darts_algorithm, presets_as_algorithms
 
 #: BM-NAS's step operations (Table VIII's names; ``zero`` only in the supernet)
 STEP_OPS = ("sum", "sdatt", "glu", "concatfc", "zero")
@@ -62,8 +60,9 @@ class BMSettings:
 
     @property
     def digest(self) -> str:
-        body = {k: v for k, v in asdict(self).items() if k != "label"}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+        from bench.core.presets import settings_digest
+
+        return settings_digest(self)
 
 
 PRESETS: dict[str, BMSettings] = {
@@ -127,14 +126,7 @@ def _forward(net, arch, x):
 
     tok = {k: net.embed[k](x[k]).view(-1, net.tokens, net.c) for k in net.used}
     feats = torch.stack([tok[k] for k in INPUTS])
-    low = net.low[0](feats, *arch["low"])
-    high = net.high[0](feats, *arch["high"])
-    lo, hi, corr = net.imm(low, high)
-    parts = [lo, hi]
-    if net.arch.cm == "bilstm":
-        _, (h, _) = net.lstm(tok["th"])
-        parts.append(torch.cat([h[0], h[1]], -1))
-    return net.head(torch.cat(parts, -1)), corr
+    return net.classify(net.low[0](feats, *arch["low"]), net.high[0](feats, *arch["high"]), tok)
 
 
 def _top_two(weights) -> tuple[int, int]:
@@ -162,13 +154,6 @@ def derive(soft: dict, settings: BMSettings):
     return HFSpace(core=False).check(HFArch(cells["low"], cells["high"], 1, settings.imm, settings.cm))
 
 
-def search_cost(oracle, settings: BMSettings) -> float:
-    from bench.families.hfmnas.search import charged_search_seconds, supernet_mflops
-
-    net, arch = build_supernet(oracle.data, oracle.recipe, settings)
-    return charged_search_seconds(oracle, supernet_mflops(net, arch, _forward, oracle.data.dims))
-
-
 def train_supernet(data, recipe, settings: BMSettings, seed: int, progress: bool = False) -> dict:
     """Search on ``data``; the outcome (genotype, final weights, per-epoch validation F1-M)."""
     from bench.families.hfmnas.search import darts, rounded, softmaxed
@@ -183,22 +168,6 @@ def train_supernet(data, recipe, settings: BMSettings, seed: int, progress: bool
             "supernet_val_f1m": curve, "epochs": recipe.epochs}
 
 
-def bmnas(run, rng: np.random.Generator, settings: BMSettings | None = None, name: str = "bmnas") -> None:
-    """The BM-NAS-like search on a :class:`~bench.trained_run.TrainedRun` of the ``hfmnas`` family."""
-    from bench.core.supernet import cached_search
-
-    s = settings if settings is not None else PRESETS["bmnas"]
-    if not isinstance(s, BMSettings):
-        raise HFSettingsError(f"{name}: settings must be a BMSettings, got {type(s).__name__}")
-    oracle = run.oracle
-    cached_search(run, rng, "bmnas", name, s, search_cost(oracle, s), oracle.data.content_sha256,
-                  lambda seed: train_supernet(oracle.data, oracle.recipe, s, seed), hidden=("weights",))
-
-
-def _preset(name: str) -> Callable:
-    from bench.core.presets import preset_algorithm
-
-    return preset_algorithm(name, PRESETS[name], bmnas, "BM-NAS")
-
-
-ALGORITHMS: dict[str, Callable] = {name: _preset(name) for name in PRESETS}
+bmnas = darts_algorithm("bmnas", "BM-NAS-like", BMSettings, PRESETS["bmnas"], build_supernet, _forward,
+                        train_supernet)
+ALGORITHMS: dict[str, Callable] = presets_as_algorithms(PRESETS, bmnas, "BM-NAS")

@@ -23,9 +23,7 @@ the family (a run record evaluates grammar members only); the paper runners call
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -56,8 +54,9 @@ class MFASSettings:
 
     @property
     def digest(self) -> str:
-        body = {k: v for k, v in asdict(self).items() if k != "label"}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+        from bench.core.presets import settings_digest
+
+        return settings_digest(self)
 
 
 def encode(config: tuple) -> str:

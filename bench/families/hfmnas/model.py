@@ -92,6 +92,11 @@ class HFNet(nn.Module):
             high = self.high[r](high, low)
         if not self.training:  # what the trainer's cell-correlation metric reads
             self.imm_inputs = (low.mean(1).detach(), high.mean(1).detach())
+        return self.classify(low, high, tok)
+
+    def classify(self, low: torch.Tensor, high: torch.Tensor, tok: dict[str, torch.Tensor]):
+        """IMM and CM on the two cell outputs: (logits, DCCA correlation or None); the supernets
+        of :mod:`~bench.families.hfmnas.search` and :mod:`~bench.families.hfmnas.bmnas` end here too."""
         lo, hi, corr = self.imm(low, high)
         parts = [lo, hi]
         if self.arch.cm == "bilstm":

@@ -28,9 +28,7 @@ attention) is on during the search; the genotype is retrained from scratch. Our 
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -70,8 +68,9 @@ class HFSettings:
 
     @property
     def digest(self) -> str:
-        body = {k: v for k, v in asdict(self).items() if k != "label"}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+        from bench.core.presets import settings_digest
+
+        return settings_digest(self)
 
 
 PRESETS: dict[str, HFSettings] = {
@@ -138,12 +137,8 @@ def build_supernet(data, recipe, settings: HFSettings):
 def _forward(net, arch, x):
     """The supernet's logits and DCCA correlation on a batch of the four features."""
     tok = {k: net.embed[k](x[k]).view(-1, net.tokens, net.c) for k in net.used}
-    low = net.low[0](tok["tl"], tok["il"], *arch["low"])
-    high = net.high[0](tok["th"], tok["ih"], *arch["high"])
-    lo, hi, corr = net.imm(low, high)
-    import torch
-
-    return net.head(torch.cat([lo, hi], -1)), corr
+    return net.classify(net.low[0](tok["tl"], tok["il"], *arch["low"]), net.high[0](tok["th"], tok["ih"], *arch["high"]),
+                        tok)
 
 
 def derive(arch_np: dict, importance: dict, settings: HFSettings):
@@ -189,12 +184,6 @@ def charged_search_seconds(oracle, mflops: float) -> float:
     coef = getattr(oracle, "cost_coef", None) or cost.DEFAULT
     one = coef["fixed"] + coef["per_mflop"] * mflops
     return float(one * oracle.recipe.epochs / coef.get("mean_epochs", oracle.recipe.epochs) * 2.0)
-
-
-def search_cost(oracle, settings: HFSettings) -> float:
-    """Charged seconds of one HF-MNAS supernet search."""
-    net, arch = build_supernet(oracle.data, oracle.recipe, settings)
-    return charged_search_seconds(oracle, supernet_mflops(net, arch, _forward, oracle.data.dims))
 
 
 def darts(data, recipe, seed: int, build: Callable, forward: Callable, arch_lr: float, arch_weight_decay: float,
@@ -293,22 +282,35 @@ def train_supernet(data, recipe, settings: HFSettings, seed: int, progress: bool
             "supernet_val_f1m": curve, "epochs": recipe.epochs}
 
 
-def hfmnas(run, rng: np.random.Generator, settings: HFSettings | None = None, name: str = "hfmnas") -> None:
-    """The HF-MNAS DARTS search on a :class:`~bench.trained_run.TrainedRun` of the ``hfmnas`` family."""
-    from bench.core.supernet import cached_search
+def darts_algorithm(label: str, what: str, settings_type: type, default, build: Callable, forward: Callable,
+                    train: Callable) -> Callable:
+    """A weight-sharing search of this family as an algorithm ``(run, rng, settings=None, name=label)``:
+    ``build(data, recipe, settings)`` gives its supernet, ``forward`` runs it and
+    ``train(data, recipe, settings, seed)`` searches; the outcome is cached and charged by
+    :func:`bench.core.supernet.cached_search` at the supernet's MFLOPs (:func:`charged_search_seconds`)."""
+    def algo(run, rng: np.random.Generator, settings=None, name: str = label) -> None:
+        from bench.core.supernet import cached_search
 
-    s = settings if settings is not None else PRESETS["hfmnas"]
-    if not isinstance(s, HFSettings):
-        raise HFSettingsError(f"{name}: settings must be an HFSettings, got {type(s).__name__}")
-    oracle = run.oracle
-    cached_search(run, rng, "hfmnas", name, s, search_cost(oracle, s), oracle.data.content_sha256,
-                  lambda seed: train_supernet(oracle.data, oracle.recipe, s, seed), hidden=("weights",))
+        s = settings if settings is not None else default
+        if not isinstance(s, settings_type):
+            raise HFSettingsError(f"{name}: settings must be a {settings_type.__name__}, got {type(s).__name__}")
+        oracle = run.oracle
+        net, arch = build(oracle.data, oracle.recipe, s)
+        cost = charged_search_seconds(oracle, supernet_mflops(net, arch, forward, oracle.data.dims))
+        cached_search(run, rng, label, name, s, cost, oracle.data.content_sha256,
+                      lambda seed: train(oracle.data, oracle.recipe, s, seed), hidden=("weights",))
+
+    algo.__name__ = algo.__qualname__ = label
+    algo.__doc__ = f"The {what} search on a :class:`~bench.trained_run.TrainedRun` of the ``hfmnas`` family."
+    return algo
 
 
-def _preset(name: str) -> Callable:
+def presets_as_algorithms(presets: dict, search: Callable, what: str) -> dict[str, Callable]:
     from bench.core.presets import preset_algorithm
 
-    return preset_algorithm(name, PRESETS[name], hfmnas, "HF-MNAS")
+    return {name: preset_algorithm(name, s, search, what) for name, s in presets.items()}
 
 
-ALGORITHMS: dict[str, Callable] = {name: _preset(name) for name in PRESETS}
+hfmnas = darts_algorithm("hfmnas", "HF-MNAS DARTS", HFSettings, PRESETS["hfmnas"], build_supernet, _forward,
+                         train_supernet)
+ALGORITHMS: dict[str, Callable] = presets_as_algorithms(PRESETS, hfmnas, "HF-MNAS")

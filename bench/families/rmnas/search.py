@@ -32,9 +32,7 @@ scratch (Table 7: retraining matters). Everything else is our choice:
 
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -66,8 +64,9 @@ class RMSettings:
 
     @property
     def digest(self) -> str:
-        body = {k: v for k, v in asdict(self).items() if k != "label" and not (k == "warmup" and v == 0.0)}
-        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
+        from bench.core.presets import settings_digest
+
+        return settings_digest(self, {"warmup": 0.0})
 
 
 PRESETS: dict[str, RMSettings] = {
