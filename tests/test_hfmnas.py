@@ -270,8 +270,13 @@ def test_bmnas_search_is_cached_charged_and_its_genotype_retrains(tmp_path):
         assert len(cell.nodes) == 2 and cell.keep == (1, 2)
         assert all(n.op in STEP_OPS[:-1] and {e for e, _ in n.edges} == {"skip"} for n in cell.nodes)
     assert rec.best_arch == rec.settings["genotype"] and rec.sim_seconds[0] > 0  # supernet and retraining charged
+    rows = len(o.overlay)
+    # opened without allow_train: the supernet and the genotype come from the overlay or the run fails
     again = run_trained(hfmnas.open_oracle("landuse21", overlay=tmp_path / "o.sqlite", recipe=recipe), "bmnas", 0)
     assert again.settings["genotype"] == rec.settings["genotype"] and again.sim_seconds == rec.sim_seconds
+    assert len(o.overlay) == rows
+    with pytest.raises(MissingValueError, match="allow_train"):  # not cached, and training not allowed
+        run_trained(hfmnas.open_oracle("landuse21", overlay=tmp_path / "new.sqlite", recipe=recipe), "bmnas", 0)
     with pytest.raises(HFSettingsError, match="imm"):
         BMSettings("bad", imm="both")
     with pytest.raises(HFSettingsError, match="BMSettings"):
@@ -296,7 +301,7 @@ def test_table_hit_retrains_bit_for_bit():
 
 
 def test_fusion_baselines_train_repeatably_are_cached_and_named(tmp_path):
-    from bench.errors import UnknownChoiceError
+    from bench.errors import MissingValueError, UnknownChoiceError
     from bench.families import hfmnas
     from bench.families.hfmnas import baselines
 
@@ -304,8 +309,11 @@ def test_fusion_baselines_train_repeatably_are_cached_and_named(tmp_path):
     for name in baselines.BASELINES:
         first = baselines.result(o, name, 1)
         assert 0 < first["test_f1m"] <= 100 and first["params"] > 0 and first["test_cell_corr"] is None
-        again = hfmnas.open_oracle("landuse21", overlay=tmp_path / "o.sqlite", recipe=_tiny())
-        assert baselines.result(again, name, 1) == first  # from the overlay, not trained again
+        rows = len(o.overlay)
+        again = hfmnas.open_oracle("landuse21", overlay=tmp_path / "o.sqlite", recipe=_tiny())  # may not train
+        assert baselines.result(again, name, 1) == first and len(o.overlay) == rows
+        with pytest.raises(MissingValueError, match="allow_train"):
+            baselines.result(again, name, 2)
         fresh = baselines.result(hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / f"{name}.sqlite",
                                                     recipe=_tiny()), name, 1)
         assert {k: v for k, v in fresh.items() if k != "train_seconds"} == \
@@ -324,12 +332,53 @@ def test_mfas_search_trains_progressively_is_cached_and_repeatable(tmp_path):
     def oracle(name):
         return hfmnas.open_oracle("landuse21", allow_train=True, overlay=tmp_path / name, recipe=replace(_tiny(), epochs=2))
 
-    out = mfas.search(oracle("a.sqlite"), settings, 0)
+    first = oracle("a.sqlite")
+    out = mfas.search(first, settings, 0)
     assert out["trained"] == len(mfas.CHOICES) + 2  # every one-layer network, then the surrogate's 2 best extensions
     layers = out["genotype"].removeprefix("mfas:").split(",")
     assert 1 <= len(layers) <= 2 and out["charged_seconds"] > 0 and 0 < out["result"]["test_f1m"] <= 100
-    assert mfas.search(oracle("a.sqlite"), settings, 0) == out  # cached
+    assert out["store_sha256"] == first.data.content_sha256 and len(out["search_mflops"]) == out["trained"]
+    rows = len(first.overlay)
+    assert mfas.search(oracle("a.sqlite"), settings, 0) == out and len(first.overlay) == rows  # cached
     fresh = mfas.search(oracle("b.sqlite"), settings, 0)  # retrained from scratch: the same search
     assert fresh["genotype"] == out["genotype"] and fresh["charged_seconds"] == out["charged_seconds"]
     with pytest.raises(HFSettingsError, match="max_layers"):
         mfas.MFASSettings(max_layers=0)
+
+
+def test_mfas_surrogate_ranks_the_added_layer_by_what_that_choice_scored():
+    """Extensions of one prefix differ only in the new layer, which no trained network has at that
+    position yet: the position-shared features (last layer's choice, counts) must still rank them."""
+    from bench.families.hfmnas import mfas
+
+    good = ("tl", "ih", "relu")
+    known = [(c,) for c in mfas.CHOICES]
+    scores = np.array([60.0 if c == good else 40.0 + i * 0.1 for i, (c,) in enumerate(known)])
+    predict = mfas._ridge(np.array([mfas._features(c, 2) for c in known]), scores, 1.0)
+    prefix = (("th", "il", "sigmoid"),)
+    pred = predict(np.array([mfas._features(prefix + (c,), 2) for c in mfas.CHOICES]))
+    assert len(set(np.round(pred, 9))) > 1 and mfas.CHOICES[int(np.argmax(pred))] == good
+
+
+def test_column_keys_add_fields_and_refuse_networks_outside_the_grammar():
+    from bench.families.hfmnas.paper import column_key
+    from bench.repro.spec import load_specs
+
+    t6 = load_specs()["hfmnas-table6"]
+    assert column_key("default:imm=none", "Text F1-M", t6) == "default:imm=none,lin=tl+th,hin=tl+th"
+    assert column_key("default", "Image Acc", t6) == "default:lin=il+ih,hin=il+ih"
+    assert column_key("search:hfmnas:imm=none", "Text Acc", t6) == "search:hfmnas:imm=none,lin=tl+th,hin=tl+th"
+    assert column_key("search:bmnas", "Text Acc", t6) == "search:bmnas:lin=tl+th,hin=tl+th"
+    for key in ("baseline:gmu", "mfas"):
+        with pytest.raises(ValueError, match="outside the grammar"):
+            column_key(key, "Text F1-M", t6)
+
+
+def test_incumbent_is_the_best_finite_fitness_and_an_empty_run_has_none():
+    from bench.families.hfmnas.paper import _incumbent
+    from bench.run import RunRecord
+
+    rec = RunRecord("hfmnas", "landuse21", "val_f1m", "max", "rs", 0, None, 10.0, None, {})
+    assert _incumbent(rec, None, "test_f1m")[0] == "" and math.isnan(_incumbent(rec, None, "test_f1m")[1])
+    rec.archs, rec.values, rec.test_values, rec.test_metric = ["a", "b", "c"], [50.0, float("nan"), 55.0], [1.0, 2.0, 3.0], "test_f1m"
+    assert _incumbent(rec, None, "test_f1m") == ("c", 3.0)

@@ -97,12 +97,13 @@ def test_shared_label_injection_swaps_video_for_an_inconsistent_donor():
 def test_multilabel_scores_by_hand():
     from bench.families.hfmnas.trainer import _scores
 
-    y = np.array([[1, 0], [1, 1], [0, 0], [0, 1]])
-    logits = np.array([[2.0, -1.0], [-1.0, 3.0], [1.0, -2.0], [-3.0, 0.5]])
-    s = _scores(y, logits, 2)
-    # label 0: tp 1, predicted 2, support 2 -> F1 0.5; label 1: tp 2, predicted 2, support 2 -> F1 1
-    assert s["f1m"] == pytest.approx(75.0) and s["f1w"] == pytest.approx(75.0)
-    assert s["acc"] == pytest.approx(100 * 6 / 8)
+    y = np.array([[1, 0, 0], [1, 1, 0], [1, 0, 0], [0, 1, 0]])
+    logits = np.array([[2.0, -1.0, -1.0], [-1.0, 3.0, -1.0], [1.0, -2.0, -1.0], [-3.0, 0.5, -1.0]])
+    s = _scores(y, logits, 3)
+    # label 0: tp 2, predicted 2, support 3 -> F1 0.8; label 1: tp 2, predicted 2, support 2 -> F1 1;
+    # label 2: never present, never predicted -> F1 0 (counts in the macro mean, weight 0 in F1-W)
+    assert s["f1m"] == pytest.approx(100 * 1.8 / 3) and s["f1w"] == pytest.approx(100 * (3 * 0.8 + 2 * 1.0) / 5)
+    assert s["acc"] == pytest.approx(100 * 11 / 12)
 
 
 def test_multilabel_training_repeats_and_search_runs(tmp_path):

@@ -20,7 +20,8 @@ def cached_search(run, rng: np.random.Generator, family: str, name: str, setting
     ``digest``) on ``run``: a torch seed is drawn from ``rng``; the outcome of ``train(seed)``
     (it holds ``genotype``) is stored under ``Overlay.key(dataset, "search:<family>:<digest>",
     seed, recipe key)``; ``cost`` charged seconds are charged; the genotype is evaluated unless
-    the run is done. A search that would not fit the budget trains and charges nothing (None)."""
+    the run is done. A search that is not cached trains only where the oracle allows training; one
+    that would not fit the budget trains and charges nothing (None)."""
     from bench.overlay import Overlay
 
     oracle = run.oracle
@@ -36,6 +37,11 @@ def cached_search(run, rng: np.random.Generator, family: str, name: str, setting
         return None
     outcome = oracle.overlay.get(key)
     if outcome is None:
+        if not getattr(oracle, "allow_train", True):
+            from bench.errors import MissingValueError
+
+            raise MissingValueError(f"{oracle.benchmark}/{oracle.dataset}: no cached {label} search for torch seed "
+                                    f"{seed} (recipe {oracle.recipe.key}); open the oracle with allow_train=True")
         t0 = time.perf_counter()
         outcome = train(seed)
         outcome.update(charged_seconds=cost, wall_seconds=time.perf_counter() - t0, store_sha256=store_sha256)

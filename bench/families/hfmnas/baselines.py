@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-VERSION = 1
+VERSION = 2  # 2: CentralNet without the unused level-0 central weight
 
 
 class _Head(nn.Module):
@@ -70,14 +70,15 @@ class CentralNetNet(_Baseline):
         self.used = ["tl", "th", "il", "ih"]
         self.proj = nn.ModuleDict({k: nn.Linear(dims[k], width) for k in self.used})
         self.central = nn.Linear(width, width)
-        self.alpha = nn.Parameter(torch.ones(2, 3))  # per level: central, t, i
+        self.alpha_low = nn.Parameter(torch.ones(2))   # t, i at the low level (no central state yet)
+        self.alpha_high = nn.Parameter(torch.ones(3))  # central, t, i at the high level
         self.head = _Head(width, n_out, dropout)
 
     def forward(self, x):
         h = {k: torch.relu(self.proj[k](x[k])) for k in self.used}
-        c = self.alpha[0, 1] * h["tl"] + self.alpha[0, 2] * h["il"]
-        c = (self.alpha[1, 0] * torch.relu(self.central(c)) + self.alpha[1, 1] * h["th"]
-             + self.alpha[1, 2] * h["ih"])
+        c = self.alpha_low[0] * h["tl"] + self.alpha_low[1] * h["il"]
+        c = (self.alpha_high[0] * torch.relu(self.central(c)) + self.alpha_high[1] * h["th"]
+             + self.alpha_high[2] * h["ih"])
         return self.head(c), None
 
 
@@ -87,6 +88,15 @@ BASELINES = {"gmu": GMUNet, "centralnet": CentralNetNet}
 def build(name: str, dims: dict[str, int], n_out: int, recipe) -> _Baseline:
     """The named baseline sized like the family's networks (width = tokens x channels)."""
     return BASELINES[name](dims, n_out, recipe.tokens * recipe.channels, recipe.dropout)
+
+
+def allowed(oracle, what: str, seed: int) -> None:
+    """Refuse to train on a miss where the oracle was opened without ``allow_train``."""
+    if not getattr(oracle, "allow_train", False):
+        from bench.errors import MissingValueError
+
+        raise MissingValueError(f"hfmnas/{oracle.dataset}: no result for {what!r} seed {seed} (recipe "
+                                f"{oracle.recipe.key}) in the overlay; open the oracle with allow_train=True")
 
 
 def result(oracle, name: str, seed: int) -> dict:
@@ -102,6 +112,7 @@ def result(oracle, name: str, seed: int) -> dict:
     key = Overlay.key(oracle.dataset, label, seed, oracle.recipe.key)
     got = oracle.overlay.get(key)
     if got is None:
+        allowed(oracle, label, seed)
         data, recipe = oracle.data, oracle.recipe
         got = train(None, data, seed, recipe, build_model=lambda: build(name, data.dims, data.n_out, recipe)).record()
         oracle.overlay.put(key, oracle.dataset, label, seed, oracle.recipe.key, got)

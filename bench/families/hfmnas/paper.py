@@ -180,6 +180,9 @@ def column_key(row_key: str, column: str, spec: TableSpec) -> str:
     if not fields:
         return row_key
     base, _, own = row_key.partition(":")
+    if base in ("baseline", "mfas"):
+        raise ValueError(f"{spec.id}: column {column!r} adds fields ({fields}) to row key {row_key!r}, a network "
+                         "outside the grammar that takes none")
     if base == "search":
         algo, _, own = own.partition(":")
         base = f"search:{algo}"
@@ -335,8 +338,9 @@ def hfmnas_inconsistency(spec: TableSpec, seeds: int, progress: bool = True) -> 
 
 
 def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
-    """Table IX: the DARTS search's genotypes retrained (validation and test F1-M) and the search's
-    charged cost in CPU-hours (the supernet, by the table's cost model)."""
+    """Table IX: each search's genotype retrained (validation and test F1-M, as the run evaluated it)
+    and the search's charged cost in CPU-hours (supernet and retraining, or MFAS's trainings, by
+    the table's cost model)."""
     dataset = spec.params["dataset"]
     n = int(spec.params.get("search_seeds", SEEDS))
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
@@ -357,10 +361,10 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
                                        "winners: " + "; ".join(f"`{o['genotype']}`" for o in outs))
             continue
         runs = paper_cache().searches(dataset, algo, n, progress)
-        recs = [oracle.result(r.best_arch, r.settings["train_seed"] if "train_seed" in r.settings else i % SEEDS)
-                for i, r in enumerate(runs)]
-        hours = [r.sim_seconds[0] / 3600 for r in runs]
-        res.cells[row.name] = [cell([r["val_f1m"] for r in recs]), cell([r["test_f1m"] for r in recs]), cell(hours)]
+        best = [r.best_index for r in runs]  # the genotype's retraining, as the run evaluated it
+        hours = [r.sim_seconds[i] / 3600 for r, i in zip(runs, best)]
+        res.cells[row.name] = [cell([r.values[i] for r, i in zip(runs, best)]),
+                               cell([r.test_values[i] for r, i in zip(runs, best)]), cell(hours)]
         res.row_notes[row.name] = (f"{len(runs)} `{algo}` searches (supernet validation F1-M at the last epoch: "
                                    + ", ".join(f"{r.settings['supernet_val_f1m'][-1]:.1f}" for r in runs)
                                    + "); genotypes: " + "; ".join(f"`{r.best_arch}`" for r in runs))
@@ -374,8 +378,9 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     res.notes += [f"For scale: the core slice's best architecture with IMM by validation F1-M ({best}) scores test "
                   f"F1-M {view.query(best, 'test_f1m'):.2f}; one stand-alone training is charged "
                   f"{oracle.charged_seconds(oracle.key(best, 0)):.0f} s.",
-                  "Search cost is CPU-hours charged by the table's cost model at the supernet's MFLOPs (one thread); "
-                  "the paper's column is A100 GPU-hours, so compare ratios between rows, not the values.",
+                  "Search cost is CPU-hours charged by the table's cost model (one thread): a weight-sharing search's "
+                  "supernet at its MFLOPs plus its genotype's retraining; MFAS's short trainings plus its winner's "
+                  "retraining. The paper's column is A100 GPU-hours, so compare ratios between rows, not the values.",
                   _data_note(dataset)]
     return res
 
@@ -501,20 +506,24 @@ def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -
 
 
 def _incumbent(rec, oracle, metric: str) -> tuple[str, float]:
-    """A run's final incumbent (best fitness) and its ``metric``: the run's own test value where it
-    scored that metric (inherited weights included), else the oracle's record at the run's seed."""
-    i = int(np.argmax(rec.values))
-    if rec.test_metric == metric and rec.test_values:
+    """A run's final incumbent (best fitness, :attr:`RunRecord.best_index`) and its ``metric``: the
+    run's own test value where it scored that metric (inherited weights included), else the
+    oracle's record at the run's training seed; ("", NaN) for a run that evaluated nothing."""
+    i = rec.best_index
+    if i < 0:
+        return "", float("nan")
+    if rec.test_metric == metric:
         return rec.archs[i], float(rec.test_values[i])
     return rec.archs[i], float(oracle.query(rec.archs[i], metric, seed=rec.settings.get("train_seed", rec.seed or 0)))
 
 
 def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
-    """Tables IV-V: every method searches with the same charged training seconds
-    (``params.budget_seconds``) per run, ``params.runs`` seeded runs each; the cell is the test
-    metric of each run's final incumbent. Row keys: ``hf:<algorithm>`` (this family on
-    ``params.dataset``: hfmnas, bmnas, edf, rs), ``tree:<algorithm>`` (the tree-fusion family on
-    ``params.tree_dataset``: edf, csgnas) or an architecture key (a fixed architecture, no search)."""
+    """Tables IV-V: every search gets the same charged training seconds (``params.budget_seconds``)
+    per run, ``params.runs`` seeded runs each; the cell is the test metric of each run's final
+    incumbent. Row keys: ``hf:<algorithm>`` (this family on ``params.dataset``: hfmnas, bmnas, edf,
+    rs), ``tree:<algorithm>`` (the tree-fusion family on ``params.tree_dataset``: edf, csgnas),
+    ``mfas`` (MFAS-like searches on their own schedule, not cut to the budget: their row note gives
+    the charged seconds) or an architecture key (a fixed network, no search)."""
     from tqdm.auto import tqdm
 
     from bench.compare import run_trained
@@ -542,7 +551,7 @@ def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> T
         elif row.key == "mfas":
             from bench.families.hfmnas.mfas import MFASSettings, search
 
-            outs = [search(paper_cache().oracle(dataset), MFASSettings(), s) for s in range(SEEDS)]
+            outs = [search(paper_cache().oracle(dataset), MFASSettings(), s) for s in range(n)]
             vals[row.name] = [o["result"][metric] for o in outs]
             res.row_notes[row.name] = ("MFAS-like searches (its own schedule, not cut to the budget), charged seconds: "
                                        + ", ".join(f"{o['charged_seconds']:.0f}" for o in outs) + "; winners: "
