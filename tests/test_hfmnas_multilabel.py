@@ -1,6 +1,7 @@
-"""HF-MNAS on multi-label data: the ``pom-levels`` store (two backbone levels of POM's audio and
-video, labels ``ml17``), the ``pom-ml17`` dataset and its MM-IMDB-style inconsistency, multi-label
-training and scoring, and the paper runners' per-column datasets."""
+"""HF-MNAS on the sequence stand-ins: the ``pom-levels`` store (two backbone levels of POM's audio
+and video, labels ``ml17``), the ``pom-ml17`` dataset and its MM-IMDB-style inconsistency,
+multi-label training and scoring, the ``mosi-levels`` store and the ``mosi-ta2``/``mosi-ta3``
+datasets, and the paper runners' per-column datasets."""
 
 from __future__ import annotations
 
@@ -48,27 +49,46 @@ def test_levels_store_holds_two_levels_per_modality_and_its_split():
     assert np.all(lv.arrays["modalities/audio@1"] >= 0)  # hidden layers after ReLU
 
 
-def test_levels_rebuild_matches_the_shipped_store(tmp_path):
-    """Rebuilt from the shipped pom.h5 (no ../shared needed): the same checksum on the CPU vendor
-    that built it; within tolerance, with a warning, on another (bench.numerics.cpu_vendor)."""
+@pytest.mark.parametrize("name, source, label", [("pom-levels", "pom", "ml17"), ("mosi-levels", "mosi", "ta3")])
+def test_levels_rebuild_matches_the_shipped_store(tmp_path, name, source, label):
+    """Rebuilt from the shipped source store (no ../shared needed): the same checksum on the CPU
+    vendor that built it; within tolerance, with a warning, on another (bench.numerics.cpu_vendor)."""
     import shutil
 
     from bench.features.sequence_build import build
     from bench.numerics import cpu_vendor
 
-    shutil.copy(S.stores_dir() / "pom.h5", tmp_path / "pom.h5")
-    build("pom-levels", out_dir=tmp_path, manifest=False)
-    fresh = S.read_store(tmp_path / "pom-levels.h5", "pom-levels")
-    shipped = S.open("pom-levels")
-    np.testing.assert_array_equal(fresh.arrays["labels/ml17"], shipped.arrays["labels/ml17"])
+    shutil.copy(S.stores_dir() / f"{source}.h5", tmp_path / f"{source}.h5")
+    build(name, out_dir=tmp_path, manifest=False)
+    fresh = S.read_store(tmp_path / f"{name}.h5", name)
+    shipped = S.open(name)
+    np.testing.assert_array_equal(fresh.arrays[f"labels/{label}"], shipped.arrays[f"labels/{label}"])
     if cpu_vendor() == shipped.provenance["cpu_vendor"]:
         assert fresh.content_sha256 == shipped.content_sha256
         return
     for k, v in shipped.arrays.items():
         if k.startswith("modalities/"):
             np.testing.assert_allclose(fresh.arrays[k], v, atol=1e-3)
-    warnings.warn(f"pom-levels was built on {shipped.provenance['cpu_vendor']}, this is {cpu_vendor()}: compared "
+    warnings.warn(f"{name} was built on {shipped.provenance['cpu_vendor']}, this is {cpu_vendor()}: compared "
                   "within tolerance")
+
+
+def test_mosi_levels_labels_and_the_two_mosi_datasets():
+    mosi, lv = S.open("mosi"), S.open("mosi-levels")
+    train = mosi.rows("standard", "train")
+    sent = mosi.arrays["labels/sentiment"]
+    ta3 = lv.arrays["labels/ta3"]
+    for c in range(3):  # the classes are the training tertiles, in order
+        assert abs((ta3[train] == c).mean() - 1 / 3) < 0.05
+    assert sent[ta3 == 0].max() < sent[ta3 == 2].min()
+    np.testing.assert_array_equal(lv.arrays["labels/ta2"], mosi.arrays["labels/binary"])
+    assert lv.dims == {"audio@1": 64, "audio@2": 32, "text@1": 64, "text@2": 32}
+    backbones = lv.provenance["levels"]["backbones"]
+    assert backbones["text"]["test_f1m"] > backbones["audio"]["test_f1m"]  # MOSI is text-dominant
+    for name, n_out in (("mosi-ta2", 2), ("mosi-ta3", 3)):
+        d = hfdata.load(name)
+        assert d.kind == "multiclass" and d.n_out == n_out and d.provenance["views"]["tl"] == "text@1"
+        assert {p: len(d.y[p]) for p in d.y} == {"train": 1284, "val": 229, "test": 686}
 
 
 def test_pom_ml17_is_multilabel_with_audio_as_t_and_video_as_i():
@@ -130,7 +150,7 @@ def test_column_datasets_route_each_column_to_its_stand_in():
     specs = load_specs()
     assert column_datasets(specs["hfmnas-table7"]) == ["pom-ml17", "landuse21", "landuse21"]
     t2 = specs["hfmnas-table2"]
-    assert column_datasets(t2) == [None, None, "landuse21", "landuse21", None, None, None, None]
+    assert column_datasets(t2) == [None, None, "landuse21", "landuse21", "mosi-ta2", "mosi-ta2", "mosi-ta3", "mosi-ta3"]
     assert column_datasets(specs["hfmnas-table3"]) == ["pom-ml17", "pom-ml17"]
     assert json.dumps(specs["hfmnas-table7"].params["column_datasets"]) == '{"MM-IMDB": "pom-ml17"}'
 

@@ -14,12 +14,12 @@ from tests.conftest import SHARED, needs_shared
 
 def test_shipped_stores_open_and_verify():
     manifest = read_manifest(S.stores_dir())
-    assert set(manifest) == {"pom.h5", "mosi.h5", "pom-levels.h5"}
-    for name in ("pom", "mosi", "pom-levels"):
+    assert set(manifest) == {"pom.h5", "mosi.h5", "pom-levels.h5", "mosi-levels.h5"}
+    for name in ("pom", "mosi", "pom-levels", "mosi-levels"):
         assert S.open(name).content_sha256 == manifest[f"{name}.h5"][1]
     lines = S.verify()
-    assert len(lines) == 3 + len(syn.SETTINGS) and all(line.startswith("ok") for line in lines)
-    assert set(S.stores()) == {"pom", "mosi", "pom-levels", *syn.SETTINGS}
+    assert len(lines) == 4 + len(syn.SETTINGS) and all(line.startswith("ok") for line in lines)
+    assert set(S.stores()) == {"pom", "mosi", "pom-levels", "mosi-levels", *syn.SETTINGS}
     size = sum((S.stores_dir() / f).stat().st_size for f in manifest)
     assert size < 4_000_000  # shipped data stays small
 

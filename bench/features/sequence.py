@@ -38,7 +38,7 @@ from bench.paths import data_cache_dir
 from bench.tablefile import atomic_write
 
 META_ATTRS = ("modalities", "label_info", "ground_truth")
-BUILT = ("pom", "mosi", "pom-levels")  # shipped as files (pom-levels derived from pom: bench.features.sequence_levels);
+BUILT = ("pom", "mosi", "pom-levels", "mosi-levels")  # shipped as files (*-levels derived: bench.features.sequence_levels);
 # synthetic settings are generated (bench.features.synthetic)
 
 

@@ -30,7 +30,7 @@ from bench.core.torchutil import pinned_numerics
 from bench.features.sequence import SequenceStore, assemble
 
 #: derived store -> its source store
-DERIVED = {"pom-levels": "pom"}
+DERIVED = {"pom-levels": "pom", "mosi-levels": "mosi"}
 
 
 @dataclass(frozen=True)
@@ -71,37 +71,84 @@ def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
 
 
+def bag_of_tokens(ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """[n, vocab - 1] term frequencies of the token ids of each row (id 0, padding, left out)."""
+    out = np.zeros((len(ids), vocab_size), dtype=np.float32)
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])
+    np.add.at(out, (rows, ids.ravel()), 1.0)
+    out = out[:, 1:]
+    return out / np.maximum(out.sum(1, keepdims=True), 1.0)
+
+
 @pinned_numerics
 def level_features(store: SequenceStore, labels: np.ndarray, recipe: LevelsRecipe = LevelsRecipe(),
-                   split: str = "standard") -> tuple[dict[str, np.ndarray], dict]:
-    """``({<m>@1: [n, 64], <m>@2: [n, 32]}, info)``: the backbones' hidden layers for every row."""
+                   split: str = "standard", feats: dict[str, np.ndarray] | None = None
+                   ) -> tuple[dict[str, np.ndarray], dict]:
+    """``({<m>@1: [n, 64], <m>@2: [n, 32]}, info)``: the backbones' hidden layers for every row.
+    ``labels`` [n, L] 0/1 train a multi-label backbone (binary cross-entropy), [n] class ids a
+    multi-class one (cross-entropy); ``feats``: the input per modality (default :func:`summaries`)."""
+    from bench.core.torchutil import f1_scores
+
     tr, te = store.rows(split, "train"), store.rows(split, "test")
-    y = torch.as_tensor(labels, dtype=torch.float32)
+    multilabel = labels.ndim == 2
+    y = torch.as_tensor(labels, dtype=torch.float32 if multilabel else torch.int64)
+    n_out = labels.shape[1] if multilabel else int(labels.max()) + 1
     out, info = {}, {}
-    for m, feats in summaries(store, split).items():
-        x = torch.as_tensor(feats)
+    for m, f in (feats if feats is not None else summaries(store, split)).items():
+        x = torch.as_tensor(f)
         torch.manual_seed(recipe.seed)
         gen = torch.Generator().manual_seed(recipe.seed)
         net = nn.Sequential(nn.Linear(x.shape[1], recipe.hidden[0]), nn.ReLU(),
                             nn.Linear(recipe.hidden[0], recipe.hidden[1]), nn.ReLU(),
-                            nn.Linear(recipe.hidden[1], labels.shape[1]))
+                            nn.Linear(recipe.hidden[1], n_out))
         opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+        loss_fn = nn.functional.binary_cross_entropy_with_logits if multilabel else nn.functional.cross_entropy
         for _ in range(recipe.epochs):
             order = torch.randperm(len(tr), generator=gen)
             for s in range(0, len(tr), recipe.batch_size):
                 idx = torch.as_tensor(tr)[order[s:s + recipe.batch_size]]
-                loss = nn.functional.binary_cross_entropy_with_logits(net(x[idx]), y[idx])
+                loss = loss_fn(net(x[idx]), y[idx])
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
         with torch.no_grad():
             h1 = net[1](net[0](x))
             h2 = net[3](net[2](h1))
-            pred = (net[4](h2)[te] > 0).numpy()
+            logits = net[4](h2)[te]
+        f1m = (_macro_f1(labels[te].astype(bool), (logits > 0).numpy()) if multilabel
+               else f1_scores(labels[te], logits.argmax(1).numpy(), n_out)[0])
         out[f"{m}@1"], out[f"{m}@2"] = h1.numpy(), h2.numpy()
-        info[m] = {"test_f1m": round(100 * _macro_f1(labels[te].astype(bool), pred), 4),
-                   "in_dim": int(x.shape[1]), "hidden": list(recipe.hidden)}
+        info[m] = {"test_f1m": round(100 * f1m, 4), "in_dim": int(x.shape[1]), "hidden": list(recipe.hidden)}
     return out, {"backbones": info, "recipe": asdict(recipe)}
+
+
+def _pom_labels(source: SequenceStore, train: np.ndarray, split: str):
+    """POM: ``ml17`` (each trait above its training median) trains the backbones."""
+    ml17, med = above_median(source.arrays["labels/traits"], train)
+    info = {"ml17": {"kind": "multilabel", "n_labels": int(ml17.shape[1]),
+                     "rule": f"trait > its median over the {split}/train rows",
+                     "medians": [round(float(x), 6) for x in med]},
+            "traits": source.meta.get("label_info", {}).get("traits", "the source store's traits")}
+    return ml17, {"ml17": ml17, "traits": source.arrays["labels/traits"]}, info, summaries(source, split)
+
+
+def _mosi_labels(source: SequenceStore, train: np.ndarray, split: str):
+    """MOSI: ``ta3`` (sentiment below, between, above its training tertiles) trains the backbones;
+    ``ta2`` is the source's binary label (sentiment >= 0). Text input: the mean and std of the
+    VADER token features and the tokens' term frequencies over the training vocabulary."""
+    sent = source.arrays["labels/sentiment"]
+    cuts = np.quantile(sent[train], [1 / 3, 2 / 3])
+    ta3 = np.digitize(sent, cuts, right=True).astype(np.int64)
+    ta2 = source.arrays["labels/binary"].astype(np.int64)
+    feats = summaries(source, split)
+    vocab = len(source.arrays["aux/text_vocab"])
+    feats["text"] = np.concatenate([feats["text"], bag_of_tokens(source.arrays["aux/text_token_ids"], vocab)], 1)
+    feats["audio"] = feats["audio"][:, : source.dims["audio"]]  # one step: its std is 0
+    info = {"ta3": {"kind": "multiclass", "n_classes": 3, "rule": f"sentiment <= {cuts[0]:.4f} (tertile of the "
+                    f"{split}/train rows), <= {cuts[1]:.4f}, above"},
+            "ta2": {"kind": "multiclass", "n_classes": 2, "rule": "the source's binary label (sentiment >= 0)"},
+            "sentiment": "CMU-MOSI sentiment -3..3"}
+    return ta3, {"ta3": ta3, "ta2": ta2, "sentiment": sent}, info, feats
 
 
 def levels_store(source: SequenceStore, name: str = "pom-levels", recipe: LevelsRecipe = LevelsRecipe()
@@ -112,21 +159,17 @@ def levels_store(source: SequenceStore, name: str = "pom-levels", recipe: Levels
 
     split = "standard"
     train = source.rows(split, "train")
-    ml17, med = above_median(source.arrays["labels/traits"], train)
-    feats, info = level_features(source, ml17, recipe, split)
+    target, labels, label_info, inputs = (_pom_labels if source.name == "pom" else _mosi_labels)(source, train, split)
+    feats, info = level_features(source, target, recipe, split, inputs)
     modalities = {k: v[:, None, :] for k, v in feats.items()}
     valid = {k: np.ones((source.n, 1), dtype=bool) for k in feats}
     splits = {split: {p: source.rows(split, p) for p in source.splits[split]}}
-    arrays = assemble(modalities, valid, {"ml17": ml17, "traits": source.arrays["labels/traits"]}, splits,
-                      missing=np.zeros((source.n, len(feats)), dtype=bool))
-    label_info = {"ml17": {"kind": "multilabel", "n_labels": int(ml17.shape[1]),
-                           "rule": f"trait > its median over the {split}/train rows",
-                           "medians": [round(float(x), 6) for x in med]},
-                  "traits": source.meta.get("label_info", {}).get("traits", "the source store's traits")}
+    arrays = assemble(modalities, valid, labels, splits, missing=np.zeros((source.n, len(feats)), dtype=bool))
     meta = {"modalities": list(feats), "label_info": label_info, "ground_truth": None}
     prov = {**provenance({f"{source.name}.h5 (content)": source.content_sha256}, f"mmnas-bench sequence build {name}",
                          "two-level backbone features (bench.features.sequence_levels), one step per modality"),
             "levels": info, "cpu_vendor": cpu_vendor(),
             "source_native_missing_rate": source.native_missing_rate(split, "train")}
-    return SequenceStore.from_arrays(name, f"{source.description}; two-level backbone features and ml17 labels",
+    return SequenceStore.from_arrays(name, f"{source.description}; two-level backbone features and "
+                                     f"{', '.join(k for k in labels if k not in ('traits', 'sentiment'))} labels",
                                      arrays, meta, prov)

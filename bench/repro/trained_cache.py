@@ -36,6 +36,10 @@ class PaperCache:
             self._oracles[key] = self._open(dataset, allow_train=True, overlay=self.path(), **kw)
         return self._oracles[key]
 
+    def has_table(self, dataset: str) -> bool:
+        """Whether a table ships for the dataset (a view can be opened)."""
+        return dataset in self._views or self._table_view(dataset) is not None
+
     def view(self, dataset: str):
         if dataset not in self._views:
             view = self._table_view(dataset)

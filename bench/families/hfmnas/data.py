@@ -8,6 +8,9 @@ protocol of Sec. III-C.
 * ``pom-ml17`` (the stand-in for MM-IMDB): POM's 17 traits, each above its training median, as
   co-occurring labels (multi-label); audio plays ``t`` and video ``i``, their two backbone levels
   from the ``pom-levels`` sequence store (:mod:`bench.features.sequence_levels`); standard split.
+* ``mosi-ta2``, ``mosi-ta3`` (the stand-ins for HARM_C 2- and 3-class): CMU-MOSI utterances,
+  sentiment >= 0 or its training tertiles; text plays ``t`` and audio ``i``, levels from
+  ``mosi-levels``; standard split 1,284/229/686.
 * ``<dataset>@inc<r>``: modality-label inconsistency injected at rate r. Multi-view stores,
   HARM-style (``harm`` mode): in every split, round(r x N) samples of the "harmful" lower classes (labels below
   n_classes // 2, e.g. 10 of LandUse-21's 21) get the ``i`` features (both levels: they come from one raw input) of
@@ -32,8 +35,10 @@ from bench.errors import UnknownDatasetError
 #: multi-view stores and the views that play t and i: the two whose backbones test best
 #: (backbone provenance; LandUse-21: v1 39.3%, v2 53.1%, v3 37.9%)
 VIEWS = {"landuse21": ("v1", "v2"), "scene15": ("v1", "v2"), "aloi": ("v2", "v4"), "mfeat": ("fac", "pix")}
-#: multi-label sequence sets: the derived store they read and the modalities that play t and i
-SEQUENCE = {"pom-ml17": ("pom-levels", "ml17", ("audio", "video"))}
+#: sequence sets: the derived store they read, its label, and the modalities that play t and i
+SEQUENCE = {"pom-ml17": ("pom-levels", "ml17", ("audio", "video")),
+            "mosi-ta2": ("mosi-levels", "ta2", ("text", "audio")),
+            "mosi-ta3": ("mosi-levels", "ta3", ("text", "audio"))}
 #: datasets with their inconsistency-rate variants
 INC_BASES = ("landuse21", "pom-ml17")
 PARTS = ("train", "val", "test")
@@ -137,7 +142,9 @@ def _load_sequence(dataset: str, base: str, rate: float) -> HFData:
     digest = hashlib.sha256(json.dumps([st.content_sha256, names, label, rate]).encode()).hexdigest()
     prov = {"store": store_name, "views": names, "labels": label, "split": "standard", "inconsistency_rate": rate,
             "effective_rate": effective, "mode": "imdb" if rate else None}
-    return HFData(dataset, "multilabel", x, y, int(y["train"].shape[1]), digest, prov)
+    if y["train"].ndim == 2:
+        return HFData(dataset, "multilabel", x, y, int(y["train"].shape[1]), digest, prov)
+    return HFData(dataset, "multiclass", x, y, int(max(v.max() for v in y.values())) + 1, digest, prov)
 
 
 def load(dataset: str) -> HFData:
