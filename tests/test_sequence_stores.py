@@ -21,7 +21,7 @@ def test_shipped_stores_open_and_verify():
     assert len(lines) == 4 + len(syn.SETTINGS) and all(line.startswith("ok") for line in lines)
     assert set(S.stores()) == {"pom", "mosi", "pom-levels", "mosi-levels", *syn.SETTINGS}
     size = sum((S.stores_dir() / f).stat().st_size for f in manifest)
-    assert size < 4_000_000  # shipped data stays small
+    assert size < 6_000_000  # shipped data stays small (the two *-levels stores: 1.8 MB)
 
 
 def test_pom_splits_and_native_missingness():
