@@ -34,7 +34,7 @@ from typing import Callable
 
 import numpy as np
 
-from bench.families.hfmnas.search import HFSettingsError, darts_algorithm, presets_as_algorithms
+from bench.families.hfmnas.search import DartsSettings, darts_algorithm, presets_as_algorithms
 
 #: BM-NAS's step operations (Table VIII's names; ``zero`` only in the supernet)
 STEP_OPS = ("sum", "sdatt", "glu", "concatfc", "zero")
@@ -42,7 +42,7 @@ STEPS = 2
 
 
 @dataclass(frozen=True)
-class BMSettings:
+class BMSettings(DartsSettings):
     label: str
     imm: str = "none"
     cm: str = "mlp"
@@ -51,18 +51,7 @@ class BMSettings:
     version: int = 1
 
     def __post_init__(self):
-        from bench.families.hfmnas.space import CM, IMM
-
-        if self.imm not in IMM or self.cm not in CM:
-            raise HFSettingsError(f"imm must be one of {IMM} and cm one of {CM}, got {self.imm!r}, {self.cm!r}")
-        if not self.arch_lr > 0:
-            raise HFSettingsError(f"arch_lr must be positive, got {self.arch_lr}")
-
-    @property
-    def digest(self) -> str:
-        from bench.core.presets import settings_digest
-
-        return settings_digest(self)
+        self.check_head()
 
 
 PRESETS: dict[str, BMSettings] = {

@@ -40,8 +40,27 @@ class HFSettingsError(BenchError, ValueError):
     """Settings of the HF-MNAS search that cannot be run."""
 
 
+class DartsSettings:
+    """What the settings of this family's weight-sharing searches share: the genotype's IMM and
+    classifier, the architecture optimiser, and the digest that keys their cached outcomes."""
+
+    def check_head(self) -> None:
+        from bench.families.hfmnas.space import CM, IMM
+
+        if self.imm not in IMM or self.cm not in CM:
+            raise HFSettingsError(f"imm must be one of {IMM} and cm one of {CM}, got {self.imm!r}, {self.cm!r}")
+        if not self.arch_lr > 0:
+            raise HFSettingsError(f"arch_lr must be positive, got {self.arch_lr}")
+
+    @property
+    def digest(self) -> str:
+        from bench.core.presets import settings_digest
+
+        return settings_digest(self)
+
+
 @dataclass(frozen=True)
-class HFSettings:
+class HFSettings(DartsSettings):
     label: str
     nodes: int = 4
     keep: int = 3               # top-K nodes by importance w
@@ -53,7 +72,7 @@ class HFSettings:
     version: int = 1
 
     def __post_init__(self):
-        from bench.families.hfmnas.space import CM, IMM, MAX_NODES
+        from bench.families.hfmnas.space import MAX_NODES
 
         if not 1 <= self.nodes <= MAX_NODES:
             raise HFSettingsError(f"nodes must be in 1..{MAX_NODES}, got {self.nodes}")
@@ -61,16 +80,7 @@ class HFSettings:
             raise HFSettingsError(f"keep must be in 1..nodes ({self.nodes}), got {self.keep}")
         if self.stack not in (1, 2):
             raise HFSettingsError(f"stack must be 1 or 2, got {self.stack}")
-        if self.imm not in IMM or self.cm not in CM:
-            raise HFSettingsError(f"imm must be one of {IMM} and cm one of {CM}, got {self.imm!r}, {self.cm!r}")
-        if not self.arch_lr > 0:
-            raise HFSettingsError(f"arch_lr must be positive, got {self.arch_lr}")
-
-    @property
-    def digest(self) -> str:
-        from bench.core.presets import settings_digest
-
-        return settings_digest(self)
+        self.check_head()
 
 
 PRESETS: dict[str, HFSettings] = {
