@@ -38,31 +38,40 @@ def _mlp(d: int, hidden: tuple[int, int], n_classes: int) -> nn.Sequential:
                          nn.Linear(hidden[1], n_classes))
 
 
+def fit_backbone(x_all: torch.Tensor, y: torch.Tensor, train_rows, n_out: int, recipe: BackboneRecipe,
+                 loss=nn.functional.cross_entropy) -> tuple[nn.Sequential, torch.Tensor, torch.Tensor]:
+    """One seeded MLP ``d -> hidden -> n_out`` trained on ``train_rows`` (run it under the pinned
+    numerics); ``(net, level-1 hidden, level-2 hidden)`` for every row of ``x_all``, after ReLU."""
+    torch.manual_seed(recipe.seed)
+    gen = torch.Generator().manual_seed(recipe.seed)
+    net = _mlp(x_all.shape[1], recipe.hidden, n_out)
+    opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
+    xtr, ytr = x_all[train_rows], y[train_rows]
+    for _ in range(recipe.epochs):
+        order = torch.randperm(len(xtr), generator=gen)
+        for s in range(0, len(xtr), recipe.batch_size):
+            idx = order[s:s + recipe.batch_size]
+            value = loss(net(xtr[idx]), ytr[idx])
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+    with torch.no_grad():
+        h1 = net[1](net[0](x_all))
+        h2 = net[3](net[2](h1))
+    return net, h1, h2
+
+
 @pinned_numerics
 def backbone_views(store: FeatureStore, recipe: BackboneRecipe = BackboneRecipe()) -> tuple[dict[str, np.ndarray], dict]:
     """``({VIEW@k: [n, h_k]}, {VIEW: {"test_acc": ..}})`` for every raw view of ``store``."""
     out, info = {}, {}
     tr, te = store.rows("holdout", "train"), store.rows("holdout", "test")
+    y = torch.as_tensor(store.labels)
     for v in store.view_names:
         mean, std = store.scaling["holdout"][v]
         x_all = torch.as_tensor((store.views[v] - mean) / std, dtype=torch.float32)
-        y = torch.as_tensor(store.labels)
-        torch.manual_seed(recipe.seed)
-        gen = torch.Generator().manual_seed(recipe.seed)
-        net = _mlp(x_all.shape[1], recipe.hidden, store.n_classes)
-        opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-        xtr, ytr = x_all[tr], y[tr]
-        for _ in range(recipe.epochs):
-            order = torch.randperm(len(tr), generator=gen)
-            for s in range(0, len(tr), recipe.batch_size):
-                idx = order[s:s + recipe.batch_size]
-                loss = nn.functional.cross_entropy(net(xtr[idx]), ytr[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+        net, h1, h2 = fit_backbone(x_all, y, tr, store.n_classes, recipe)
         with torch.no_grad():
-            h1 = net[1](net[0](x_all))
-            h2 = net[3](net[2](h1))
             acc = float((net[4](h2)[te].argmax(1) == y[te]).float().mean() * 100)
         out[f"{v}@1"], out[f"{v}@2"] = h1.numpy(), h2.numpy()
         info[v] = {"test_acc": acc, "hidden": list(recipe.hidden)}

@@ -20,27 +20,22 @@ F1 is in its provenance. Built from the shipped ``pom.h5``, not from ``../shared
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 import numpy as np
 import torch
 from torch import nn
 
 from bench.core.torchutil import pinned_numerics
+from bench.features.backbone import BackboneRecipe, fit_backbone
 from bench.features.sequence import SequenceStore, assemble
 
 #: derived store -> its source store
 DERIVED = {"pom-levels": "pom", "mosi-levels": "mosi"}
 
 
-@dataclass(frozen=True)
-class LevelsRecipe:
-    hidden: tuple[int, int] = (64, 32)
-    epochs: int = 60
-    batch_size: int = 64
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    seed: int = 0
+#: the multi-view backbones' recipe with more, smaller steps (the sequence sets have 600-1,300 training rows)
+LEVELS_RECIPE = BackboneRecipe(epochs=60, batch_size=64)
 
 
 def above_median(values: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +76,7 @@ def bag_of_tokens(ids: np.ndarray, vocab_size: int) -> np.ndarray:
 
 
 @pinned_numerics
-def level_features(store: SequenceStore, labels: np.ndarray, recipe: LevelsRecipe = LevelsRecipe(),
+def level_features(store: SequenceStore, labels: np.ndarray, recipe: BackboneRecipe = LEVELS_RECIPE,
                    split: str = "standard", feats: dict[str, np.ndarray] | None = None
                    ) -> tuple[dict[str, np.ndarray], dict]:
     """``({<m>@1: [n, 64], <m>@2: [n, 32]}, info)``: the backbones' hidden layers for every row.
@@ -96,24 +91,10 @@ def level_features(store: SequenceStore, labels: np.ndarray, recipe: LevelsRecip
     out, info = {}, {}
     for m, f in (feats if feats is not None else summaries(store, split)).items():
         x = torch.as_tensor(f)
-        torch.manual_seed(recipe.seed)
-        gen = torch.Generator().manual_seed(recipe.seed)
-        net = nn.Sequential(nn.Linear(x.shape[1], recipe.hidden[0]), nn.ReLU(),
-                            nn.Linear(recipe.hidden[0], recipe.hidden[1]), nn.ReLU(),
-                            nn.Linear(recipe.hidden[1], n_out))
-        opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
-        loss_fn = nn.functional.binary_cross_entropy_with_logits if multilabel else nn.functional.cross_entropy
-        for _ in range(recipe.epochs):
-            order = torch.randperm(len(tr), generator=gen)
-            for s in range(0, len(tr), recipe.batch_size):
-                idx = torch.as_tensor(tr)[order[s:s + recipe.batch_size]]
-                loss = loss_fn(net(x[idx]), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
+        net, h1, h2 = fit_backbone(x, y, torch.as_tensor(tr), n_out, recipe,
+                                   nn.functional.binary_cross_entropy_with_logits if multilabel
+                                   else nn.functional.cross_entropy)
         with torch.no_grad():
-            h1 = net[1](net[0](x))
-            h2 = net[3](net[2](h1))
             logits = net[4](h2)[te]
         f1m = (_macro_f1(labels[te].astype(bool), (logits > 0).numpy()) if multilabel
                else f1_scores(labels[te], logits.argmax(1).numpy(), n_out)[0])
@@ -151,7 +132,7 @@ def _mosi_labels(source: SequenceStore, train: np.ndarray, split: str):
     return ta3, {"ta3": ta3, "ta2": ta2, "sentiment": sent}, info, feats
 
 
-def levels_store(source: SequenceStore, name: str = "pom-levels", recipe: LevelsRecipe = LevelsRecipe()
+def levels_store(source: SequenceStore, name: str = "pom-levels", recipe: BackboneRecipe = LEVELS_RECIPE
                  ) -> SequenceStore:
     """The derived store of ``source`` (see the module doc)."""
     from bench.builders.common import provenance

@@ -37,8 +37,13 @@ class PaperCache:
         return self._oracles[key]
 
     def has_table(self, dataset: str) -> bool:
-        """Whether a table ships for the dataset (a view can be opened)."""
-        return dataset in self._views or self._table_view(dataset) is not None
+        """Whether a table ships for the dataset (its view, once opened, is kept for :meth:`view`)."""
+        if dataset not in self._views:
+            view = self._table_view(dataset)
+            if view is None:
+                return False
+            self._views[dataset] = view
+        return True
 
     def view(self, dataset: str):
         if dataset not in self._views:

@@ -99,21 +99,29 @@ def allowed(oracle, what: str, seed: int) -> None:
                                 f"{oracle.recipe.key}) in the overlay; open the oracle with allow_train=True")
 
 
+def cached(oracle, label: str, seed: int, recipe_key: str, compute, trains: bool = True) -> dict:
+    """The record stored under ``Overlay.key(dataset, label, seed, recipe_key)`` in the oracle's
+    overlay, else ``compute()`` stored there (refused where it ``trains`` and the oracle may not)."""
+    from bench.overlay import Overlay
+
+    key = Overlay.key(oracle.dataset, label, seed, recipe_key)
+    got = oracle.overlay.get(key)
+    if got is None:
+        if trains:
+            allowed(oracle, label, seed)
+        got = compute()
+        oracle.overlay.put(key, oracle.dataset, label, seed, recipe_key, got)
+    return got
+
+
 def result(oracle, name: str, seed: int) -> dict:
     """The baseline trained with ``seed`` on the oracle's data and recipe (cached in its overlay)."""
     from bench.families.hfmnas.trainer import train
-    from bench.overlay import Overlay
 
     if name not in BASELINES:
         from bench.errors import UnknownChoiceError
 
         raise UnknownChoiceError(name, list(BASELINES), "(HF-MNAS fusion baseline)")
-    label = f"baseline:{name}:v{VERSION}"
-    key = Overlay.key(oracle.dataset, label, seed, oracle.recipe.key)
-    got = oracle.overlay.get(key)
-    if got is None:
-        allowed(oracle, label, seed)
-        data, recipe = oracle.data, oracle.recipe
-        got = train(None, data, seed, recipe, build_model=lambda: build(name, data.dims, data.n_out, recipe)).record()
-        oracle.overlay.put(key, oracle.dataset, label, seed, oracle.recipe.key, got)
-    return got
+    data, recipe = oracle.data, oracle.recipe
+    return cached(oracle, f"baseline:{name}:v{VERSION}", seed, recipe.key, lambda: train(
+        None, data, seed, recipe, build_model=lambda: build(name, data.dims, data.n_out, recipe)).record())

@@ -90,21 +90,13 @@ class MFASNet(_Baseline):
 def _train(oracle, config: tuple, seed: int, epochs: int) -> dict:
     """One configuration trained for ``epochs`` (early stopping only at the full recipe), cached;
     training on a miss only where the oracle allows it."""
-    from bench.families.hfmnas.baselines import allowed
+    from bench.families.hfmnas.baselines import cached
     from bench.families.hfmnas.trainer import train
-    from bench.overlay import Overlay
 
     recipe = oracle.recipe if epochs == oracle.recipe.epochs else replace(oracle.recipe, epochs=epochs, patience=epochs)
-    label = f"{encode(config)}:v1"
-    key = Overlay.key(oracle.dataset, label, seed, recipe.key)
-    got = oracle.overlay.get(key)
-    if got is None:
-        allowed(oracle, label, seed)
-        data = oracle.data
-        got = train(None, data, seed, recipe, build_model=lambda: MFASNet(
-            config, data.dims, data.n_out, recipe.tokens * recipe.channels, recipe.dropout)).record()
-        oracle.overlay.put(key, oracle.dataset, label, seed, recipe.key, got)
-    return got
+    data = oracle.data
+    return cached(oracle, f"{encode(config)}:v1", seed, recipe.key, lambda: train(None, data, seed, recipe, build_model=(
+        lambda: MFASNet(config, data.dims, data.n_out, recipe.tokens * recipe.channels, recipe.dropout))).record())
 
 
 def charged_seconds(oracle, outcome: dict) -> float:
@@ -148,14 +140,10 @@ def _ridge(xs: np.ndarray, ys: np.ndarray, lam: float):
 def search(oracle, settings: MFASSettings, seed: int, progress: bool = False) -> dict:
     """The search's outcome on ``oracle``'s data, seeded (training seed ``seed``), cached in the
     oracle's overlay; ``charged_seconds`` is computed under the oracle's current cost model."""
-    from bench.overlay import Overlay
+    from bench.families.hfmnas.baselines import cached
 
-    label = f"search:mfas:{settings.digest}"
-    key = Overlay.key(oracle.dataset, label, seed, oracle.recipe.key)
-    got = oracle.overlay.get(key)
-    if got is None:
-        got = _search(oracle, settings, seed, progress)
-        oracle.overlay.put(key, oracle.dataset, label, seed, oracle.recipe.key, got)
+    got = cached(oracle, f"search:mfas:{settings.digest}", seed, oracle.recipe.key,
+                 lambda: _search(oracle, settings, seed, progress), trains=False)  # its trainings check themselves
     return {**got, "charged_seconds": charged_seconds(oracle, got)}
 
 

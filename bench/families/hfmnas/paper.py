@@ -46,8 +46,7 @@ def paper_cache():
 def best_arch(dataset: str) -> str:
     """The tabulated architecture with IMM whose validation F1-M (seed mean) is the highest."""
     view = paper_cache().view(dataset)
-    space = HFSpace()
-    archs = [a for a in view.archs() if space.decode(a).imm != "none"]
+    archs = [a for a in view.archs() if view.space.decode(a).imm != "none"]
     vals = np.asarray(view.query_many(archs, "val_f1m"), dtype=float)
     return archs[int(np.argmax(vals))]
 
