@@ -61,6 +61,88 @@ def test_bad_strings_are_named_errors(bad, what):
         HFSpace(core=False).decode(bad)
 
 
+def test_nodes_with_several_ops_or_other_edge_counts_are_canonical():
+    """Figs. 11-12's derivations: ops summed (any order), operands summing edges (any order), and
+    the two operands swapped only when every op is symmetric."""
+    s = HFSpace(core=False)
+    high = "H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp"
+
+    def low(arch):
+        return s.encode(arch).split("|")[0]
+
+    a = s.decode(f"L(tl,il):n1=mul+sum(skip@1,skip@0);n2=mhatt(sepconv@1,skip@0+linrelu@n1);keep=n1,n2|{high}")
+    assert low(a) == "L(tl,il):n1=sum+mul(skip@0,skip@1);n2=mhatt(linrelu@n1+skip@0,sepconv@1);keep=n1,n2"
+    assert a.low.nodes[0].ops == ("sum", "mul") and a.low.nodes[1].operands == ((("linrelu", 2), ("skip", 0)),
+                                                                                (("sepconv", 1),))
+    b = s.decode(f"L(tl,il):n1=se+sum(skip@1,skip@0);n2=glu(skip@n1+linrelu@0);keep=n2|{high}")
+    assert low(b) == "L(tl,il):n1=sum+se(skip@1,skip@0);n2=glu(linrelu@0+skip@n1);keep=n2"  # se: order kept
+    assert b.low.nodes[1].operands[0] == b.low.nodes[1].operands[1]  # one group fuses with itself
+    one = s.decode(f"L(il,tl):n1=sum(linrelu@0);keep=n1|{high}")
+    assert low(one) == "L(tl,il):n1=sum(linrelu@1);keep=n1"  # the pair is sorted, the source follows il
+    for arch in (a, b, one):
+        assert s.decode(s.encode(arch)) == arch
+    paper = "L(tl,il):n1=se(skip@1,skip@0);keep=n1"  # the paper's nodes keep their strings
+    assert low(s.decode(f"{paper}|{high}")) == paper
+
+
+@pytest.mark.parametrize("bad, what", [
+    ("n1=sum+sum(skip@0,skip@1)", "repeat"),
+    ("n1=sum(skip@0,skip@1);n2=sum(skip@0+linrelu@0,skip@1)", "one source"),
+    ("n1=sum(skip@0,skip@1);n2=sum(skip@0+skip@1,skip@n2)", "earlier"),
+    ("n1=sum(skip@0+skip@1,linrelu@0)", "1..2 incoming edges"),
+    ("n1=sum(skip@0,skip@1,skip@n1)", "expected n1="),
+    ("n1=sum+conv(skip@0,skip@1)", "fusion op"),
+    ("n1=sum(skip@0,skip@n0)", "src @0, @1 or @n<k>"),
+])
+def test_bad_multi_op_and_multi_edge_nodes_are_named_errors(bad, what):
+    with pytest.raises(InvalidArchitectureError, match=what):
+        HFSpace(core=False).decode(f"L(tl,il):{bad};keep=n1|H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp")
+
+
+@pytest.mark.parametrize("node, what", [
+    (Node("sum", (("skip", 0), ("skip", 1)), split=3), "split 3"),
+    (Node("sum", (("skip", 0), ("skip", 1)), "mul"), "more_ops must be a tuple"),
+    (Node("sum", (("skip", 0), ("skip", 1)), split=1.0), "split an int"),
+])
+def test_bad_node_objects_are_named_errors(node, what):
+    with pytest.raises(InvalidArchitectureError, match=what):
+        HFSpace(core=False).check(HFArch(Cell(("tl", "il"), (node,), (1,)), core_arch().high, 1, "none", "mlp"))
+
+
+def test_mutating_nodes_with_several_ops_or_edges_changes_one_field_and_stays_valid():
+    s = HFSpace(core=False)
+    a = s.decode("L(tl,il):n1=sum+mhatt+mul(skip@0);n2=se+glu(linrelu@n1+skip@0,maxpool@1);keep=n1,n2|"
+                 "H(th,ih):n1=biatt+sdatt(skip@0,skip@1);keep=n1|s=1|imm=dcca|cm=mlp")
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        b = s.mutate(a, rng)
+        assert s.decode(s.encode(b)) == b
+        changed = [(x, y) for x, y in zip(a.low.nodes + a.high.nodes, b.low.nodes + b.high.nodes) if x != y]
+        assert len(changed) <= 1
+        for x, y in changed:  # an op swapped for one the node lacks: the count never shrinks
+            assert len(y.ops) == len(x.ops) and len(set(y.ops) - set(x.ops)) <= 1
+
+
+def test_a_node_sums_its_fusion_ops_over_operands_that_sum_their_edges():
+    from bench.families.hfmnas.model import CellNet
+
+    cell = HFSpace(core=False).decode("L(tl,il):n1=sum+mul(skip@0+skip@1);keep=n1|"
+                                      "H(th,ih):n1=sum(skip@0,skip@1);keep=n1|s=1|imm=none|cm=mlp").low
+    net = CellNet(cell, 4, 2, 0.0)
+    with torch.no_grad():
+        net.mix.weight.copy_(torch.eye(4))
+        net.mix.bias.zero_()
+    x0, x1 = torch.randn(3, 2, 4), torch.randn(3, 2, 4)
+    a = x0 + x1  # one operand group: the node fuses it with itself
+    assert torch.allclose(net(x0, x1), (a + a) + a * a)
+    cell2 = replace(cell, nodes=(Node("mul", (("skip", 0), ("skip", 1)), ("sum",)),))  # ops (sum, mul) once checked
+    net2 = CellNet(HFSpace(core=False).check(replace(core_arch(), low=cell2)).low, 4, 2, 0.0)
+    with torch.no_grad():
+        net2.mix.weight.copy_(torch.eye(4))
+        net2.mix.bias.zero_()
+    assert torch.allclose(net2(x0, x1), (x0 + x1) + x0 * x1)
+
+
 def test_one_node_cell_count_matches_the_formula():
     """Every raw one-node cell over one input pair, canonicalised: the distinct ones are cell_size(1, 1)."""
     s = HFSpace(core=False)
@@ -126,7 +208,10 @@ def test_dcca_correlation_measures_canonical_correlation():
 
 
 @pytest.mark.parametrize("arch", [core_arch(), core_arch("sum", "mamba", imm="none", cm="bilstm"),
-                                  HFSpace(core=False).sample(np.random.default_rng(5))])
+                                  HFSpace(core=False).sample(np.random.default_rng(5)),
+                                  HFSpace(core=False).decode(
+                                      "L(tl,il):n1=mhatt+mamba(skip@0);n2=se+glu(linrelu@n1+skip@0,maxpool@1);"
+                                      "keep=n1,n2|H(th,ih):n1=biatt+sdatt(skip@0,skip@1);keep=n1|s=1|imm=dcca|cm=mlp")])
 def test_network_runs_every_part_of_the_grammar(arch):
     arch = replace(arch, stack=2) if arch.stack == 1 and arch.imm == "none" else arch
     net = HFNet(arch, DIMS, 4)
@@ -150,7 +235,8 @@ def test_inconsistency_replaces_only_harmful_samples_with_benign_donors():
     assert capped == 0.5 and len(rows) == 50  # only half the samples are eligible
 
 
-@pytest.mark.parametrize("bad", ["cifar", "landuse21@inc0", "landuse21@inc0.35", "landuse21@inc1.0", "landuse21@inc.3"])
+@pytest.mark.parametrize("bad", ["cifar", "landuse21@inc0", "landuse21@inc0.35", "landuse21@inc1.0", "landuse21@inc.3",
+                                 "scene15@inc0.3", "landuse21-h2@inc0.3"])
 def test_bad_dataset_names_are_named_errors(bad):
     with pytest.raises(UnknownDatasetError):
         hfdata.parse(bad)
@@ -170,6 +256,17 @@ def test_loaded_data_records_its_protocol_and_changes_checksum_with_the_rate():
     assert clean.content_sha256 != dirty.content_sha256
     np.testing.assert_array_equal(clean.x["test"]["tl"], dirty.x["test"]["tl"])  # only i is replaced
     assert not np.array_equal(clean.x["test"]["ih"], dirty.x["test"]["ih"])
+
+
+def test_two_class_landuse_merges_the_lower_classes_and_keeps_the_features():
+    full, two = hfdata.load("landuse21"), hfdata.load("landuse21-h2")
+    assert two.n_out == 2 and two.kind == "multiclass" and "landuse21-h2" in hfdata.datasets()
+    for part in hfdata.PARTS:
+        np.testing.assert_array_equal(two.y[part], (full.y[part] < 10).astype(np.int64))  # 10 of 21 classes
+        for k in full.x[part]:
+            np.testing.assert_array_equal(two.x[part][k], full.x[part][k])
+    assert 0.4 < two.y["train"].mean() < 0.55 and two.content_sha256 != full.content_sha256
+    assert two.provenance["store"] == "landuse21" and two.provenance["labels"].startswith("harmful-vs-rest")
 
 
 def test_training_is_bit_for_bit_repeatable_and_records_how_it_was_made():
@@ -238,6 +335,36 @@ def test_derive_keeps_the_two_strongest_non_none_edges_and_the_top_k_nodes():
     assert g.low.nodes[0] == Node("se", (("linrelu", 0), ("skip", 1)))
     assert g.low.nodes[1].op == "sum" and {e for e in g.low.nodes[1].edges} == {("sepconv", 0), ("maxpool", 2)}
     assert g.low.keep == (2,) and g.high.keep == (1,)
+
+
+def test_derive_top_k_beta_and_gamma_and_the_paper_settings_keep_their_digest():
+    from bench.families.hfmnas.search import PRESETS, HFSettings, HFSettingsError, derive
+    from bench.families.hfmnas.space import EDGE_OPS
+
+    gamma = [np.full((2, len(EDGE_OPS)), 0.1).tolist(), np.full((3, len(EDGE_OPS)), 0.1).tolist()]
+    for p, op, w in ((0, "linrelu", 0.5), (1, "skip", 0.4), (2, "maxpool", 0.3)):
+        gamma[1][p][EDGE_OPS.index(op)] = w
+    gamma[0][0][EDGE_OPS.index("sepconv")] = 0.6
+    alpha = [[[0.5, 0.5], [0.5, 0.5]], [[0.2, 0.1, 0.7], [0.4, 0.5, 0.1]]]
+    beta = np.zeros((2, len(FUSION_OPS)))
+    beta[:, FUSION_OPS.index("glu")], beta[:, FUSION_OPS.index("sum")], beta[:, FUSION_OPS.index("mul")] = 0.5, 0.3, 0.2
+    side = (gamma, alpha, beta.tolist())
+    imp = {"low": [0.1, 0.9], "high": [0.1, 0.9]}
+
+    def node(**kw):
+        return derive({"low": side, "high": side}, imp, HFSettings("t", nodes=2, keep=1, **kw)).low.nodes[1]
+
+    assert node() == Node("glu", (("linrelu", 0), ("skip", 1)))  # the two strongest; @0 leans to the first operand
+    assert node(top_ops=3).ops == ("sum", "glu", "mul")  # FUSION_OPS order
+    three = node(top_edges=3)  # @2 leans most to the first operand, then @0, then @1
+    assert three.operands == ((("linrelu", 0), ("maxpool", 2)), (("skip", 1),))
+    assert node(top_edges=1).edges == (("linrelu", 0),)
+    n1 = derive({"low": side, "high": side}, imp, HFSettings("t", nodes=2, keep=1, top_edges=3)).low.nodes[0]
+    assert len(n1.edges) == 2  # the first node has only the cell's two inputs
+    assert PRESETS["hfmnas"].digest == "e24eb2fab0e0"  # the cached searches' key
+    assert replace(PRESETS["hfmnas"], top_ops=2).digest != PRESETS["hfmnas"].digest
+    with pytest.raises(HFSettingsError, match="top_edges"):
+        HFSettings("t", top_edges=0)
 
 
 def test_bmnas_derive_takes_distinct_inputs_and_operands_and_never_zero():

@@ -66,9 +66,15 @@ def test_levels_rebuild_matches_the_shipped_store(tmp_path, name, source, label)
     if cpu_vendor() == shipped.provenance["cpu_vendor"]:
         assert fresh.content_sha256 == shipped.content_sha256
         return
+    # across vendors the backbones' rounding differs and 60 epochs amplify it: measured AMD vs Intel,
+    # mosi-levels' text (2,172 inputs) moves by 1.7% (relative Frobenius) and its test F1-M by 0.5
+    # points, the audio by 3e-7; a wrong row order, label or recipe moves them by far more
     for k, v in shipped.arrays.items():
         if k.startswith("modalities/"):
-            np.testing.assert_allclose(fresh.arrays[k], v, atol=1e-3)
+            assert np.linalg.norm(fresh.arrays[k] - v) <= 0.05 * np.linalg.norm(v), k
+            assert np.linalg.norm(np.roll(v, 1, axis=0) - v) > 0.05 * np.linalg.norm(v), k  # rows off by one fail
+    for m, b in shipped.provenance["levels"]["backbones"].items():
+        assert abs(fresh.provenance["levels"]["backbones"][m]["test_f1m"] - b["test_f1m"]) < 2.0, m
     warnings.warn(f"{name} was built on {shipped.provenance['cpu_vendor']}, this is {cpu_vendor()}: compared "
                   "within tolerance")
 
@@ -150,7 +156,8 @@ def test_column_datasets_route_each_column_to_its_stand_in():
     specs = load_specs()
     assert column_datasets(specs["hfmnas-table7"]) == ["pom-ml17", "landuse21", "landuse21"]
     t2 = specs["hfmnas-table2"]
-    assert column_datasets(t2) == [None, None, "landuse21", "landuse21", "mosi-ta2", "mosi-ta2", "mosi-ta3", "mosi-ta3"]
+    assert column_datasets(t2) == ["landuse21-h2", "landuse21-h2", "landuse21", "landuse21", "mosi-ta2", "mosi-ta2",
+                                   "mosi-ta3", "mosi-ta3"]
     assert column_datasets(specs["hfmnas-table3"]) == ["pom-ml17", "pom-ml17"]
     assert json.dumps(specs["hfmnas-table7"].params["column_datasets"]) == '{"MM-IMDB": "pom-ml17"}'
 

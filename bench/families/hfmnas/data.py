@@ -11,6 +11,10 @@ protocol of Sec. III-C.
 * ``mosi-ta2``, ``mosi-ta3`` (the stand-ins for HARM_C 2- and 3-class): CMU-MOSI utterances,
   sentiment >= 0 or its training tertiles; text plays ``t`` and audio ``i``, levels from
   ``mosi-levels``; standard split 1,284/229/686.
+* ``landuse21-h2`` (the stand-in for HARM_P 2-class, LandUse-21 standing in for 3-class):
+  LandUse-21 with its classes merged in two, as HARM_P's 2-class merges its two harmful
+  classes: label 1 for the "harmful" lower classes (below n_classes // 2, the ones the
+  inconsistency protocol marks), 0 for the rest (10 and 11 of the 21 classes).
 * ``<dataset>@inc<r>``: modality-label inconsistency injected at rate r. Multi-view stores,
   HARM-style (``harm`` mode): in every split, round(r x N) samples of the "harmful" lower classes (labels below
   n_classes // 2, e.g. 10 of LandUse-21's 21) get the ``i`` features (both levels: they come from one raw input) of
@@ -39,6 +43,8 @@ VIEWS = {"landuse21": ("v1", "v2"), "scene15": ("v1", "v2"), "aloi": ("v2", "v4"
 SEQUENCE = {"pom-ml17": ("pom-levels", "ml17", ("audio", "video")),
             "mosi-ta2": ("mosi-levels", "ta2", ("text", "audio")),
             "mosi-ta3": ("mosi-levels", "ta3", ("text", "audio"))}
+#: two-class stand-ins: the multi-view store whose classes they merge (lower half = 1)
+COARSE = {"landuse21-h2": "landuse21"}
 #: datasets with their inconsistency-rate variants
 INC_BASES = ("landuse21", "pom-ml17")
 PARTS = ("train", "val", "test")
@@ -66,10 +72,13 @@ class HFData:
 def parse(dataset: str) -> tuple[str, float]:
     """``(base, inconsistency rate)`` of ``landuse21`` or ``landuse21@inc0.3``."""
     base, at, rate = dataset.partition("@inc")
-    if base not in VIEWS and base not in SEQUENCE:
+    if base not in VIEWS and base not in SEQUENCE and base not in COARSE:
         raise UnknownDatasetError(dataset, datasets(), "for benchmark 'hfmnas'")
     if not at:
         return base, 0.0
+    if base not in INC_BASES:
+        raise UnknownDatasetError(dataset, datasets(), f"for benchmark 'hfmnas' (inconsistency is injected into "
+                                  f"{' and '.join(INC_BASES)} only)")
     try:
         r = float(rate)
     except ValueError:
@@ -81,7 +90,7 @@ def parse(dataset: str) -> tuple[str, float]:
 
 
 def datasets() -> list[str]:
-    return [*VIEWS, *SEQUENCE, *(f"{b}@inc{r:g}" for b in INC_BASES for r in INC_RATES[1:])]
+    return [*VIEWS, *SEQUENCE, *COARSE, *(f"{b}@inc{r:g}" for b in INC_BASES for r in INC_RATES[1:])]
 
 
 def inject(x_i: dict[str, np.ndarray], y: np.ndarray, n_classes: int, rate: float, seed: int
@@ -156,10 +165,11 @@ def load(dataset: str) -> HFData:
         return _load_sequence(dataset, base, rate)
     import h5py
 
-    st = fstore.open(base, with_backbone=True)  # verifies both files' checksums
-    with h5py.File(fstore.stores_dir() / f"{base}.backbone.h5", "r") as f:
+    store = COARSE.get(base, base)
+    st = fstore.open(store, with_backbone=True)  # verifies both files' checksums
+    with h5py.File(fstore.stores_dir() / f"{store}.backbone.h5", "r") as f:
         backbone_sha256 = str(f.attrs["content_sha256"])
-    t, i = VIEWS[base]
+    t, i = VIEWS[store]
     names = {"tl": f"{t}@1", "th": f"{t}@2", "il": f"{i}@1", "ih": f"{i}@2"}
     x, y, effective = {}, {}, {}
     for part in PARTS:
@@ -169,8 +179,13 @@ def load(dataset: str) -> HFData:
             new_i, effective[part], _ = inject({k: feats[k] for k in ("il", "ih")}, labels, st.n_classes, rate,
                                                _seed(base, part, rate))
             feats.update(new_i)
+        if base in COARSE:
+            labels = labels < st.n_classes // 2
         x[part], y[part] = feats, labels.astype(np.int64)
-    digest = hashlib.sha256(json.dumps([st.content_sha256, backbone_sha256, names, rate]).encode()).hexdigest()
-    prov = {"store": base, "views": names, "split": "holdout", "inconsistency_rate": rate,
+    key = [st.content_sha256, backbone_sha256, names, rate] + (["harmful-vs-rest"] if base in COARSE else [])
+    digest = hashlib.sha256(json.dumps(key).encode()).hexdigest()
+    prov = {"store": store, "views": names, "split": "holdout", "inconsistency_rate": rate,
             "effective_rate": effective, "mode": "harm" if rate else None}
-    return HFData(dataset, "multiclass", x, y, st.n_classes, digest, prov)
+    if base in COARSE:
+        prov["labels"] = f"harmful-vs-rest: 1 for classes 0..{st.n_classes // 2 - 1} of {st.n_classes}"
+    return HFData(dataset, "multiclass", x, y, 2 if base in COARSE else st.n_classes, digest, prov)

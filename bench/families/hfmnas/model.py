@@ -21,20 +21,41 @@ from bench.families.hfmnas.ops import dcca_correlation, edge_op, fusion_op
 from bench.families.hfmnas.space import INPUTS, Cell, HFArch
 
 
+def _total(xs: list[torch.Tensor]) -> torch.Tensor:
+    out = xs[0]
+    for x in xs[1:]:
+        out = out + x
+    return out
+
+
+class FusionSum(nn.Module):
+    """Several fusion operations of the same two operands, summed (a node kept with top-k beta, k > 1)."""
+
+    def __init__(self, ops: tuple[str, ...], c: int, heads: int, dropout: float):
+        super().__init__()
+        self.ops = nn.ModuleList(fusion_op(op, c, heads, dropout) for op in ops)
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return _total([f(a, b) for f in self.ops])
+
+
 class CellNet(nn.Module):
     def __init__(self, cell: Cell, c: int, heads: int, dropout: float):
         super().__init__()
         self.cell = cell
         self.edges = nn.ModuleList(nn.ModuleList(edge_op(op, c) for op, _ in node.edges) for node in cell.nodes)
-        self.fuse = nn.ModuleList(fusion_op(node.op, c, heads, dropout) for node in cell.nodes)
+        # a one-op node keeps the bare operation, so the paper's cells build (and initialise) as before
+        self.fuse = nn.ModuleList(FusionSum(node.ops, c, heads, dropout) if node.more_ops
+                                  else fusion_op(node.op, c, heads, dropout) for node in cell.nodes)
         self.importance = nn.Parameter(torch.ones(len(cell.keep)))
         self.mix = nn.Linear(len(cell.keep) * c, c)
 
     def forward(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         states = [x0, x1]
         for node, edges, fuse in zip(self.cell.nodes, self.edges, self.fuse):
-            (_, sa), (_, sb) = node.edges
-            states.append(fuse(edges[0](states[sa]), edges[1](states[sb])))
+            out = [edge(states[src]) for edge, (_, src) in zip(edges, node.edges)]
+            a = _total(out[:node.split])
+            states.append(fuse(a, _total(out[node.split:]) if node.split < len(out) else a))
         kept = [states[k + 1] * w for k, w in zip(self.cell.keep, self.importance)]
         return self.mix(torch.cat(kept, -1))
 

@@ -148,6 +148,12 @@ def _data_note(dataset: str) -> str:
                 f"labels (multi-label; F1 per label at probability 0.5, Acc = share of correct label decisions); "
                 f"{views['tl'].split('@')[0]} as modality t and {views['il'].split('@')[0]} as modality i, each "
                 f"with two backbone levels from `{prov['store']}`; standard split 600/100/203, 3 training seeds.")
+    if str(prov.get("labels", "")).startswith("harmful-vs-rest"):
+        return (f"Stand-in for HARM_P 2-class: `{dataset}`, LandUse-21 with its classes merged in two (label 1 for "
+                "the lower 10 of 21 classes, the ones the inconsistency protocol calls harmful), as HARM_P's 2-class "
+                f"merges its two harmful classes; view {views['tl'].split('@')[0]} as modality t and view "
+                f"{views['il'].split('@')[0]} as modality i, each with its two backbone levels; holdout split, "
+                "3 training seeds.")
     return (f"Stand-in for HARM_P: `{prov['store']}`, view {views['tl'].split('@')[0]} as modality t and view "
             f"{views['il'].split('@')[0]} as modality i; each view's backbone levels @1 (64-d) and @2 (32-d) are the "
             "low and high features; holdout split, 3 training seeds per architecture.")
@@ -163,16 +169,15 @@ def _compare(recs: dict[str, list[dict]], a: str, b: str, metric: str) -> str:
 
 def column_datasets(spec: TableSpec) -> list[str | None]:
     """The dataset each column reads: ``params.column_datasets`` maps column prefixes to datasets
-    (``{"MM-IMDB" = "pom-ml17"}``), other columns read ``params.dataset``; a column whose prefix
-    is in ``params.no_stand_in`` or whose metric is unknown stays empty (None)."""
+    (``{"MM-IMDB" = "pom-ml17"}``), other columns read ``params.dataset``; a column whose metric
+    is unknown stays empty (None)."""
     mapping = spec.params.get("column_datasets", {})
-    empty = tuple(spec.params.get("no_stand_in", ()))
     out = []
     for c in spec.columns:
         prefix = next((p for p in mapping if c.startswith(p)), None)
         if prefix is not None:
             out.append(mapping[prefix] if column_metric(c) else None)
-        elif column_metric(c) is None or (empty and c.startswith(empty)):
+        elif column_metric(c) is None:
             out.append(None)
         else:
             out.append(spec.params["dataset"])
@@ -456,9 +461,11 @@ def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> T
 
 def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Figs. 11-12: the genotype of each HF-MNAS search derived again with one derivation setting
-    changed (row key ``derive:<field>``, a field of the search settings such as ``keep``, top-K
-    w, or ``stack``; its values in ``params.<field>``), from the same cached supernet weights, and
-    retrained; a row's cell is the value whose test F1-M (mean over the searches) is the highest."""
+    changed (row key ``derive:<field>``, a field of the search settings: ``top_ops`` (top-k beta),
+    ``top_edges`` (top-k gamma), ``keep`` (top-K w) or ``stack``; its values in ``params.<field>``)
+    from the search's cached architecture weights, and retrained (at the preset's own settings:
+    the search's genotype itself); a row's cell is the value whose test F1-M (mean over the
+    searches) is the highest."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -485,7 +492,11 @@ def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -
         for i, out in enumerate(outcomes):
             soft = {side: (w["gamma"], w["alpha"], w["beta"]) for side, w in out["weights"].items()}
             for k, v in enumerate(values):
-                geno = space.encode(derive(soft, out["importance"], replace(PRESETS["hfmnas"], **{field: v})))
+                settings = replace(PRESETS["hfmnas"], **{field: v})
+                # the search's own genotype at its own settings: the cached weights are rounded, so a
+                # re-derivation can break a tie the unrounded weights did not have
+                geno = out["genotype"] if settings == PRESETS["hfmnas"] else \
+                    space.encode(derive(soft, out["importance"], settings))
                 rec = oracle.result(geno, i % SEEDS)
                 f1m[k, i], acc[k, i] = rec["test_f1m"], rec["test_acc"]
         best = values[int(np.argmax(f1m.mean(1)))]
@@ -506,7 +517,14 @@ def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -
     res.figures.append(fig)
     res.notes += [f"Each point re-derives the genotypes of the {n} cached HF-MNAS searches on `{dataset}` (the "
                   "supernet is not trained again: the derivation settings act after the search) and retrains each "
-                  f"once, search seed i with training seed i mod {SEEDS}.", _data_note(dataset)]
+                  f"once, search seed i with training seed i mod {SEEDS}. At the paper's settings (top-1 beta, top-2 "
+                  "gamma, top-3 w, stacking 1) the point is the search's own genotype; the others derive from its "
+                  "architecture weights as cached (5 decimals; a tie goes to the first operation or predecessor).",
+                  "Top-k beta sums a node's k heaviest fusion operations of the same two operands; top-k gamma keeps "
+                  "its k strongest predecessors (node n1 has only the cell's two inputs), the half (rounded up) that "
+                  "its first operand's weights favour summed into that operand and the rest into the other; with "
+                  "one edge the operation fuses that edge with itself (our reading: the paper's fusion operations "
+                  "take two operands and it does not say how other counts meet them).", _data_note(dataset)]
     return res
 
 
@@ -526,7 +544,7 @@ def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> T
     """Tables IV-V: every search gets the same charged training seconds (``params.budget_seconds``)
     per run, ``params.runs`` seeded runs each; the cell is the test metric of each run's final
     incumbent. Row keys: ``hf:<algorithm>`` (this family on ``params.dataset``: hfmnas, bmnas, edf,
-    rs), ``tree:<algorithm>`` (the tree-fusion family on ``params.tree_dataset``: edf, csgnas),
+    rs, rea), ``tree:<algorithm>`` (the tree-fusion family on ``params.tree_dataset``: edf, csgnas),
     ``mfas`` (MFAS-like searches on their own schedule, not cut to the budget: their row note gives
     the charged seconds) or an architecture key (a fixed network, no search)."""
     from tqdm.auto import tqdm

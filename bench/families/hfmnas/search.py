@@ -15,6 +15,11 @@ attention) is on during the search; the genotype is retrained from scratch. Our 
   predecessors' mixed edges, so every predecessor can feed either operand; the kept edges are
   the two predecessors whose strongest non-``none`` operation weighs most (DARTS's rule), and
   the operand whose alpha weight on it is higher comes first;
+* Figs. 11-12's other derivations (settings ``top_ops``, ``top_edges``): top-k beta sums the
+  node's k heaviest fusion operations; top-k gamma keeps its k strongest predecessors (all of
+  them when it has fewer), ordered by how much more the first operand's alpha weighs them than
+  the second's, the first half (rounded up) summed into the first operand and the rest into
+  the second; a single edge fuses with itself;
 * the cells read the paper's inputs (LFBC (tl, il), HFBC (th, ih)); stacking, IMM and the
   classifier of the genotype are the preset's; the search runs the recipe's epochs without
   early stopping;
@@ -56,7 +61,7 @@ class DartsSettings:
     def digest(self) -> str:
         from bench.core.presets import settings_digest
 
-        return settings_digest(self)
+        return settings_digest(self, getattr(self, "LATER_FIELDS", {}))
 
 
 @dataclass(frozen=True)
@@ -70,10 +75,19 @@ class HFSettings(DartsSettings):
     arch_lr: float = 3e-4
     arch_weight_decay: float = 1e-3
     version: int = 1
+    top_ops: int = 1            # top-k beta: fusion ops kept (summed) per node
+    top_edges: int = 2          # top-k gamma: incoming edges kept per node (at most its predecessors)
+
+    #: fields added after searches were cached: at these values they leave the digest unchanged
+    LATER_FIELDS = {"top_ops": 1, "top_edges": 2}
 
     def __post_init__(self):
-        from bench.families.hfmnas.space import MAX_NODES
+        from bench.families.hfmnas.space import FUSION_OPS, MAX_NODES
 
+        if not 1 <= self.top_ops <= len(FUSION_OPS):
+            raise HFSettingsError(f"top_ops (top-k beta) must be in 1..{len(FUSION_OPS)}, got {self.top_ops}")
+        if not 1 <= self.top_edges <= MAX_NODES + 1:
+            raise HFSettingsError(f"top_edges (top-k gamma) must be in 1..{MAX_NODES + 1}, got {self.top_edges}")
         if not 1 <= self.nodes <= MAX_NODES:
             raise HFSettingsError(f"nodes must be in 1..{MAX_NODES}, got {self.nodes}")
         if not 1 <= self.keep <= self.nodes:
@@ -165,11 +179,16 @@ def derive(arch_np: dict, importance: dict, settings: HFSettings):
             g = np.array(gamma[j], dtype=float)
             g[:, none] = -1.0
             strength = g.max(1)
-            p, q = sorted(np.argsort(-strength, kind="stable")[:2].tolist())
-            first, second = (p, q) if alpha[j][0][p] - alpha[j][0][q] >= alpha[j][1][p] - alpha[j][1][q] else (q, p)
-            nodes.append(Node(FUSION_OPS[int(np.argmax(beta[j]))],
-                              ((EDGE_OPS[int(np.argmax(g[first]))], int(first)),
-                               (EDGE_OPS[int(np.argmax(g[second]))], int(second)))))
+            kept = sorted(np.argsort(-strength, kind="stable")[:settings.top_edges].tolist())
+            a0, a1 = alpha[j]
+            if len(kept) == 2:  # the paper's rule, compared as it always was (ties: the earlier first)
+                p, q = kept
+                kept = [p, q] if a0[p] - a0[q] >= a1[p] - a1[q] else [q, p]
+            else:  # how much more the first operand weighs each (stable: ties keep predecessor order)
+                kept = sorted(kept, key=lambda p: -(a0[p] - a1[p]))
+            ops = [FUSION_OPS[int(k)] for k in np.argsort(-np.asarray(beta[j]), kind="stable")[:settings.top_ops]]
+            nodes.append(Node(ops[0], tuple((EDGE_OPS[int(np.argmax(g[p]))], int(p)) for p in kept), tuple(ops[1:]),
+                              (len(kept) + 1) // 2))
         keep = tuple(int(k) + 1 for k in np.argsort(-np.asarray(importance[side]), kind="stable")[:settings.keep])
         cells[side] = Cell(inputs, tuple(nodes), keep)
     return HFSpace(core=False).check(HFArch(cells["low"], cells["high"], settings.stack, settings.imm, settings.cm))

@@ -5,18 +5,23 @@ Two modalities ``t`` and ``i`` each give a low-level (``tl``, ``il``) and a high
 
 * LFBC and HFBC: two DARTS cells, each reading an unordered pair of the four features
   (the paper's choice: LFBC (tl, il), HFBC (th, ih); Fig. 10 varies them). A cell has n
-  intermediate nodes; node j reads two edges from distinct earlier nodes (``@0``, ``@1`` are
+  intermediate nodes; node j reads edges from distinct earlier nodes (``@0``, ``@1`` are
   the cell's inputs, ``@n1``.. its nodes), each edge one of :data:`EDGE_OPS`, and combines
   them with one of the nine fusion operations of Table VIII (:data:`FUSION_OPS`). The cell
-  output concatenates the ``keep`` nodes (node importance keeps the top-K; paper: 3 of 4);
+  output concatenates the ``keep`` nodes (node importance keeps the top-K; paper: 3 of 4).
+  The paper's derivation keeps two edges and one fusion operation per node (top-2 gamma, top-1
+  beta); Figs. 11-12 vary both, so a node may also read one edge or more than two (its edges
+  split into two operand groups, each summed; one group fuses with itself) and sum several
+  fusion operations of the same two operands, written ``n2=sum+mhatt(linrelu@n1+skip@0,skip@1)``;
 * ``s``: the stacking number (1 or 2; a second LFBC/HFBC pair fuses the first pair's outputs);
 * ``imm``: the inconsistency-mitigation module on the two cells' outputs: none, multi-head
   attention, DCCA, or DCCA then attention (the paper's);
 * ``cm``: the classifier: an MLP, or a Bi-LSTM over the ``t`` high-level tokens cascaded with
   the fused vector (the paper's CM).
 
-Canonical string (edges of a symmetric fusion op sorted, pairs in :data:`INPUTS` order, keep
-sorted)::
+Canonical string (fusion ops in :data:`FUSION_OPS` order, an operand's edges sorted, the two
+operands sorted when every fusion op of the node is symmetric, pairs in :data:`INPUTS` order,
+keep sorted)::
 
     L(tl,il):n1=mhatt(skip@0,skip@1);keep=n1|H(th,ih):n1=mhatt(skip@0,skip@1);keep=n1|s=1|imm=dcca+mha|cm=mlp
 
@@ -59,10 +64,24 @@ DEFAULT_LOW, DEFAULT_HIGH = ("tl", "il"), ("th", "ih")
 
 @dataclass(frozen=True)
 class Node:
-    """op(edge_a, edge_b); an edge is (edge op, source) with source 0, 1 = the cell inputs, k+2 = node k+1."""
+    """The sum over :attr:`ops` of op(A, B), where A sums the edges ``edges[:split]`` and B the
+    rest (B = A when no edge is left); an edge is (edge op, source) with source 0, 1 = the cell
+    inputs, k+2 = node k+1. The paper's nodes have one op and two edges: op(edge_a, edge_b)."""
 
     op: str
-    edges: tuple[tuple[str, int], tuple[str, int]]
+    edges: tuple[tuple[str, int], ...]
+    more_ops: tuple[str, ...] = ()  # further fusion ops summed with ``op`` (top-k beta, k > 1)
+    split: int = 1
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return (self.op,) + self.more_ops
+
+    @property
+    def operands(self) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, int], ...]]:
+        """The edges summed into each operand (the same group twice for a single group)."""
+        a = self.edges[:self.split]
+        return a, self.edges[self.split:] or a
 
 
 @dataclass(frozen=True)
@@ -101,6 +120,19 @@ def _src(k: int) -> str:
     return f"@{k}" if k < 2 else f"@n{k - 1}"
 
 
+def _parse_src(text: str) -> int:
+    """The source number of ``0``, ``1`` or ``n<k>`` (k >= 1); -1 when malformed."""
+    if text in ("0", "1"):
+        return int(text)
+    if text.startswith("n") and text[1:].isdigit() and int(text[1:]) >= 1:
+        return int(text[1:]) + 1
+    return -1
+
+
+def _edge_key(edge: tuple[str, int]) -> str:
+    return f"{edge[0]}{_src(edge[1])}"
+
+
 class HFSpace(SearchSpace):
     """LFBC/HFBC cells, stacking, IMM and classifier; ``core``: the tabulated 465-member slice."""
 
@@ -136,27 +168,43 @@ class HFSpace(SearchSpace):
             raise InvalidArchitectureError(f"cell {name}: 1..{MAX_NODES} intermediate nodes, got {len(cell.nodes)}")
         nodes = []
         for j, node in enumerate(cell.nodes):
-            if node.op not in FUSION_OPS:
-                raise InvalidArchitectureError(f"cell {name} node n{j + 1}: fusion op {node.op!r}, one of "
-                                               f"{', '.join(FUSION_OPS)}")
-            if len(node.edges) != 2:
-                raise InvalidArchitectureError(f"cell {name} node n{j + 1}: exactly 2 incoming edges")
-            for op, src in node.edges:
-                if op not in EDGE_OPS:
-                    raise InvalidArchitectureError(f"cell {name} node n{j + 1}: edge op {op!r}, one of "
-                                                   f"{', '.join(EDGE_OPS)}")
-                if not 0 <= src < j + 2:
-                    raise InvalidArchitectureError(f"cell {name} node n{j + 1}: source {_src(src)} is not an "
-                                                   f"earlier node (@0, @1{''.join(', ' + _src(k) for k in range(2, j + 2))})")
-            if swap:
-                node = Node(node.op, tuple((op, 1 - src if src < 2 else src) for op, src in node.edges))
-            if node.edges[0][1] == node.edges[1][1]:
-                raise InvalidArchitectureError(f"cell {name} node n{j + 1}: its two edges come from one source "
-                                               f"{_src(node.edges[0][1])}")
+            where = f"cell {name} node n{j + 1}"
+            if not isinstance(node.more_ops, tuple) or not isinstance(node.split, int):
+                raise InvalidArchitectureError(f"{where}: more_ops must be a tuple of op names and split an int, got "
+                                               f"{node.more_ops!r}, {node.split!r}")
+            ops = tuple(node.ops)
+            for op in ops:
+                if op not in FUSION_OPS:
+                    raise InvalidArchitectureError(f"{where}: fusion op {op!r}, one of {', '.join(FUSION_OPS)}")
+            if len(set(ops)) != len(ops):
+                raise InvalidArchitectureError(f"{where}: fusion ops {'+'.join(ops)} repeat one")
+            ops = tuple(sorted(ops, key=FUSION_OPS.index))
             edges = tuple(node.edges)
-            if node.op in SYMMETRIC:
-                edges = tuple(sorted(edges, key=lambda e: f"{e[0]}{_src(e[1])}"))
-            nodes.append(Node(node.op, edges))
+            if not 1 <= len(edges) <= j + 2:
+                raise InvalidArchitectureError(f"{where}: 1..{j + 2} incoming edges (one per earlier node), "
+                                               f"got {len(edges)}")
+            if not 1 <= node.split <= len(edges):
+                raise InvalidArchitectureError(f"{where}: split {node.split}: the first operand sums edges "
+                                               f"1..split, so split is in 1..{len(edges)}")
+            for op, src in edges:
+                if op not in EDGE_OPS:
+                    raise InvalidArchitectureError(f"{where}: edge op {op!r}, one of {', '.join(EDGE_OPS)}")
+                if not 0 <= src < j + 2:
+                    raise InvalidArchitectureError(f"{where}: source {_src(src)} is not an earlier node "
+                                                   f"(@0, @1{''.join(', ' + _src(k) for k in range(2, j + 2))})")
+            if swap:
+                edges = tuple((op, 1 - src if src < 2 else src) for op, src in edges)
+            srcs = [src for _, src in edges]
+            if len(set(srcs)) != len(srcs):
+                twice = next(x for x in srcs if srcs.count(x) > 1)
+                raise InvalidArchitectureError(f"{where}: two of its edges come from one source {_src(twice)}")
+            # each operand sums its edges, so their order within a group is free; the groups swap
+            # only when every fusion op is symmetric
+            a = sorted(edges[:node.split], key=_edge_key)
+            b = sorted(edges[node.split:], key=_edge_key)
+            if b and all(op in SYMMETRIC for op in ops) and [_edge_key(e) for e in b] < [_edge_key(e) for e in a]:
+                a, b = b, a
+            nodes.append(Node(ops[0], tuple(a + b), ops[1:], len(a)))
         keep = tuple(sorted(set(cell.keep)))
         if not keep or len(keep) != len(cell.keep) or any(not 1 <= k <= len(nodes) for k in keep):
             raise InvalidArchitectureError(f"cell {name}: keep {cell.keep} must name distinct nodes among "
@@ -164,7 +212,11 @@ class HFSpace(SearchSpace):
         return Cell(pair, tuple(nodes), keep)
 
     def _encode_cell(self, cell: Cell, name: str) -> str:
-        nodes = ";".join(f"n{j + 1}={n.op}({','.join(f'{op}{_src(s)}' for op, s in n.edges)})"
+        def group(edges) -> str:
+            return "+".join(map(_edge_key, edges))
+
+        nodes = ";".join(f"n{j + 1}={'+'.join(n.ops)}({group(n.edges[:n.split])}"
+                         f"{',' + group(n.edges[n.split:]) if n.split < len(n.edges) else ''})"
                          for j, n in enumerate(cell.nodes))
         return f"{name}({','.join(cell.inputs)}):{nodes};keep={','.join(f'n{k}' for k in cell.keep)}"
 
@@ -174,7 +226,8 @@ class HFSpace(SearchSpace):
                 f"|cm={a.cm}")
 
     _CELL = re.compile(r"^([LH])\((\w+),(\w+)\):(.*);keep=((?:n\d+,)*n\d+)$")
-    _NODE = re.compile(r"^n(\d+)=(\w+)\((\w+)@(n?\d+),(\w+)@(n?\d+)\)$")
+    _NODE = re.compile(r"^n(\d+)=(\w+(?:\+\w+)*)\(([^(),]+)(?:,([^(),]+))?\)$")
+    _EDGE = re.compile(r"^(\w+)@(n?\d+)$")
 
     def decode(self, text: str) -> HFArch:
         if not isinstance(text, str):
@@ -199,12 +252,19 @@ class HFSpace(SearchSpace):
         for j, part in enumerate(m.group(4).split(";")):
             nm = self._NODE.match(part)
             if not nm or int(nm.group(1)) != j + 1:
-                raise InvalidArchitectureError(f"cell {want}: node {part!r} (expected n{j + 1}=op(edge@src,edge@src))")
-            srcs = [int(s[1:]) + 1 if s.startswith("n") else int(s) for s in (nm.group(4), nm.group(6))]
-            if any(s == 1 and t.startswith("n") for s, t in zip(srcs, (nm.group(4), nm.group(6)))) \
-                    or any(s >= 2 and not t.startswith("n") for s, t in zip(srcs, (nm.group(4), nm.group(6)))):
-                raise InvalidArchitectureError(f"cell {want}: sources are @0, @1 or @n<k>, got {part!r}")
-            nodes.append(Node(nm.group(2), ((nm.group(3), srcs[0]), (nm.group(5), srcs[1]))))
+                raise InvalidArchitectureError(f"cell {want}: node {part!r} (expected n{j + 1}=op(edge@src,edge@src), "
+                                               f"or ops joined by + and operands summing edges joined by +)")
+            groups = [nm.group(3).split("+")] + ([nm.group(4).split("+")] if nm.group(4) else [])
+            edges = []
+            for text in (t for g in groups for t in g):
+                em = self._EDGE.match(text)
+                src = _parse_src(em.group(2)) if em else -1
+                if src < 0:
+                    raise InvalidArchitectureError(f"cell {want}: edge {text!r} in {part!r}: expected op@src, "
+                                                   f"src @0, @1 or @n<k>")
+                edges.append((em.group(1), src))
+            ops = nm.group(2).split("+")
+            nodes.append(Node(ops[0], tuple(edges), tuple(ops[1:]), len(groups[0])))
         keep = tuple(int(k[1:]) for k in m.group(5).split(","))
         return Cell((m.group(2), m.group(3)), tuple(nodes), keep)
 
@@ -227,9 +287,10 @@ class HFSpace(SearchSpace):
 
     @staticmethod
     def cell_size(nodes: int, keep: int) -> int:
-        """Distinct cells of ``nodes`` nodes keeping ``keep``, for one input pair: node j picks two
-        distinct earlier sources, an edge op on each, and a fusion op (ordered operands for the
-        asymmetric ones)."""
+        """Distinct cells of ``nodes`` nodes keeping ``keep``, for one input pair, in the paper's
+        search configuration: node j picks two distinct earlier sources, an edge op on each, and
+        one fusion op (ordered operands for the asymmetric ones). The grammar's other nodes
+        (Figs. 11-12's top-k beta and gamma) are decoded and trained but not counted."""
         per_op = len(SYMMETRIC) + 2 * (len(FUSION_OPS) - len(SYMMETRIC))
         total = math.comb(nodes, keep)
         for j in range(1, nodes + 1):
@@ -307,18 +368,25 @@ class HFSpace(SearchSpace):
         j = int(rng.integers(len(nodes)))
         node = nodes[j]
         kind = int(rng.integers(4))
-        if kind == 0:
-            nodes[j] = Node(FUSION_OPS[int(rng.integers(len(FUSION_OPS)))], node.edges)
+        if kind == 0:  # one of the node's fusion ops replaced by one it does not have
+            if not node.more_ops:  # (the paper's nodes draw as they always did)
+                nodes[j] = replace(node, op=FUSION_OPS[int(rng.integers(len(FUSION_OPS)))])
+            else:
+                ops = list(node.ops)
+                which = int(rng.integers(len(ops)))
+                free = [o for o in FUSION_OPS if o not in ops or o == ops[which]]
+                ops[which] = free[int(rng.integers(len(free)))]
+                nodes[j] = replace(node, op=ops[0], more_ops=tuple(ops[1:]))
         elif kind in (1, 2):
-            e = int(rng.integers(2))
+            e = int(rng.integers(len(node.edges)))
             edges = list(node.edges)
             if kind == 1:
                 edges[e] = (EDGE_OPS[int(rng.integers(len(EDGE_OPS)))], edges[e][1])
             else:
-                other = edges[1 - e][1]
-                choices = [s for s in range(j + 2) if s != other]
+                used = {s for i, (_, s) in enumerate(edges) if i != e}
+                choices = [s for s in range(j + 2) if s not in used]
                 edges[e] = (edges[e][0], int(choices[int(rng.integers(len(choices)))]))
-            nodes[j] = Node(node.op, tuple(edges))
+            nodes[j] = replace(node, edges=tuple(edges))
         else:
             keep = tuple(int(k) + 1 for k in rng.choice(len(nodes), size=len(cell.keep), replace=False))
             return Cell(cell.inputs, tuple(nodes), keep)
