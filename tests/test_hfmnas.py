@@ -509,3 +509,24 @@ def test_incumbent_is_the_best_finite_fitness_and_an_empty_run_has_none():
     assert _incumbent(rec, None, "test_f1m")[0] == "" and math.isnan(_incumbent(rec, None, "test_f1m")[1])
     rec.archs, rec.values, rec.test_values, rec.test_metric = ["a", "b", "c"], [50.0, float("nan"), 55.0], [1.0, 2.0, 3.0], "test_f1m"
     assert _incumbent(rec, None, "test_f1m") == ("c", 3.0)
+
+
+def test_recipe_rank_diagnostic_correlates_seed_means_and_names_bad_keys(monkeypatch):
+    """The runner's arithmetic on stand-in records: a recipe that reverses the ranking gives -1."""
+    import bench.families.hfmnas.paper as hp
+    from bench.repro.spec import load_specs
+
+    def fake(dataset, arch, recipe=None):
+        base = float(sum(map(ord, arch)) % 97)
+        score = -base if recipe is not None else base
+        return [{"test_f1m": score + 0.01 * s} for s in range(3)]
+
+    monkeypatch.setattr(hp, "records", fake)
+    spec = load_specs()["hfmnas-diagnostics"]
+    res = hp.hfmnas_recipe_rank(spec, 3, progress=False)
+    for row in spec.rows:
+        rho, floor, change = res.cells[row.name]
+        assert rho.mean == pytest.approx(-1.0) and floor.mean == pytest.approx(1.0) and change.mean < 0
+    bad = replace(spec, rows=[replace(spec.rows[0], key="rank:landuse21:width=8")])
+    with pytest.raises(ValueError, match="recipe field"):
+        hp.hfmnas_recipe_rank(bad, 3, progress=False)
