@@ -35,17 +35,13 @@ def cached_search(run, rng: np.random.Generator, family: str, name: str, setting
         info["stopped"] = (f"the supernet costs {cost:.1f} charged seconds, more than the {max(left, 0.0):.1f} "
                            "left in the budget; nothing trained or charged")
         return None
-    outcome = oracle.overlay.get(key)
-    if outcome is None:
-        if not getattr(oracle, "allow_train", True):
-            from bench.errors import MissingValueError
-
-            raise MissingValueError(f"{oracle.benchmark}/{oracle.dataset}: no cached {label} search for torch seed "
-                                    f"{seed} (recipe {oracle.recipe.key}); open the oracle with allow_train=True")
+    def search() -> dict:
         t0 = time.perf_counter()
         outcome = train(seed)
-        outcome.update(charged_seconds=cost, wall_seconds=time.perf_counter() - t0, store_sha256=store_sha256)
-        oracle.overlay.put(key, oracle.dataset, label, seed, oracle.recipe.key, outcome)
+        return {**outcome, "charged_seconds": cost, "wall_seconds": time.perf_counter() - t0,
+                "store_sha256": store_sha256}
+
+    outcome = oracle.cached(label, seed, oracle.recipe.key, search)
     run.charge(cost, f"{family} supernet")
     info.update({k: v for k, v in outcome.items() if k not in _UNRECORDED + tuple(hidden)})
     if not run.done:

@@ -51,3 +51,12 @@ def f1_scores(y: np.ndarray, pred: np.ndarray, n_classes: int) -> tuple[float, f
         denom = np.sum(pred == c) + support[c]
         f1[c] = 2 * tp / denom if denom else 0.0
     return float(f1.mean()), float((f1 * support).sum() / support.sum())
+
+
+def multilabel_f1_scores(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float]:
+    """Macro and support-weighted F1 over the labels of boolean [n, L] arrays (a label absent from
+    both counts 0 in macro)."""
+    tp, support = (pred & truth).sum(0), truth.sum(0)
+    denom = pred.sum(0) + support
+    f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
+    return float(f1.mean()), float((f1 * support).sum() / max(support.sum(), 1))

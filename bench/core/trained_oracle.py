@@ -135,6 +135,21 @@ class TrainedOracle:
             raise MissingValueError(f"{self.benchmark}/{self.dataset}: {metric!r} was not recorded for {arch!r}")
         return float(v)
 
+    def cached(self, label: str, seed: int, recipe_key: str, compute: Callable[[], dict], trains: bool = True) -> dict:
+        """What is stored under ``Overlay.key(dataset, label, seed, recipe_key)`` in the overlay, else
+        ``compute()`` stored there: for outcomes that are not one architecture's record (a supernet
+        search, a network outside the space). Where ``compute`` ``trains`` and this oracle may not
+        train, a miss is refused."""
+        key = Overlay.key(self.dataset, label, seed, recipe_key)
+        got = self.overlay.get(key)
+        if got is None:
+            if trains and not self.allow_train:
+                raise MissingValueError(f"{self.benchmark}/{self.dataset}: nothing cached for {label!r} seed {seed} "
+                                        f"(recipe {recipe_key}); open the oracle with allow_train=True")
+            got = compute()
+            self.overlay.put(key, self.dataset, label, seed, recipe_key, got)
+        return got
+
     def charged_seconds(self, key: str) -> float:
         """Seconds a search is charged: the shipped table's recorded seconds for its rows, the
         cost model's (:meth:`model_cost`) for every other model - the same on every machine.

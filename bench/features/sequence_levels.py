@@ -60,12 +60,6 @@ def summaries(store: SequenceStore, split: str = "standard") -> dict[str, np.nda
     return out
 
 
-def _macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
-    tp = (pred & y).sum(0)
-    denom = pred.sum(0) + y.sum(0)
-    return float(np.mean(np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)))
-
-
 def bag_of_tokens(ids: np.ndarray, vocab_size: int) -> np.ndarray:
     """[n, vocab - 1] term frequencies of the token ids of each row (id 0, padding, left out)."""
     out = np.zeros((len(ids), vocab_size), dtype=np.float32)
@@ -82,7 +76,7 @@ def level_features(store: SequenceStore, labels: np.ndarray, recipe: BackboneRec
     """``({<m>@1: [n, 64], <m>@2: [n, 32]}, info)``: the backbones' hidden layers for every row.
     ``labels`` [n, L] 0/1 train a multi-label backbone (binary cross-entropy), [n] class ids a
     multi-class one (cross-entropy); ``feats``: the input per modality (default :func:`summaries`)."""
-    from bench.core.torchutil import f1_scores
+    from bench.core.torchutil import f1_scores, multilabel_f1_scores
 
     tr, te = store.rows(split, "train"), store.rows(split, "test")
     multilabel = labels.ndim == 2
@@ -96,7 +90,7 @@ def level_features(store: SequenceStore, labels: np.ndarray, recipe: BackboneRec
                                    else nn.functional.cross_entropy)
         with torch.no_grad():
             logits = net[4](h2)[te]
-        f1m = (_macro_f1(labels[te].astype(bool), (logits > 0).numpy()) if multilabel
+        f1m = (multilabel_f1_scores(labels[te].astype(bool), (logits > 0).numpy())[0] if multilabel
                else f1_scores(labels[te], logits.argmax(1).numpy(), n_out)[0])
         out[f"{m}@1"], out[f"{m}@2"] = h1.numpy(), h2.numpy()
         info[m] = {"test_f1m": round(100 * f1m, 4), "in_dim": int(x.shape[1]), "hidden": list(recipe.hidden)}
@@ -132,6 +126,10 @@ def _mosi_labels(source: SequenceStore, train: np.ndarray, split: str):
     return ta3, {"ta3": ta3, "ta2": ta2, "sentiment": sent}, info, feats
 
 
+#: source store -> its labels and backbone inputs ``(target, labels, label info, inputs per modality)``
+TARGETS = {"pom": _pom_labels, "mosi": _mosi_labels}
+
+
 def levels_store(source: SequenceStore, name: str = "pom-levels", recipe: BackboneRecipe = LEVELS_RECIPE
                  ) -> SequenceStore:
     """The derived store of ``source`` (see the module doc)."""
@@ -140,7 +138,9 @@ def levels_store(source: SequenceStore, name: str = "pom-levels", recipe: Backbo
 
     split = "standard"
     train = source.rows(split, "train")
-    target, labels, label_info, inputs = (_pom_labels if source.name == "pom" else _mosi_labels)(source, train, split)
+    if source.name not in TARGETS:
+        raise ValueError(f"no levels store is derived from {source.name!r}; sources: {', '.join(TARGETS)}")
+    target, labels, label_info, inputs = TARGETS[source.name](source, train, split)
     feats, info = level_features(source, target, recipe, split, inputs)
     modalities = {k: v[:, None, :] for k, v in feats.items()}
     valid = {k: np.ones((source.n, 1), dtype=bool) for k in feats}

@@ -36,25 +36,27 @@ class PaperCache:
             self._oracles[key] = self._open(dataset, allow_train=True, overlay=self.path(), **kw)
         return self._oracles[key]
 
-    def has_table(self, dataset: str) -> bool:
-        """Whether a table ships for the dataset (its view, once opened, is kept for :meth:`view`)."""
+    def _opened_view(self, dataset: str):
+        """The dataset's table view, opened once and kept; None where no table ships."""
         if dataset not in self._views:
             view = self._table_view(dataset)
             if view is None:
-                return False
-            self._views[dataset] = view
-        return True
-
-    def view(self, dataset: str):
-        if dataset not in self._views:
-            view = self._table_view(dataset)
-            if view is None:
-                from bench.errors import TableMissingError
-
-                raise TableMissingError(f"no shipped table for {self.family}/{dataset}: build it with "
-                                        f"`mmnas-bench tables build {self.family}-{dataset}`")
+                return None
             self._views[dataset] = view
         return self._views[dataset]
+
+    def has_table(self, dataset: str) -> bool:
+        """Whether a table ships for the dataset."""
+        return self._opened_view(dataset) is not None
+
+    def view(self, dataset: str):
+        view = self._opened_view(dataset)
+        if view is None:
+            from bench.errors import TableMissingError
+
+            raise TableMissingError(f"no shipped table for {self.family}/{dataset}: build it with "
+                                    f"`mmnas-bench tables build {self.family}-{dataset}`")
+        return view
 
     def searches(self, dataset: str, algo: str, seeds: int, progress: bool) -> list:
         """Seeded runs ``0 .. seeds-1`` of ``algo`` on ``dataset`` (trainings cached in :meth:`path`)."""

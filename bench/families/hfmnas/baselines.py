@@ -90,30 +90,6 @@ def build(name: str, dims: dict[str, int], n_out: int, recipe) -> _Baseline:
     return BASELINES[name](dims, n_out, recipe.tokens * recipe.channels, recipe.dropout)
 
 
-def allowed(oracle, what: str, seed: int) -> None:
-    """Refuse to train on a miss where the oracle was opened without ``allow_train``."""
-    if not getattr(oracle, "allow_train", False):
-        from bench.errors import MissingValueError
-
-        raise MissingValueError(f"hfmnas/{oracle.dataset}: no result for {what!r} seed {seed} (recipe "
-                                f"{oracle.recipe.key}) in the overlay; open the oracle with allow_train=True")
-
-
-def cached(oracle, label: str, seed: int, recipe_key: str, compute, trains: bool = True) -> dict:
-    """The record stored under ``Overlay.key(dataset, label, seed, recipe_key)`` in the oracle's
-    overlay, else ``compute()`` stored there (refused where it ``trains`` and the oracle may not)."""
-    from bench.overlay import Overlay
-
-    key = Overlay.key(oracle.dataset, label, seed, recipe_key)
-    got = oracle.overlay.get(key)
-    if got is None:
-        if trains:
-            allowed(oracle, label, seed)
-        got = compute()
-        oracle.overlay.put(key, oracle.dataset, label, seed, recipe_key, got)
-    return got
-
-
 def result(oracle, name: str, seed: int) -> dict:
     """The baseline trained with ``seed`` on the oracle's data and recipe (cached in its overlay)."""
     from bench.families.hfmnas.trainer import train
@@ -123,5 +99,5 @@ def result(oracle, name: str, seed: int) -> dict:
 
         raise UnknownChoiceError(name, list(BASELINES), "(HF-MNAS fusion baseline)")
     data, recipe = oracle.data, oracle.recipe
-    return cached(oracle, f"baseline:{name}:v{VERSION}", seed, recipe.key, lambda: train(
+    return oracle.cached(f"baseline:{name}:v{VERSION}", seed, recipe.key, lambda: train(
         None, data, seed, recipe, build_model=lambda: build(name, data.dims, data.n_out, recipe)).record())

@@ -90,12 +90,11 @@ class MFASNet(_Baseline):
 def _train(oracle, config: tuple, seed: int, epochs: int) -> dict:
     """One configuration trained for ``epochs`` (early stopping only at the full recipe), cached;
     training on a miss only where the oracle allows it."""
-    from bench.families.hfmnas.baselines import cached
     from bench.families.hfmnas.trainer import train
 
     recipe = oracle.recipe if epochs == oracle.recipe.epochs else replace(oracle.recipe, epochs=epochs, patience=epochs)
     data = oracle.data
-    return cached(oracle, f"{encode(config)}:v1", seed, recipe.key, lambda: train(None, data, seed, recipe, build_model=(
+    return oracle.cached(f"{encode(config)}:v1", seed, recipe.key, lambda: train(None, data, seed, recipe, build_model=(
         lambda: MFASNet(config, data.dims, data.n_out, recipe.tokens * recipe.channels, recipe.dropout))).record())
 
 
@@ -140,10 +139,8 @@ def _ridge(xs: np.ndarray, ys: np.ndarray, lam: float):
 def search(oracle, settings: MFASSettings, seed: int, progress: bool = False) -> dict:
     """The search's outcome on ``oracle``'s data, seeded (training seed ``seed``), cached in the
     oracle's overlay; ``charged_seconds`` is computed under the oracle's current cost model."""
-    from bench.families.hfmnas.baselines import cached
-
-    got = cached(oracle, f"search:mfas:{settings.digest}", seed, oracle.recipe.key,
-                 lambda: _search(oracle, settings, seed, progress), trains=False)  # its trainings check themselves
+    got = oracle.cached(f"search:mfas:{settings.digest}", seed, oracle.recipe.key,
+                        lambda: _search(oracle, settings, seed, progress), trains=False)  # its trainings check themselves
     return {**got, "charged_seconds": charged_seconds(oracle, got)}
 
 

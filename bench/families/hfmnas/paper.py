@@ -395,6 +395,16 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     return res
 
 
+def _recipe_with(spec_id: str, field: str, value):
+    """The family's recipe with one field set (``value`` cast to the field's type)."""
+    from bench.families.hfmnas.trainer import Recipe
+
+    base = Recipe()
+    if field not in Recipe.__dataclass_fields__:
+        raise ValueError(f"{spec_id}: {field!r} is not a field of the HF-MNAS recipe")
+    return replace(base, **{field: type(getattr(base, field))(value)})
+
+
 def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Figs. 13-16: one recipe field (``params.field``: heads, batch size, dropout) swept over
     ``params.values``, each row's architecture retrained at every value; a row's cell is the value
@@ -410,8 +420,7 @@ def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> T
 
     dataset, field, metric = spec.params["dataset"], spec.params["field"], spec.params["metric"]
     values = list(spec.params["values"])
-    if field not in Recipe.__dataclass_fields__:
-        raise ValueError(f"{spec.id}: params.field {field!r} is not a field of the HF-MNAS recipe")
+    _recipe_with(spec.id, field, values[0])  # an unknown field is refused before any training
     base = Recipe()
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
     shown = {"test_f1m": "test F1-M", "test_acc": "test accuracy"}
@@ -420,7 +429,7 @@ def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> T
         arch = arch_of(row.key, dataset, int(spec.params.get("search_seeds", SEEDS)))
         per = {m: [] for m in shown}
         for v in tqdm(values, desc=f"{spec.id} {row.name}", unit=field, disable=not progress):
-            recs = records(dataset, arch, replace(base, **{field: type(getattr(base, field))(v)}))
+            recs = records(dataset, arch, _recipe_with(spec.id, field, v))
             for m in shown:
                 per[m].append([r[m] for r in recs])
         curves[row.name] = {m: np.asarray(x) for m, x in per.items()}  # [value, seed]
@@ -546,16 +555,16 @@ def hfmnas_recipe_rank(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     metric, n = spec.params.get("metric", "test_f1m"), int(spec.params["n_archs"])
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
     rows = _proxy_rows(spec)
+    space = HFSpace(core=True)
+    picks = np.sort(np.random.default_rng(int(spec.params["sample_seed"])).choice(space.size, n, replace=False))
+    archs = [space.encode(space.from_index(int(i))) for i in picks]
     fig, axes = plt.subplots(1, len(rows), figsize=(4.2 * len(rows), 3.8), layout="constrained", squeeze=False)
     for ax, row in zip(axes[0], rows):
         kind, dataset, change = row.key.split(":")
         field, _, value = change.partition("=")
         if kind != "rank" or field not in Recipe.__dataclass_fields__:
             raise ValueError(f"{spec.id} row {row.name!r}: key {row.key!r} must be rank:<dataset>:<recipe field>=<value>")
-        recipe = replace(Recipe(), **{field: type(getattr(Recipe(), field))(value)})
-        space = HFSpace(core=True)
-        picks = np.sort(np.random.default_rng(int(spec.params["sample_seed"])).choice(space.size, n, replace=False))
-        archs = [space.encode(space.from_index(int(i))) for i in picks]
+        recipe = _recipe_with(spec.id, field, value)
         old = np.array([[r[metric] for r in records(dataset, a)] for a in archs])  # [arch, seed]
         new = np.array([[r[metric] for r in records(dataset, a, recipe)] for a in
                         tqdm(archs, desc=f"{spec.id} {row.name}", unit="arch", disable=not progress)])

@@ -23,7 +23,7 @@ from bench import numerics
 from bench.core.best_epoch import BestEpoch
 from bench.core.recipe import recipe_key
 from bench.core.store_trainer import StoreTrainer, TrainResult
-from bench.core.torchutil import f1_scores, pinned_numerics, resolve_device
+from bench.core.torchutil import f1_scores, multilabel_f1_scores, pinned_numerics, resolve_device
 from bench.families.hfmnas.data import HFData
 from bench.families.hfmnas.model import HFNet
 from bench.families.hfmnas.ops import dcca_correlation
@@ -65,11 +65,8 @@ def _scores(y: np.ndarray, logits: np.ndarray, n_out: int) -> dict[str, float]:
     is the share of correct label decisions (Hamming accuracy)."""
     if y.ndim == 2:
         pred, truth = logits > 0, y.astype(bool)
-        tp, support = (pred & truth).sum(0), truth.sum(0)
-        denom = pred.sum(0) + support
-        f1 = np.where(denom > 0, 2 * tp / np.maximum(denom, 1), 0.0)
-        return {"acc": 100.0 * float((pred == truth).mean()), "f1m": 100.0 * float(f1.mean()),
-                "f1w": 100.0 * float((f1 * support).sum() / max(support.sum(), 1))}
+        f1m, f1w = multilabel_f1_scores(truth, pred)
+        return {"acc": 100.0 * float((pred == truth).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
     pred = logits.argmax(1)
     f1m, f1w = f1_scores(y, pred, n_out)
     return {"acc": 100.0 * float((pred == y).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
