@@ -7,7 +7,6 @@ choice is closed, the valid choices); no traceback reaches the user.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
@@ -159,7 +158,8 @@ def _table_compare_datasets(a) -> list[str]:
     from bench import registry
 
     _options(a, a.bench)
-    _only(a.bench, {"--budget-seconds": a.budget_seconds}, " (a fixed table: runs count evaluations, --budget)")
+    _only(a.bench, {"--budget-seconds": a.budget_seconds, "--eval-seeds": a.eval_seeds if a.eval_seeds != 1 else None},
+          " (a fixed table: runs count evaluations, --budget)")
     datasets = a.dataset or [registry.default_dataset(a.bench)]
     for ds in datasets:
         _check_dataset(a.bench, ds)
@@ -228,15 +228,33 @@ def _compare_trained(a) -> int:
     _check_dataset(a.bench, dataset)
     _check_algos(a.algo, a.bench)
     algos = a.algo or list(registry.info(a.bench).default_algorithms)
+    gate = _gate_line(a.bench, dataset, options)
     records = compare.compare_trained(a.bench, dataset, algos, range(a.seeds), a.budget_seconds or 30.0,
-                                      out_dir=a.out, progress=not a.no_progress, **options)
+                                      out_dir=a.out, progress=not a.no_progress, eval_seeds=a.eval_seeds, **options)
     runs = trained_report.runs_frame(records)
     r = records[0]
-    print(f"{a.bench}/{dataset}: searched {r.metric}; {r.test_metric} of the incumbent reported\n")
+    per_eval = f"; each evaluation the mean of {a.eval_seeds} seeds" if a.eval_seeds > 1 else ""
+    print(f"{a.bench}/{dataset}: searched {r.metric}; {r.test_metric} of the incumbent reported{per_eval}")
+    if gate:
+        print(gate)
+    print()
     print(trained_report.format_summary(trained_report.summary_frame(runs, reference=algos[0])))
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records")
     return 0
+
+
+def _gate_line(bench: str, dataset: str, options: dict) -> str:
+    """What the quality gate says of the table a trained comparison answers from ('' where none ships)."""
+    from bench.core import quality
+    from bench.families import get as family_of
+
+    family = family_of(bench)
+    view = family.table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
+    entry = quality.verdict_of(view.table_path.name) if view is not None else None
+    if entry is None:
+        return ""
+    return f"quality gate of tables/{view.table_path.name}: {quality.summary(entry)}"
 
 
 # ---- plot -------------------------------------------------------------------------------------
@@ -332,6 +350,7 @@ def _info_table(a, family) -> None:
 
 def _info_trained(a, family) -> None:
     from bench import algorithms
+    from bench.core import quality
 
     names = family.datasets()
     print(f"{family.name}: {family.description}\n  datasets: {', '.join(names)}")
@@ -351,10 +370,9 @@ def _info_trained(a, family) -> None:
             secs = t.query_many(t.archs(), "train_seconds") * t.metric_info("train_seconds").n_seed
             print(f"      built in {np.nansum(secs) / 3600:.2f} CPU-hours of training "
                   f"({len(secs) * t.metric_info('train_seconds').n_seed / np.nansum(secs):.3f} models/s as measured by the build)")
-        noise = json.loads(t.attrs.get("provenance", "{}")).get("seed_noise", {})
-        for m, r in noise.items():  # where the builder measured it: seed noise against architecture spread
-            print(f"      {m}: ICC(1) {r['icc1']:.2f}, median seed std {r['median_seed_std']:.4g}, IQR of seed means "
-                  f"{r['iqr_of_means']:.4g}" + ("  -> ranks are noise-dominated" if r["noise_dominated"] else ""))
+        entry = quality.verdict_of(t.table_path.name)
+        if entry is not None:
+            print(f"      quality gate: {quality.summary(entry)}")
         if a.metrics:
             _print_metrics(t)
 
@@ -378,16 +396,36 @@ _TABLE_FLAGS = {  # which action reads which flag
     "list": set(),
     "status": set(),
     "reproduce": {"--out", "--seeds", "--no-progress"},
+    "quality": {"--write", "--no-progress"},
 }
+
+
+def _tables_quality(a) -> int:
+    """Recompute the quality gate of every trained table; compare with (or --write) tables/QUALITY.json."""
+    from bench.core import quality
+
+    report = quality.compute_report(progress=not a.no_progress)
+    print(quality.format_report(report))
+    path = quality.report_path()
+    text = quality.report_json(report)
+    if a.write:
+        quality.write_report(report)
+        print(f"\nwrote {path}")
+    elif not path.exists() or path.read_text() != text:
+        print(f"\n{path} is missing or differs from this computation: run `mmnas-bench tables quality --write`")
+        return 1
+    else:
+        print(f"\n{path} matches this computation")
+    return 0
 
 
 def _cmd_tables(a) -> int:
     given = {"--source": a.source, "--out": a.out, "--if-missing": a.if_missing, "--seeds": a.seeds,
-             "--no-progress": a.no_progress, "--accept-new-reference": a.accept_new_reference}
+             "--no-progress": a.no_progress, "--accept-new-reference": a.accept_new_reference, "--write": a.write}
     stray = [f for f, v in given.items() if v not in (None, False) and f not in _TABLE_FLAGS[a.action]]
     if stray:
         raise BenchError(f"tables {a.action} does not take {stray[0]}")
-    if a.names and a.action in ("verify", "list", "status"):
+    if a.names and a.action in ("verify", "list", "status", "quality"):
         raise BenchError(f"tables {a.action} takes no names, got {a.names}")
     if a.action == "build":
         _tables_build(a)
@@ -398,9 +436,13 @@ def _cmd_tables(a) -> int:
             raise BenchError(f"--out {a.out!r} is not a folder")
         print("\n".join(builders.verify(Path(a.out) if a.out else None)))
     elif a.action == "status":
+        from bench.core import quality
         from bench.repro.reproduce import format_scoreboard, scoreboard
 
         print(format_scoreboard(scoreboard()))
+        print("\n" + quality.format_verdicts(quality.shipped_report()))
+    elif a.action == "quality":
+        return _tables_quality(a)
     elif a.action == "list":
         from bench.repro.spec import load_specs
 
@@ -554,6 +596,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget-seconds", type=_positive_seconds, default=None,
                    help="trained benchmarks: charged training seconds per run, the equal cost every algorithm gets "
                         "(default 30)")
+    c.add_argument("--eval-seeds", type=_int_at_least(1), default=1,
+                   help="trained benchmarks: seeds per evaluation; the fitness is their mean and each seed's training "
+                        "is charged (a table whose single seeds are noise-dominated may rank by 3-seed means: "
+                        "`tables quality`)")
     c.add_argument("--multitask", action="store_true",
                    help="fixed tables: search all --dataset at once, one multi-task run per seed: multi-task "
                         "algorithms together, the others on each task independently; per-task and total "
@@ -626,7 +672,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="build: replace shipped stores even where the rebuild differs from them")
     sq.set_defaults(fn=_cmd_sequence)
 
-    t = sub.add_parser("tables", help="score tables (build, verify) and paper tables (list, status, reproduce)")
+    t = sub.add_parser("tables", help="score tables (build, verify, quality: can each trained table rank "
+                                      "architectures?) and paper tables (list, status, reproduce)")
     t.add_argument("action", choices=list(_TABLE_FLAGS))
     t.add_argument("names", nargs="*", help="build: table names or 'all'; reproduce: spec ids (default all)")
     t.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
@@ -636,6 +683,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--accept-new-reference", action="store_true",
                    help="replace shipped reference tables even where the rebuild differs from them")
     t.add_argument("--seeds", type=_int_at_least(1), default=None, help="reproduce: override the spec's seed count")
+    t.add_argument("--write", action="store_true",
+                   help="quality: write the recomputed gate to tables/QUALITY.json (else: check it matches)")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(fn=_cmd_tables)
     return p

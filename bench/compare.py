@@ -96,15 +96,16 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
 
 
 def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = None, budget_evals: int | None = None,
-                settings=None, train_seed: int | None = None) -> RunRecord:
+                settings=None, train_seed: int | None = None, eval_seeds: int = 1) -> RunRecord:
     """One seeded search run on a trained benchmark (see :class:`bench.trained_run.TrainedRun`);
-    ``train_seed``: the seed its models train with (default: ``seed`` mod the table's seeds)."""
+    ``train_seed``: the seed its models train with (default: ``seed`` mod the table's seeds);
+    ``eval_seeds``: seeds per evaluation (the fitness is their mean, each one charged)."""
     from bench import __version__
     from bench.trained_run import TrainedRun
 
     fn = algorithms.get(algo, oracle.benchmark)
     run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals,
-                     train_seed=train_seed)
+                     train_seed=train_seed, eval_seeds=eval_seeds)
     rng = seed_rng(seed, algo, oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
     rec = run.finish()
@@ -134,12 +135,13 @@ def check_out_dir(out_dir: str | Path | None) -> None:
 
 
 def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,
-                    overlay=None, out_dir: str | Path | None = None, progress: bool = True,
+                    overlay=None, out_dir: str | Path | None = None, progress: bool = True, eval_seeds: int = 1,
                     **options) -> list[RunRecord]:
     """Every (algorithm, seed) on one dataset of a trained benchmark at the same budget of
     charged training seconds; with ``out_dir``, runs.csv, summary.csv (Mann-Whitney against
-    the first algorithm) and anytime.png against charged seconds. ``options`` are the
-    family's own (:attr:`bench.core.family.Family.options`)."""
+    the first algorithm) and anytime.png against charged seconds. ``eval_seeds``: seeds per
+    evaluation (:class:`bench.trained_run.TrainedRun`). ``options`` are the family's own
+    (:attr:`bench.core.family.Family.options`)."""
     from bench.families import get as family_of
 
     family = family_of(benchmark)
@@ -161,7 +163,7 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
             for seed in seeds:
                 bar.set_postfix_str(f"{algo} seed {seed}")
                 records.append(run_trained(oracle, algo, seed, budget_seconds=budget_seconds,
-                                           settings=algorithms.until_budget(algo, benchmark)))
+                                           settings=algorithms.until_budget(algo, benchmark), eval_seeds=eval_seeds))
                 bar.update()
     if out_dir is not None:
         from bench import trained_report

@@ -22,6 +22,7 @@ from bench.errors import (
     SeedIndexError,
     UnknownMetricError,
 )
+from bench.core.quality import gated, note_read
 from bench.core.space import SearchSpace
 from bench.manifest import file_digest
 from bench.tablefile import Metric
@@ -74,6 +75,8 @@ class TabularOracle:
         #: the held-out metric reported beside the searched one (None: the table has none)
         self.test_metric = test_metric if test_metric in metrics else None
         self.table_path = Path(table_path) if table_path is not None else None
+        # only tables the quality gate covers are noted as read (fixed tables need no verdict)
+        self._table_name = self.table_path.name if self.table_path is not None and gated(self.table_path.name) else ""
         self._archs = archs
         self._row = {a: i for i, a in enumerate(archs)}
         self._index: pd.Index | None = None  # built on the first long query_many
@@ -151,6 +154,8 @@ class TabularOracle:
         return m
 
     def _column(self, metric: str, seed: int | None) -> np.ndarray:
+        if self._table_name:
+            note_read(self._table_name)  # which shipped tables a paper output answered from
         if seed is None:
             col = self._mean.get(metric)
             if col is None:

@@ -37,8 +37,14 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
 
 
 def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds per (algo, dataset)."""
+    """Mean and std over seeds per (algo, dataset), and every algorithm against the first one on the
+    same dataset (``vs_reference``: :func:`bench.trained_report.pairwise` on evaluations to the
+    optimum where every run of both reached it, else on the final regret; lower is better;
+    :func:`bench.stats.compare`)."""
+    from bench.stats import compare
+
     out = []
+    first = runs["algo"].iloc[0] if len(runs) else None
     for (algo, ds), g in runs.groupby(["algo", "dataset"], sort=False):
         regret = (g["optimum"] - g["best_value"]).abs()
         reached = g["evals_to_optimum"].dropna().astype(float)
@@ -53,6 +59,13 @@ def summary_frame(runs: pd.DataFrame) -> pd.DataFrame:
             "reached": f"{len(reached)}/{len(g)}",
             "wall_seconds_mean": g["wall_seconds"].mean(),
         })
+        ref = runs[(runs.algo == first) & (runs.dataset == ds)]
+        if algo != first and len(ref):
+            if g["evals_to_optimum"].notna().all() and ref["evals_to_optimum"].notna().all():
+                what, a, b = "evals to optimum", g["evals_to_optimum"].astype(float), ref["evals_to_optimum"].astype(float)
+            else:
+                what, a, b = "final regret", regret, (ref["optimum"] - ref["best_value"]).abs()
+            out[-1]["vs_reference"] = f"{what}: " + compare(a, b, higher_is_better=False).text(algo, first)
     return pd.DataFrame(out)
 
 
@@ -68,7 +81,13 @@ def format_summary(summary: pd.DataFrame) -> str:
         "evals to optimum": pm(r.evals_to_optimum_mean, r.evals_to_optimum_std, 1) + f" ({r.reached})",
         "wall s": f"{r.wall_seconds_mean:.3f}",
     } for r in summary.itertuples()]
-    return pd.DataFrame(rows).to_string(index=False)
+    text = pd.DataFrame(rows).to_string(index=False)
+    if "vs_reference" in summary:
+        verdicts = [f"  {r['dataset']}, {r['vs_reference']}" for r in summary.to_dict("records")
+                    if isinstance(r.get("vs_reference"), str)]
+        text += ("\n\nAgainst the first algorithm (two-sided Mann-Whitney; difference and Cliff's delta are the "
+                 "first-named minus the second, lower is better):\n" + "\n".join(verdicts))
+    return text
 
 
 def regret_matrix(records: Sequence[RunRecord]) -> np.ndarray:

@@ -32,7 +32,10 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
             "best_test": best_test(r), "best_params": r.params[i] if i >= 0 else 0,
             "wall_seconds": r.wall_seconds,
         })
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if records:
+        frame.attrs["direction"] = records[0].direction
+    return frame
 
 
 def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
@@ -45,16 +48,33 @@ def mann_whitney(a: Sequence[float], b: Sequence[float]) -> float:
     return float(mannwhitneyu(a, b, alternative="two-sided").pvalue)
 
 
+def cliffs_delta(a: Sequence[float], b: Sequence[float]) -> float:
+    """Cliff's delta, P(a > b) - P(a < b) over all pairs (-1..1; NaN when a side is empty)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) == 0 or len(b) == 0:
+        return math.nan
+    return float((np.sign(a[:, None] - b[None, :])).mean())
+
+
 def summary_frame(runs: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
-    """Mean and std per (dataset, algo); ``p_vs_<reference>``: Mann-Whitney on best_test."""
+    """Mean and std per (dataset, algo); against ``reference`` on best_test (higher is better
+    unless ``runs.attrs['direction'] == 'min'``; :func:`bench.stats.compare`): ``p_vs_<reference>``
+    (Mann-Whitney), ``delta_vs_<reference>`` (Cliff's delta, positive: larger values) and
+    ``vs_<reference>`` (the verdict with its statistic)."""
+    from bench.stats import compare
+
     out = []
+    higher = runs.attrs.get("direction", "max") != "min"
     for (ds, algo), g in runs.groupby(["dataset", "algo"], sort=False):
         row = {"dataset": ds, "algo": algo, "runs": len(g)}
         for c in ("best_test", "best_val", "charged_seconds", "evals", "inherited", "best_params", "wall_seconds"):
             row[f"{c}_mean"], row[f"{c}_std"] = g[c].mean(), g[c].std(ddof=0)
         if reference is not None and algo != reference:
             ref = runs[(runs.dataset == ds) & (runs.algo == reference)]["best_test"]
-            row[f"p_vs_{reference}"] = mann_whitney(g["best_test"], ref)
+            c = compare(g["best_test"], ref, higher)
+            row[f"p_vs_{reference}"] = c.p
+            row[f"delta_vs_{reference}"] = c.effect
+            row[f"vs_{reference}"] = c.text(algo, reference)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -130,11 +150,12 @@ def format_summary(summary: pd.DataFrame) -> str:
                "charged s": f"{r['charged_seconds_mean']:.1f} +- {r['charged_seconds_std']:.1f}",
                "evals": f"{r['evals_mean']:.1f}", "inherited": f"{r['inherited_mean']:.1f}",
                "wall s": f"{r['wall_seconds_mean']:.1f}"}
-        p = [k for k in r if k.startswith("p_vs_")]
-        if p:
-            row[p[0]] = "-" if r[p[0]] != r[p[0]] else f"{r[p[0]]:.3g}"
         rows.append(row)
-    return pd.DataFrame(rows).fillna("-").to_string(index=False)
+    text = pd.DataFrame(rows).fillna("-").to_string(index=False)
+    verdicts = [r[k] for r in summary.to_dict("records") for k in r if k.startswith("vs_") and isinstance(r[k], str)]
+    return text + ("\n\nTest value of the incumbent against the first algorithm (two-sided Mann-Whitney; difference "
+                   "and Cliff's delta are the first-named minus the second):\n" + "\n".join(f"  {v}" for v in verdicts)
+                   if verdicts else "")
 
 
 def write_all(records: Sequence[RunRecord], out_dir: Path, reference: str | None = None) -> pd.DataFrame:

@@ -20,6 +20,12 @@ The oracle provides ``space``, ``dataset``, ``benchmark``, ``n_seeds``, ``fitnes
 
 Training seed: a run with seed ``s`` trains with seed ``s mod n`` where ``n`` is the
 number of seeds the shipped table holds (3), so that table rows answer its queries.
+
+Evaluation seeds: with ``eval_seeds=k`` an evaluation trains the architecture with k seeds
+(the run's training seed and the next k - 1, modulo the table's seeds by default), its fitness
+and test value are the k-seed means, and it is charged all k trainings. A table whose single
+seeds are too noisy to rank architectures may rank them by k-seed means (the quality gate,
+:mod:`bench.core.quality`, gives the reliability of each).
 """
 
 from __future__ import annotations
@@ -34,20 +40,32 @@ from bench.run import BudgetedRun, RunRecord
 
 class TrainedRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
-                 budget_evals: int | None = None, settings: dict | None = None, train_seed: int | None = None):
+                 budget_evals: int | None = None, settings: dict | None = None, train_seed: int | None = None,
+                 eval_seeds: int = 1):
         if budget_seconds is not None and not (math.isfinite(budget_seconds) and budget_seconds > 0):
             raise ValueError(f"budget_seconds must be a finite number > 0, got {budget_seconds!r}")
         if budget_evals is not None and (isinstance(budget_evals, bool) or int(budget_evals) != budget_evals
                                          or budget_evals < 1):
             raise ValueError(f"budget_evals must be a whole number >= 1, got {budget_evals!r}")
+        if isinstance(eval_seeds, bool) or not isinstance(eval_seeds, int) or eval_seeds < 1:
+            raise ValueError(f"eval_seeds must be a whole number >= 1, got {eval_seeds!r}")
         self.oracle = oracle
         self.space = oracle.space
         # by default the run's models are the table's seeds (seed mod n_seeds: lookups); a given
         # train_seed makes runs independent replicates of training too (seeds past the table train)
         self.train_seed = seed % max(1, oracle.n_seeds) if train_seed is None else int(train_seed)
+        self.eval_seeds = eval_seeds
+        # the seeds of one evaluation: the table's (wrapping) by default, consecutive when given
+        self._eval_seeds = ([(self.train_seed + i) % max(1, oracle.n_seeds) for i in range(eval_seeds)]
+                            if train_seed is None else [self.train_seed + i for i in range(eval_seeds)])
+        if len(set(self._eval_seeds)) < eval_seeds:
+            raise ValueError(f"eval_seeds={eval_seeds}: the table holds {oracle.n_seeds} seeds; pass train_seed to "
+                             "train seeds beyond it")
         fitness = oracle.fitness_metric
         self.record = RunRecord(oracle.benchmark, oracle.dataset, fitness, oracle.metric_info(fitness).direction, algo,
                                 seed, budget_evals, budget_seconds, None, dict(settings or {}))
+        if eval_seeds > 1:
+            self.record.settings["eval_seeds"] = eval_seeds
         self._seen: dict[str, tuple[float, str]] = {}  # arch -> (fitness, record key of its model)
         self._sim = 0.0
         self._t0 = time.perf_counter()
@@ -101,19 +119,25 @@ class TrainedRun(BudgetedRun):
             raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
         t0 = time.perf_counter()
         if inherit_from is None:
-            model_key, rec = self.oracle.keyed_result(key, self.train_seed, True)
+            got = [self.oracle.keyed_result(key, s, True) for s in self._eval_seeds]
             parent = ""
         else:
             parent = self.oracle.space.encode(inherit_from)
             if parent not in self._seen:
                 raise ValueError(f"inherit_from {parent!r} has not been evaluated in this run")
-            model_key, rec = self.oracle.inherited_result(key, self.train_seed, self._seen[parent][1], True)
-        value = float(rec[r.metric])
+            if self.eval_seeds > 1:
+                raise ValueError("weight inheritance fine-tunes one parent model: it needs eval_seeds=1")
+            got = [self.oracle.inherited_result(key, self.train_seed, self._seen[parent][1], True)]
+        model_key, rec = got[0]
+        value = float(rec[r.metric]) if len(got) == 1 else float(sum(float(g[r.metric]) for _, g in got) / len(got))
+        test = (float(rec[self.oracle.test_metric]) if len(got) == 1
+                else float(sum(float(g[self.oracle.test_metric]) for _, g in got) / len(got)))
         self._seen[key] = (value, model_key)
-        self._sim += float(self.oracle.charged_seconds(model_key))
+        for k, _ in got:
+            self._sim += float(self.oracle.charged_seconds(k))
         r.archs.append(key)
         r.values.append(value)
-        r.test_values.append(float(rec[self.oracle.test_metric]))
+        r.test_values.append(test)
         r.params.append(int(rec.get("params", 0)))
         r.parents.append(parent)
         r.evals.append(self.n_evals)

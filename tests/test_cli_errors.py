@@ -229,7 +229,7 @@ def test_plot_replots_a_tree_fusion_folder_with_the_fusion_report(tmp_path, caps
     capsys.readouterr()
     assert main(["plot", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "p_vs_rea" in printed and "re-plotted 4 runs" in printed
+    assert "rs vs rea: inconclusive at 2 seeds" in printed and "re-plotted 4 runs" in printed
     after = _files(out)
     # the same tables as compare wrote, rows in compare's order (reference first), and a fresh figure
     assert after["runs.csv"] == before["runs.csv"] and after["summary.csv"] == before["summary.csv"]

@@ -219,4 +219,4 @@ def test_cli_compare_tree_fusion(tmp_path, monkeypatch, capsys):
                "--algo", "rs", "--seeds", "2", "--budget-seconds", "0.5", "--out", str(out), "--no-progress"])
     assert rc == 0
     text = capsys.readouterr().out
-    assert "p_vs_csgnas" in text and (out / "anytime.png").exists() and (out / "runs.csv").exists()
+    assert "rs vs csgnas: inconclusive at 2 seeds" in text and (out / "anytime.png").exists() and (out / "runs.csv").exists()

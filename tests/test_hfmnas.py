@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -530,3 +531,145 @@ def test_recipe_rank_diagnostic_correlates_seed_means_and_names_bad_keys(monkeyp
     bad = replace(spec, rows=[replace(spec.rows[0], key="rank:landuse21:width=8")])
     with pytest.raises(ValueError, match="recipe field"):
         hp.hfmnas_recipe_rank(bad, 3, progress=False)
+
+
+# ---- compare like with like (issue #24, item 3) --------------------------------------------------
+SEARCH_FIGURES = ["hfmnas-fig3", "hfmnas-fig4", "hfmnas-fig6", "hfmnas-fig13", "hfmnas-fig14", "hfmnas-fig15",
+                  "hfmnas-fig16"]
+
+
+@pytest.mark.parametrize("spec_id", SEARCH_FIGURES)
+def test_search_named_rows_show_the_search_and_the_best_member_has_its_own_row(spec_id):
+    """A row named after HF-MNAS is its DARTS search's genotype (as BM-NAS's rows are BM-NAS's), never
+    the best tabulated member; that member stays, as an added row under a name of its own."""
+    from bench.families.hfmnas.paper import SEARCH_ROWS, _proxy_rows, searched_by
+    from bench.repro.spec import load_specs
+
+    rows = _proxy_rows(load_specs()[spec_id])
+    hf = [r for r in rows if r.name.startswith("HF-MNAS")]
+    assert hf and all(r.key.startswith("search:hfmnas") and searched_by(r.key) == "hfmnas" for r in hf)
+    assert all(r.key.startswith("search:bmnas") for r in rows if r.name.startswith("BM-NAS"))
+    best = [r for r in rows if r.key.partition(":")[0] == "best"]
+    assert best and all(r.status == "added" and r.name.startswith("Best tabulated cell") for r in best)
+    assert not any(r.name.split(" ")[0] in SEARCH_ROWS for r in best)
+
+
+def test_a_search_named_row_showing_anything_but_that_search_is_refused():
+    import bench.families.hfmnas.paper as hp
+    from bench.repro.spec import load_specs
+
+    specs = load_specs()
+    for spec_id, runner in (("hfmnas-fig3", hp.hfmnas_inconsistency), ("hfmnas-fig13", hp.hfmnas_recipe_sweep)):
+        spec = specs[spec_id]
+        old = replace(spec, rows=[replace(r, key="best:imm=none" if r.name == "HF-MNAS" else r.key) for r in spec.rows])
+        with pytest.raises(ValueError, match="named after a search"):
+            runner(old, 3, progress=False)
+    assert hp.searched_by("search:hfmnas:imm=none") == "hfmnas" and hp.searched_by("hf:bmnas") == "bmnas"
+    assert hp.searched_by("mfas") == "mfas" and hp.searched_by("best") is None and hp.searched_by("default") is None
+
+
+def _fake_searches(monkeypatch):
+    """Stand-in genotypes for the searches and the best member, and records that name their architecture."""
+    import bench.families.hfmnas.paper as hp
+
+    space = HFSpace(core=False)
+    arch = {"hfmnas": core_arch(low_op="glu", high_op="se"), "bmnas": core_arch(low_op="sum", high_op="sum", imm="none"),
+            "best": core_arch(low_op="mul", high_op="sum", imm="mha")}
+    text = {k: space.encode(a) for k, a in arch.items()}
+    monkeypatch.setattr(hp, "searched_arch", lambda dataset, algo, seeds=3, progress=False: text[algo])
+    monkeypatch.setattr(hp, "best_arch", lambda dataset: text["best"])
+    monkeypatch.setattr(hp, "records", lambda dataset, a, recipe=None: [
+        {"test_f1m": 50.0 + len(a) % 7 + sum(map(ord, dataset)) % 11 + s, "test_acc": 60.0 + len(a) % 5 + s}
+        for s in range(3)])
+    return {k: space.encode(a) for k, a in arch.items()}, {k: space.encode(replace(a, imm="none")) for k, a in arch.items()}
+
+
+def test_inconsistency_rows_retrain_the_searched_genotype_and_the_best_member_apart(monkeypatch):
+    import bench.families.hfmnas.paper as hp
+    from bench.repro.spec import load_specs
+
+    own, no_imm = _fake_searches(monkeypatch)
+    res = hp.hfmnas_inconsistency(load_specs()["hfmnas-fig3"], 3, progress=False)
+    assert res.row_notes["HF-MNAS"].startswith(f"`{no_imm['hfmnas']}`")
+    assert res.row_notes["BM-NAS"].startswith(f"`{own['bmnas']}`")
+    assert res.row_notes["Best tabulated cell, IMM removed (by validation)"].startswith(f"`{no_imm['best']}`")
+    res = hp.hfmnas_inconsistency(load_specs()["hfmnas-fig6"], 3, progress=False)
+    assert res.row_notes["HF-MNAS w/o IMM"].startswith(f"`{no_imm['hfmnas']}`")
+    assert res.row_notes["HF-MNAS"].startswith(f"`{own['hfmnas']}`")
+    assert res.row_notes["Best tabulated cell (by validation)"].startswith(f"`{own['best']}`")
+
+
+def test_recipe_sweep_rows_retrain_the_searched_genotype_and_the_best_member_apart(monkeypatch):
+    import bench.families.hfmnas.paper as hp
+    from bench.repro.spec import load_specs
+
+    own, _ = _fake_searches(monkeypatch)
+    res = hp.hfmnas_recipe_sweep(load_specs()["hfmnas-fig16"], 3, progress=False)
+    assert res.row_notes["HF-MNAS"].startswith(f"`{own['hfmnas']}`")
+    assert res.row_notes["BM-NAS"].startswith(f"`{own['bmnas']}`")
+    assert res.row_notes["Best tabulated cell (by validation)"].startswith(f"`{own['best']}`")
+
+
+USED = re.compile(r"^Used \d+(, \d+)* of 300 charged s \(per run\); views: ")
+
+
+def test_equal_budget_rows_say_the_charged_seconds_they_used_and_the_views_they_read(monkeypatch, tmp_path):
+    """Tables IV-V: every row's note opens with its charged seconds against the cap and its views;
+    the protocol says where budgets and inputs differ; a tree-fusion row can be held to the HF-MNAS views."""
+    import bench.compare
+    import bench.families.hfmnas.mfas as mfas
+    import bench.families.hfmnas.paper as hp
+    from bench.repro.spec import load_specs
+    from bench.run import RunRecord
+
+    spec = load_specs()["hfmnas-table4"]
+    keep = ("Two-stream", "GMU", "MFAS", "HF-MNAS", "EDF (views v1, v2 only)")
+    spec = replace(spec, rows=[r for r in spec.rows if r.name in keep])
+    monkeypatch.setenv("MMNAS_PAPER_REPRO", str(tmp_path))  # the tree rows' lookups write to a scratch cache
+    real = bench.compare.run_trained
+
+    def run(oracle, algo, seed, budget_seconds=None, train_seed=None):
+        if oracle.benchmark != "hfmnas":
+            return real(oracle, algo, seed, budget_seconds=budget_seconds, train_seed=train_seed)
+        rec = RunRecord("hfmnas", "scene15", "val_f1m", "max", algo, seed, None, budget_seconds, None, {})
+        rec.archs, rec.values, rec.test_values, rec.test_metric = ["a"], [50.0], [70.0 + seed], "test_acc"
+        rec.sim_seconds, rec.stop_reason = [230.0 - seed], "algorithm_stopped"
+        return rec
+
+    monkeypatch.setattr(bench.compare, "run_trained", run)
+    monkeypatch.setattr(mfas, "search", lambda oracle, settings, seed: {
+        "result": {"test_acc": 71.0}, "charged_seconds": 31.0, "genotype": "mfas:tl+il/relu"})
+    monkeypatch.setattr(hp, "records", lambda dataset, a, recipe=None: [{"test_acc": 70.0, "mflops": 0.05}] * 3)
+    res = hp.hfmnas_equal_budget(spec, 3, progress=False)
+    assert set(res.row_notes) == set(keep)
+    for name, note in res.row_notes.items():
+        assert USED.match(note), (name, note)
+    assert res.row_notes["HF-MNAS"].startswith("Used 230, 229, 228 of 300 charged s (per run); views: v1, v2 (backbone "
+                                               "levels v1@1, v1@2, v2@1, v2@2); `hfmnas` on `scene15`; stopped at the end")
+    assert res.row_notes["MFAS"].startswith("Used 31, 31, 31 of 300")
+    assert "views: v1, v2 (backbone levels v1@2, v2@2)" in res.row_notes["GMU"]  # the high levels only
+    edf = res.row_notes["EDF (views v1, v2 only)"]
+    assert "views: v1, v2 (raw features; trees over these 2 of the store's views only, 7 trees)" in edf
+    assert "stopped after every architecture of its space (3 of 3 runs); evaluations: 7, 7, 7" in edf
+    notes = " ".join(res.notes)
+    assert "The budgets spent are not equal" in notes and "HF-MNAS 228-230" in notes and "MFAS 31" in notes
+    assert "only HF-MNAS used half of the cap or more" in notes
+    assert "The inputs are not equal" in notes and "not the same features" in notes
+
+
+@pytest.mark.parametrize("spec_id", ["hfmnas-table4", "hfmnas-table5"])
+def test_committed_equal_budget_tables_carry_each_rows_charged_seconds_and_views(spec_id, repo_root):
+    import csv
+
+    from bench.repro.spec import load_specs
+
+    spec = load_specs()[spec_id]
+    with open(repo_root / "paper_repro" / "out" / f"{spec_id}.csv", newline="") as fh:
+        notes = {r["row"]: r["note"] for r in csv.DictReader(fh)}
+    run = [r for r in spec.rows if r.status in ("proxy", "added")]
+    assert len(run) >= 8
+    for r in run:
+        assert re.search(r"Used \d+(, \d+)* of 300 charged s \(per run\); views: ", notes[r.name]), (spec_id, r.name)
+    assert any(r.key.startswith("tree:") and "@" in r.key for r in run)  # tree fusion held to the HF-MNAS views
+    md = (repo_root / "paper_repro" / "out" / f"{spec_id}.md").read_text()
+    assert "The budgets spent are not equal" in md and "The inputs are not equal" in md

@@ -315,17 +315,21 @@ def test_a_key_no_family_names_is_shown_as_given():
 
 # ---- the README says what the outputs show -------------------------------------------------------
 def _expected_status_rows() -> dict[str, dict[str, int]]:
-    from bench.repro.reproduce import scoreboard
+    """Per paper and in all: rows per status and rows without a paper value, as `tables status` counts them."""
+    from bench.repro.reproduce import scoreboard, scoreboard_totals
     from bench.repro.spec import STATUSES
 
+    cols = [*STATUSES, "no-paper-value"]
     df = scoreboard()
-    per = df.groupby("paper", sort=False)[list(STATUSES)].sum()
-    out = {paper: {s: int(r[s]) for s in STATUSES} for paper, r in per.iterrows()}
-    out["all"] = {s: int(per[s].sum()) for s in STATUSES}
+    per = df.groupby("paper", sort=False)[cols].sum()
+    out = {paper: {s: int(r[s]) for s in cols} for paper, r in per.iterrows()}
+    totals = scoreboard_totals(df)
+    out["all"] = {s: totals[s] for s in cols}
     return out
 
 
 def test_readme_status_counts_match_the_specs(repo_root):
+    from bench.repro.reproduce import scoreboard, scoreboard_totals
     from bench.repro.spec import STATUSES
 
     text = (repo_root / "README.md").read_text()
@@ -334,19 +338,135 @@ def test_readme_status_counts_match_the_specs(repo_root):
     rows = [[c.strip().strip("*") for c in line.strip("|").split("|")] for line in block.splitlines()[1:]
             if line.startswith("|") and not line.startswith("|---")]
     header, body = rows[0], rows[1:]
-    assert header[1:-1] == list(STATUSES)
-    shown = {r[0]: {s: int(v) for s, v in zip(STATUSES, r[1:-1])} for r in body}
+    cols = [*STATUSES, "no-paper-value"]
+    assert header[1:] == [*cols, "rows"]
+    shown = {r[0]: {s: int(v) for s, v in zip(cols, r[1:-1])} for r in body}
     expected = _expected_status_rows()
     hint = ("README's status table is stale: update it from `.venv/bin/mmnas-bench tables status` "
             f"(expected {expected})")
     assert shown == expected, hint
     for r in body:
-        assert int(r[-1]) == sum(int(v) for v in r[1:-1]), r
-    a = expected["all"]
-    run = a["same-benchmark"] + a["same-benchmark-protocol"] + a["proxy"]
-    total = sum(a.values()) - a["added"] - a["settings"]
-    assert f"regenerates {run} of the papers' {total} result rows" in text, hint
-    assert f"plus {a['added']} rows of its own" in text, hint
+        assert int(r[-1]) == sum(int(v) for v in r[1:1 + len(STATUSES)]), r
+    # the sentence counts as `tables status` does: rows without a paper value are the suite's own
+    t = scoreboard_totals(scoreboard())
+    assert f"regenerates {t['regenerated']} of the papers' {t['paper-rows']} result rows" in text, hint
+    assert f"plus {t['own']} rows of its own" in text, hint
+    assert f"so the {t['own']} rows of its own are {t['added']} `added` ones" in text, hint
+    hf = expected["HF-MNAS"]
+    flat = " ".join(text.split())
+    assert f"HF-MNAS (issue #15) has {hf['proxy']} rows regenerated on proxies" in flat, hint
+    assert f"and {'none' if hf['pending'] == 0 else hf['pending']} pending; its {hf['not-offline']} not-offline rows" in flat, hint
+
+
+def test_rows_without_a_paper_value_are_not_counted_as_the_papers():
+    """A row of a spec that transcribes the paper, with no paper value of its own (all NaN, no
+    paper_text), is the suite's own: `tables status` counts it under no-paper-value, not among
+    the papers' result rows, nor among the regenerated ones (MRO's syn3-p2-planted stand-ins)."""
+    from bench.repro.reproduce import REGENERATED, scoreboard, scoreboard_totals, spec_counts
+    from bench.repro.spec import STATUSES
+
+    mro = [(sid, r.name) for sid in ("mro-table4", "mro-table5", "mro-fig2") for r in SPECS[sid].rows
+           if r.name.startswith("syn3-p2-planted") and r.status != "added"]
+    assert len(mro) == 13
+    for sid, name in mro:
+        r = next(r for r in SPECS[sid].rows if r.name == name)
+        assert all(v != v for v in r.paper) and not r.paper_text and not SPECS[sid].is_paper_row(r), (sid, name)
+    paper_rows = regenerated = own = 0
+    for spec in SPECS.values():
+        transcribes = any(any(v == v for v in r.paper) or r.paper_text for r in spec.rows)
+        for r in spec.rows:
+            has_value = any(v == v for v in r.paper) or bool(r.paper_text) or (spec.kind == "figure" and not transcribes)
+            if r.status == "added" or (not has_value and r.status in REGENERATED):
+                own += 1
+            if has_value and r.status not in ("added", "settings"):
+                paper_rows += 1
+                regenerated += r.status in REGENERATED
+        c = spec_counts(spec)
+        assert sum(c[s] for s in STATUSES) == len(spec.rows), spec.id
+    t = scoreboard_totals(scoreboard())
+    assert (t["paper-rows"], t["regenerated"], t["own"]) == (paper_rows, regenerated, own)
+    assert t["no-paper-value"] >= 13
+    # every row is the paper's result row, added, settings (each with the paper's setting) or without a paper value
+    assert t["paper-rows"] + t["added"] + t["settings"] + t["no-paper-value"] == sum(t[s] for s in STATUSES)
+
+
+def test_a_figure_without_transcribed_values_counts_its_series_as_the_papers():
+    for sid in ("ktnas-fig5", "ktnas-fig6"):
+        spec = SPECS[sid]
+        assert spec.kind == "figure" and all(spec.is_paper_row(r) for r in spec.rows)
+    # the rule reaches figures only: a table whose rows carry no paper value holds none of the paper's
+    specs_without_values = [s for s in SPECS.values() if not any(r.transcribed for r in s.rows)]
+    assert all(s.kind == "figure" or all(r.status == "added" for r in s.rows) for s in specs_without_values)
+
+
+def test_settings_tables_label_their_rows_settings_and_show_ours(repo_root):
+    """A table of hyper-parameters holds settings, not results: no row of it is pending, and the
+    output shows the suite's own settings beside the paper's (ktnas-table1, mro-table3)."""
+    import pandas as pd
+
+    tables = [s for s in SPECS.values() if re.search(r"hyper-?parameters", s.title, re.I)]
+    assert {s.id for s in tables} >= {"ktnas-table1", "mro-table3"}
+    for spec in tables:
+        assert spec.runner and all(r.status == "settings" for r in spec.rows), spec.id
+        df = pd.read_csv(repo_root / "paper_repro" / "out" / f"{spec.id}.csv")
+        assert (df.status == "settings").all() and df.note.str.len().min() > 40, spec.id
+    df = pd.read_csv(repo_root / "paper_repro" / "out" / "ktnas-table1.csv")
+    ours = df.pivot(index="row", columns="column", values="ours_mean")
+    from bench.families.cells.ktnas import KTNASSettings
+
+    s = KTNASSettings()
+    assert (ours.loc["Population size", "NAS201"], ours.loc["Tournament size", "Trans101"]) == (s.population_size,
+                                                                                              s.tournament_size)
+    assert ours.loc["Ranking ratio (%)", "NAS201"] == 100 * s.ranking_ratio
+    assert ours["DARTs"].isna().all()  # no DARTS space in the suite: nothing of ours to show
+    assert "KTNASSettings" in df.note.iloc[0] and "DARTS" in df.note.iloc[0]
+
+
+def test_ktnas_table3_weaknas_row_is_the_suites_weaknas_run(repo_root):
+    """WeakNAS runs on TransNAS here, so its Table III row is regenerated, with the other searched rows'
+    seeds and budget; only rows whose algorithm the suite lacks stay pending."""
+    import pandas as pd
+
+    from bench import algorithms
+
+    spec = SPECS["ktnas-table3"]
+    have = set(algorithms.names("transnas101-micro"))
+    assert "weaknas" in have
+    weak = next(r for r in spec.rows if r.name == "WeakNAS")
+    assert weak.status == "proxy" and weak.key == "weaknas" and "not implemented" not in weak.reason.lower()
+    for r in spec.rows:
+        if r.status == "pending":
+            assert r.name.lower().replace("-", "") not in {a.replace("-", "") for a in have}, r.name
+            assert "WeakNAS" not in r.reason, r.name
+    df = pd.read_csv(repo_root / "paper_repro" / "out" / "ktnas-table3.csv")
+    n = df.groupby("row").ours_n.first()
+    assert n["WeakNAS"] == n["RS"] == n["REA"] == int(spec.params["seeds"])
+    assert (df[df.row == "WeakNAS"].status == "proxy").all() and df[df.row == "WeakNAS"].ours_mean.notna().all()
+    assert f"{spec.params['budget']} evaluations per task" in df[df.row == "WeakNAS"].note.iloc[0]
+
+
+#: runners that fill their rows by position and ignore the rows' keys
+POSITIONAL_RUNNERS = {"hfmnas_inputs"}
+
+
+def test_no_search_result_is_counted_as_two_regenerated_rows(repo_root):
+    """Two regenerated rows of one spec that read the same key show one result twice, and the
+    scoreboard would count it twice (hfmnas-table3's BM-NAS rows once did)."""
+    import pandas as pd
+
+    for spec in SPECS.values():
+        if spec.runner in POSITIONAL_RUNNERS:
+            continue
+        keys = [r.key for r in spec.rows if r.key and r.status not in ("pending", "not-offline")]
+        assert len(keys) == len(set(keys)), (spec.id, sorted(k for k in keys if keys.count(k) > 1))
+    spec = SPECS["hfmnas-table3"]
+    bm = {r.name: r for r in spec.rows if r.name.startswith("BM-NAS")}
+    assert bm["BM-NAS (reproduced by the authors)"].status == "proxy"
+    assert bm["BM-NAS"].status == "not-offline" and "BM-NAS (reproduced by the authors)" in bm["BM-NAS"].reason
+    assert bm["BM-NAS"].paper[0] == 62.92  # the paper's value is still shown
+    df = pd.read_csv(repo_root / "paper_repro" / "out" / "hfmnas-table3.csv")
+    ran = df[df.ours_mean.notna()].row.unique()
+    assert "BM-NAS" not in ran and "BM-NAS (reproduced by the authors)" in ran
 
 
 def test_every_family_names_each_of_its_algorithms():

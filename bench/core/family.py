@@ -82,6 +82,8 @@ class Family:
       together, ``fn(mrun, rng)`` on a :class:`bench.multitask.MultiTaskRun`, by name.
     * ``method_names()``: the published name of each of its algorithms (and multi-task
       algorithms), by key, for plot legends; a key without one is shown as it is.
+    * ``gate()``: its trained tables as the quality gate reads them
+      (:class:`bench.core.quality.GateSpec`: searched and reported metrics, trivial predictors).
     """
 
     name: str
@@ -100,6 +102,7 @@ class Family:
     runners: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
     multitask_algorithms: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
     method_names: Callable[[], Mapping[str, str]] = staticmethod(lambda: {})
+    gate: Callable[[], tuple] = staticmethod(lambda: ())
 
     def __post_init__(self):
         if self.kind not in KINDS:

@@ -10,6 +10,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.errors import UnknownChoiceError
+
+#: the regression label a sequence store's models predict, in this order of preference
+TARGETS = ("sentiment", "y", "traits")
+
+
+def target_of(store) -> str:
+    """The regression label of a sequence store: ``sentiment`` (MOSI), ``y`` (synK), ``traits`` (POM)."""
+    for name in TARGETS:
+        if name in store.label_names:
+            return name
+    raise UnknownChoiceError(store.label_names[0] if store.label_names else "", list(TARGETS),
+                             f"(no regression label in sequence store {store.name!r})")
+
 
 def sentiment_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
     """MOSI/MOSEI conventions (see the module doc)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from bench.core.keys import RecordKey
+from bench.core.quality import note_read
 from bench.manifest import file_digest
 from bench.errors import MissingValueError, UnknownMetricError
 from bench.oracle import MetricInfo
@@ -102,6 +103,8 @@ class TrainedOracle:
         """``(key, record)`` of (arch, seed): from the table, the overlay, or trained now."""
         text = self.space.encode(arch)
         key = Overlay.key(self.dataset, text, seed, self.recipe_key)
+        if self._table_path is not None:  # its models share the table's data and recipe, so its quality gate
+            note_read(self._table_path.name)
         rec = self._memory.get(key)
         if rec is not None:
             return key, rec

@@ -76,7 +76,7 @@ def level_features(store: SequenceStore, labels: np.ndarray, recipe: BackboneRec
     """``({<m>@1: [n, 64], <m>@2: [n, 32]}, info)``: the backbones' hidden layers for every row.
     ``labels`` [n, L] 0/1 train a multi-label backbone (binary cross-entropy), [n] class ids a
     multi-class one (cross-entropy); ``feats``: the input per modality (default :func:`summaries`)."""
-    from bench.core.torchutil import f1_scores, multilabel_f1_scores
+    from bench.core.clsmetrics import f1_scores, multilabel_f1_scores
 
     tr, te = store.rows(split, "train"), store.rows(split, "test")
     multilabel = labels.ndim == 2

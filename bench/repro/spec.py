@@ -10,6 +10,12 @@ suite adds that the paper does not have, e.g. an ablation or a control), ``setti
 not results: the suite's own shown beside the paper's), ``pending`` (possible here,
 not built yet) or ``not-offline`` (the paper's data cannot be had offline and no
 proxy is planned); the last two and ``same-benchmark-protocol`` carry a reason.
+
+Not every row is one of the paper's rows (:meth:`TableSpec.is_paper_row`): a row for which the
+spec transcribes nothing of the paper (no number in ``paper``, no ``paper_text``) is the suite's
+own whatever its status, e.g. MRO's ``syn3-p2-planted`` rows, stand-ins regenerated beside the
+paper's rows, which keep the paper's values. Only in a figure whose values exist only in the
+image (no row of the spec transcribes anything) does every row stand for a series of the figure.
 """
 
 from __future__ import annotations
@@ -41,6 +47,12 @@ class Row:
     key: str = ""  # what the runner computes for this row
     paper_text: list[str] = field(default_factory=list)
 
+    @property
+    def transcribed(self) -> bool:
+        """Whether the spec transcribes anything of the paper for this row: a number in ``paper``
+        or the paper's printed text in ``paper_text`` ('-' where the paper prints no number)."""
+        return any(v == v for v in self.paper) or bool(self.paper_text)
+
 
 @dataclass
 class TableSpec:
@@ -68,6 +80,17 @@ class TableSpec:
         for r in self.rows:
             out[r.status] += 1
         return out
+
+    def is_paper_row(self, row: Row) -> bool:
+        """Whether ``row`` stands for a row of the paper: the spec transcribes something of the
+        paper for it, or the spec is a figure whose values exist only in the image (no row
+        transcribes anything), where every row stands for a series of the figure. An ``added``
+        row is the suite's own whatever this says."""
+        return row.transcribed or (self.kind == "figure" and not any(r.transcribed for r in self.rows))
+
+    def without_paper_value(self) -> int:
+        """Rows other than ``added`` that are not the paper's (:meth:`is_paper_row`): the suite's own."""
+        return sum(r.status != "added" and not self.is_paper_row(r) for r in self.rows)
 
 
 def _value(x) -> float:

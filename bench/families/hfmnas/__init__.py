@@ -131,6 +131,29 @@ def _method_names() -> dict:
     return {**{name: p.label for name, p in {**PRESETS, **BM}.items()}, "edf": "EDF (generational evolution)"}
 
 
+def _gate() -> tuple:
+    """The quality gate's view of the shipped tables: val F1-M searched; test F1-M and accuracy
+    reported (the papers' two columns)."""
+    from bench.core.quality import GateSpec
+
+    return tuple(GateSpec(NAME, f"{NAME}-{ds}", table_file(ds), ds, ("val_f1m", "test_f1m", "test_acc"),
+                          partial(_trivial, ds)) for ds in TABLES)
+
+
+def _trivial(dataset: str) -> dict:
+    """Trivial classifiers (majority, label prior; multi-label: all on, all off, per-label majority,
+    label prior) scored as HF-MNAS scores its models."""
+    from bench.core.clsmetrics import label_scores
+    from bench.core.quality import by_metric, classification_trivial
+    from bench.families.hfmnas.data import load
+
+    data = load(dataset)
+    return {**by_metric(classification_trivial(data.y["train"], data.y["val"], data.n_out, label_scores),
+                        {"val_f1m": "f1m"}),
+            **by_metric(classification_trivial(data.y["train"], data.y["test"], data.n_out, label_scores),
+                        {"test_f1m": "f1m", "test_acc": "acc"})}
+
+
 FAMILY = Family(
     name=NAME, kind="trained",
     description="HF-MNAS hierarchical fusion cells (LFBC/HFBC, nine node fusion ops, IMM, CM) over the low and high "
@@ -140,5 +163,5 @@ FAMILY = Family(
     datasets=datasets, open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.hfmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "hfmnas"), fill=fill, runners=_runners,
-    method_names=_method_names,
+    method_names=_method_names, gate=_gate,
 )

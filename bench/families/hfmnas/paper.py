@@ -5,9 +5,11 @@ field overrides, ``<base>[:field=value,...]``:
 
 * bases: ``default`` (the paper's configuration: MHAtt in both cells, LFBC (tl, il), HFBC
   (th, ih), DCCA + attention, MLP classifier), ``best`` (the tabulated architecture with
-  IMM whose validation F1-M, seed mean, is the highest: the stand-in for a searched genotype),
-  and ``search:<algorithm>`` (of the genotypes the algorithm's search seeds find on the dataset,
+  IMM whose validation F1-M, seed mean, is the highest: picked with the whole table's
+  validation scores, so it is a reference, never a search's result), and
+  ``search:<algorithm>`` (of the genotypes the algorithm's search seeds find on the dataset,
   the one retraining best on validation; ``lin``, ``hin``, ``imm`` and ``cm`` can be overridden);
+  a row named after a search method (:data:`SEARCH_ROWS`) must show that search's result;
   ``baseline:<name>`` is a fusion network outside the space (``gmu``, ``centralnet``) and
   ``mfas`` the winners of MFAS-like searches (:mod:`bench.families.hfmnas.mfas`), one per seed;
 * fields: ``low``/``high`` (the cells' fusion ops), ``lin``/``hin`` (their inputs, ``tl+il``),
@@ -34,6 +36,9 @@ from bench.repro.spec import TableSpec
 from bench.repro.trained_cache import cell
 
 COLUMN_METRIC = {"F1-M": "test_f1m", "Acc": "test_acc", "F1-W": "test_f1w"}
+#: a row whose name starts with a search method's name shows that search's result: its key names
+#: the search (``search:<algo>``, ``hf:<algo>``, ``mfas``), never ``best`` or another base
+SEARCH_ROWS = {"HF-MNAS": "hfmnas", "BM-NAS": "bmnas", "MFAS": "mfas"}
 
 
 def paper_cache():
@@ -117,8 +122,24 @@ def column_metric(column: str) -> str | None:
     return COLUMN_METRIC.get(column.split(" ")[-1])
 
 
+def searched_by(key: str) -> str | None:
+    """The search algorithm whose result a row key names (``search:hfmnas:imm=none`` -> hfmnas,
+    ``hf:bmnas`` -> bmnas, ``mfas`` -> mfas), None for an architecture picked otherwise."""
+    base, _, rest = key.partition(":")
+    if base in ("search", "hf"):
+        return rest.partition(":")[0]
+    return "mfas" if base == "mfas" else None
+
+
 def _proxy_rows(spec: TableSpec):
-    return [r for r in spec.rows if r.key and r.status not in ("pending", "not-offline")]
+    rows = [r for r in spec.rows if r.key and r.status not in ("pending", "not-offline")]
+    for r in rows:  # compare like with like: a row named after a search is that search's result
+        want = SEARCH_ROWS.get(r.name.split(" ")[0])
+        if want and searched_by(r.key) != want:
+            raise ValueError(f"{spec.id} row {r.name!r}: a row named after a search shows that search's result (a key "
+                             f"naming `{want}`, e.g. search:{want}), not {r.key!r}; give a best-member or fixed "
+                             "architecture a name of its own")
+    return rows
 
 
 def _spread_note(dataset: str, metric: str = "test_f1m") -> str:
@@ -160,11 +181,11 @@ def _data_note(dataset: str) -> str:
 
 
 def _compare(recs: dict[str, list[dict]], a: str, b: str, metric: str) -> str:
-    from bench.trained_report import mann_whitney
+    """Row ``a`` against row ``b`` on ``metric``, one value per training seed (:func:`bench.stats.compare_text`)."""
+    from bench.stats import compare_text
 
     x, y = [r[metric] for r in recs[a]], [r[metric] for r in recs[b]]
-    return (f"{a} against {b} on {metric}: {np.mean(x):.2f} vs {np.mean(y):.2f}, Mann-Whitney p = "
-            f"{mann_whitney(x, y):.3f} ({len(x)} and {len(y)} seeds).")
+    return f"on {metric}, " + compare_text(a, x, b, y, higher_is_better=True, means=True) + "."
 
 
 def column_datasets(spec: TableSpec) -> list[str | None]:
@@ -271,9 +292,15 @@ def hfmnas_inputs(spec: TableSpec, seeds: int, progress: bool = True) -> TableRe
         res.cells[rows[1].name] = [cell(others)]
         res.row_notes[rows[1].name] = "mean +- std of the other 35 assignments' seed means"
     best = np.unravel_index(np.nanargmax(grid), grid.shape)
-    res.notes += [f"The paper's assignment, LFBC (tl, il) and HFBC (th, ih), ranks {rank} of 36 on test F1-M; the "
-                  f"best is LFBC ({', '.join(PAIRS[best[0]])}), HFBC ({', '.join(PAIRS[best[1]])}) with "
-                  f"{grid[best]:.2f}.", _data_note(dataset), _spread_note(dataset)]
+    from bench.stats import compare_text
+
+    per_seed = {k: [r[metric] for r in records(dataset, HFSpace().encode(core_arch(low_in=lo, high_in=hi)))]
+                for k, (lo, hi) in {"paper": (("tl", "il"), ("th", "ih")), "best": (PAIRS[best[0]], PAIRS[best[1]])}.items()}
+    res.notes += [f"The paper's assignment, LFBC (tl, il) and HFBC (th, ih), ranks {rank} of 36 on test F1-M (seed "
+                  f"means); the best is LFBC ({', '.join(PAIRS[best[0]])}), HFBC ({', '.join(PAIRS[best[1]])}) with "
+                  f"{grid[best]:.2f}. On {metric}, " + compare_text(
+                      "the best assignment", per_seed["best"], "the paper's", per_seed["paper"], means=True) + ".",
+                  _data_note(dataset), _spread_note(dataset)]
     fig, ax = plt.subplots(figsize=(6.2, 5.2), layout="constrained")
     im = ax.imshow(grid, cmap="viridis")
     labels = [f"({a}, {b})" for a, b in PAIRS]
@@ -317,10 +344,14 @@ def hfmnas_inconsistency(spec: TableSpec, seeds: int, progress: bool = True) -> 
                                    + ", ".join(f"{v:.2f}" for v in curves[row.name].mean(1))
                                    + f"; Spearman(rate, F1-M) per seed: {', '.join(f'{x:.2f}' for x in rho)}")
     names = list(curves)
+    from bench.stats import compare_text
+
     for a, b in zip(names, names[1:]):
         diff = curves[b].mean(1) - curves[a].mean(1)
         res.notes.append(f"{b} minus {a}, test F1-M per rate: " + ", ".join(f"{d:+.2f}" for d in diff)
-                         + f" (above at {int(np.sum(diff > 0))} of {len(rates)} rates).")
+                         + f" (above at {int(np.sum(diff > 0))} of {len(rates)} rates); over every rate and training "
+                         "seed, " + compare_text(b, curves[b].ravel(), a, curves[a].ravel(), paired=True,
+                                                 unit="(rate, training seed) pairs") + ".")
     eff = [paper_cache().oracle(f"{base}@inc{r:g}").data.provenance["effective_rate"]["test"] if r else 0.0
            for r in rates]
     res.notes.append("Effective inconsistency rate on test at each nominal rate: "
@@ -355,6 +386,7 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     n = int(spec.params.get("search_seeds", SEEDS))
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
     oracle = paper_cache().oracle(dataset)
+    tests: dict[str, list[float]] = {}  # row -> the test F1-M of each search's result
     for row in _proxy_rows(spec):
         kind, _, algo = row.key.partition(":")
         if kind != "search":
@@ -363,8 +395,8 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
             from bench.families.hfmnas.mfas import MFASSettings, search
 
             outs = [search(oracle, MFASSettings(), i, progress) for i in range(n)]
-            res.cells[row.name] = [cell([o["result"]["val_f1m"] for o in outs]),
-                                   cell([o["result"]["test_f1m"] for o in outs]),
+            tests[row.name] = [o["result"]["test_f1m"] for o in outs]
+            res.cells[row.name] = [cell([o["result"]["val_f1m"] for o in outs]), cell(tests[row.name]),
                                    cell([o["charged_seconds"] / 3600 for o in outs])]
             res.row_notes[row.name] = (f"{n} MFAS-like searches (training seed i for search i), "
                                        + ", ".join(str(o["trained"]) for o in outs) + " networks trained short each; "
@@ -373,8 +405,8 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
         runs = paper_cache().searches(dataset, algo, n, progress)
         best = [r.best_index for r in runs]  # the genotype's retraining, as the run evaluated it
         hours = [r.sim_seconds[i] / 3600 for r, i in zip(runs, best)]
-        res.cells[row.name] = [cell([r.values[i] for r, i in zip(runs, best)]),
-                               cell([r.test_values[i] for r, i in zip(runs, best)]), cell(hours)]
+        tests[row.name] = [r.test_values[i] for r, i in zip(runs, best)]
+        res.cells[row.name] = [cell([r.values[i] for r, i in zip(runs, best)]), cell(tests[row.name]), cell(hours)]
         res.row_notes[row.name] = (f"{len(runs)} `{algo}` searches (supernet validation F1-M at the last epoch: "
                                    + ", ".join(f"{r.settings['supernet_val_f1m'][-1]:.1f}" for r in runs)
                                    + "); genotypes: " + "; ".join(f"`{r.best_arch}`" for r in runs))
@@ -385,6 +417,13 @@ def hfmnas_search_cost(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
             + " (the paper: BM-NAS 1.24x, MFAS 12.8x).")
     view = paper_cache().view(dataset)
     best = best_arch(dataset)
+    from bench.stats import compare_text
+
+    lookup = [r["test_f1m"] for r in records(dataset, best)]
+    for name, test in tests.items():
+        res.notes.append(f"On test F1-M, each search's genotype (search i retrained with training seed i mod {SEEDS}) "
+                         "against the lookup (the core slice's best architecture with IMM by validation F1-M, its "
+                         f"{SEEDS} training seeds): " + compare_text(name, test, "the lookup", lookup, means=True) + ".")
     res.notes += [f"For scale: the core slice's best architecture with IMM by validation F1-M ({best}) scores test "
                   f"F1-M {view.query(best, 'test_f1m'):.2f}; one stand-alone training is charged "
                   f"{oracle.charged_seconds(oracle.key(best, 0)):.0f} s.",
@@ -403,6 +442,24 @@ def _recipe_with(spec_id: str, field: str, value):
     if field not in Recipe.__dataclass_fields__:
         raise ValueError(f"{spec_id}: {field!r} is not a field of the HF-MNAS recipe")
     return replace(base, **{field: type(getattr(base, field))(value)})
+
+
+def _against_paper(row, values: list, per_value: np.ndarray, field: str, what: str, paired: bool = False,
+                   unit: str = "seeds") -> str:
+    """``; best <field> <v> against the paper's <w> on <what>: <statistic>`` where the row's best value
+    (the highest mean of ``per_value``, one row of values per setting) is not the paper's; "" where it
+    is, or where the paper's value is not among ``values``."""
+    from bench.stats import compare_text
+
+    paper = row.paper[0] if row.paper else float("nan")
+    means = per_value.mean(1)
+    best = int(np.argmax(means))
+    if paper != paper or paper not in values or values[best] == paper:
+        return ""
+    k = values.index(paper)
+    return (f"; on {what}, " + compare_text(f"{field} {values[best]:g} (ours)", per_value[best],
+                                            f"{field} {paper:g} (the paper's)", per_value[k], paired=paired,
+                                            unit=unit, means=True))
 
 
 def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
@@ -444,12 +501,17 @@ def hfmnas_recipe_sweep(spec: TableSpec, seeds: int, progress: bool = True) -> T
             + f"; best by {shown[metric]}: {best:g}, by the other metric: "
             + f"{values[int(np.argmax(curves[row.name][[m for m in shown if m != metric][0]].mean(1)))]:g}"
             + f"; spread of the seed means {np.ptp(means):.2f} against a seed std of {noise:.2f} "
-            f"(Kruskal-Wallis over the settings p = {p:.3f})")
+            f"(Kruskal-Wallis over the settings p = {p:.3f})" + _against_paper(row, values, curves[row.name][metric],
+                                                                                field, shown[metric]))
     names = list(curves)
+    from bench.stats import compare_text
+
     for a, b in zip(names, names[1:]):
         diff = curves[a][metric].mean(1) - curves[b][metric].mean(1)
         res.notes.append(f"{a} minus {b}, {shown[metric]} per {field}: " + ", ".join(f"{d:+.2f}" for d in diff)
-                         + f" (above at {int(np.sum(diff > 0))} of {len(values)} values).")
+                         + f" (above at {int(np.sum(diff > 0))} of {len(values)} values); over every value and training "
+                         "seed, " + compare_text(a, curves[a][metric].ravel(), b, curves[b][metric].ravel(), paired=True,
+                                                 unit=f"({field}, training seed) pairs") + ".")
     res.notes += [f"Each point retrains the row's architecture with the recipe's `{field}` set to the value "
                   f"({SEEDS} training seeds; the recipe's other fields as shipped, `{field}` = "
                   f"{getattr(base, field):g} in the shipped table), on `{dataset}`; cached in "
@@ -514,7 +576,8 @@ def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -
                                    + ", ".join(f"{x:.2f}" for x in f1m.mean(1)) + "; test accuracy "
                                    + ", ".join(f"{x:.2f}" for x in acc.mean(1))
                                    + f" (means over {n} searches; Kruskal-Wallis over the values p = "
-                                   f"{kruskal(*f1m).pvalue:.3f})")
+                                   f"{kruskal(*f1m).pvalue:.3f})"
+                                   + _against_paper(row, values, f1m, field, "test F1-M", paired=True, unit="searches"))
         for k, (vals, label) in enumerate(((f1m, "test F1-M"), (acc, "test accuracy"))):
             ax.plot(range(len(values)), vals.mean(1), marker="o", c=f"C{k}", label=label)
             ax.fill_between(range(len(values)), vals.min(1), vals.max(1), color=f"C{k}", alpha=0.15)
@@ -537,6 +600,37 @@ def hfmnas_derivation_grid(spec: TableSpec, seeds: int, progress: bool = True) -
     return res
 
 
+def _rho_gap_text(old: np.ndarray, new: np.ndarray) -> str:
+    """Spearman(new, shipped seed means) minus the seed floor Spearman(seed 0, mean of the other seeds)
+    over members ``old``/``new`` ([member, seed]), with a 95% percentile bootstrap CI over members
+    (resampled together for both correlations; :data:`bench.stats.BOOTSTRAP` resamples, seeded) and
+    the bootstrap p (twice the share of resamples on the other side of 0, capped at 1)."""
+    from scipy.stats import rankdata
+
+    from bench.stats import BOOTSTRAP, BOOTSTRAP_SEED, format_p
+
+    def rho(x, y):  # Spearman per row of [resample, member] arrays (NaN where a side is constant)
+        rx, ry = rankdata(x, axis=-1), rankdata(y, axis=-1)
+        rx, ry = rx - rx.mean(-1, keepdims=True), ry - ry.mean(-1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (rx * ry).sum(-1) / np.sqrt((rx ** 2).sum(-1) * (ry ** 2).sum(-1))
+
+    def gap(i):
+        return rho(old[i].mean(-1), new[i].mean(-1)) - rho(old[i][..., 0], old[i][..., 1:].mean(-1))
+
+    n = len(old)
+    d = float(gap(np.arange(n)))
+    idx = np.random.default_rng(BOOTSTRAP_SEED).integers(0, n, size=(BOOTSTRAP, n))
+    boot = gap(idx)
+    boot = boot[boot == boot]  # a resample with a constant side has no correlation
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    p = min(1.0, 2 * min(np.mean(boot <= 0), np.mean(boot >= 0)))
+    verdict = "above the floor" if p < 0.05 and d > 0 else "below the floor" if p < 0.05 else \
+        f"inconclusive at {n} members"
+    return (f"{d:+.2f}, {verdict} (bootstrap over members p = {format_p(p)}, 95% bootstrap CI {lo:+.2f}..{hi:+.2f}, "
+            f"n = {n} members)")
+
+
 def hfmnas_recipe_rank(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Does a shipped table's ranking survive another recipe? Row key ``rank:<dataset>:<field>=<value>``:
     ``params.n_archs`` core-slice members (drawn with ``params.sample_seed``) retrained with the
@@ -551,6 +645,7 @@ def hfmnas_recipe_rank(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     from tqdm.auto import tqdm
 
     from bench.families.hfmnas.trainer import Recipe
+    from bench.stats import compare_text
 
     metric, n = spec.params.get("metric", "test_f1m"), int(spec.params["n_archs"])
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
@@ -576,7 +671,10 @@ def hfmnas_recipe_rank(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
             f"{n} members of the `{dataset}` core slice; {metric} seed means {old.mean(1).min():.2f}..{old.mean(1).max():.2f} "
             f"with the shipped recipe, {new.mean(1).min():.2f}..{new.mean(1).max():.2f} with {field} = {value}; "
             f"best with the shipped recipe `{top[0]}`"
-            + (", also the best with the new one" if top[0] == top[1] else f", with the new one `{top[1]}`"))
+            + (", also the best with the new one" if top[0] == top[1] else f", with the new one `{top[1]}`")
+            + f"; {metric} seed means, " + compare_text(f"{field} = {value}", new.mean(1), "the shipped recipe",
+                                                      old.mean(1), paired=True, unit="members")
+            + "; Spearman minus seed floor " + _rho_gap_text(old, new))
         ax.scatter(old.mean(1), new.mean(1), s=14)
         lo, hi = min(old.min(), new.min()), max(old.max(), new.max())
         ax.plot([lo, hi], [lo, hi], c="grey", lw=0.8, ls="--")
@@ -605,35 +703,122 @@ def _incumbent(rec, oracle, metric: str) -> tuple[str, float]:
     return rec.archs[i], float(oracle.query(rec.archs[i], metric, seed=rec.settings.get("train_seed", rec.seed or 0)))
 
 
+#: how a run of Tables IV-V ended (:attr:`bench.run.RunRecord.stop_reason`), in words
+_STOPPED = {"budget_seconds": "at the cap", "algorithm_stopped": "at the end of its own schedule",
+            "space_exhausted": "after every architecture of its space"}
+
+
+def _tree_search_oracle(dataset: str, views: tuple[str, ...] = ()):
+    """The tree-fusion search oracle on ``dataset`` (every tree over all its raw views), or, with
+    ``views``, one restricted to trees over those views: the same store, recipe, table and cache,
+    so a tree over those views is the same model and record either way."""
+    from bench.families.tree_fusion.paper import _oracle
+
+    if not views:
+        return _oracle(dataset, "standard")
+    from bench.families.tree_fusion import open_for_search
+    from bench.families.tree_fusion.paper import cache_path
+    from bench.families.tree_fusion.space import TreeFusionSpace
+
+    key = (dataset, views, str(cache_path()))
+    if key not in _TREE_VIEWS:
+        oracle = open_for_search(dataset, "standard", overlay=cache_path())
+        unknown = [v for v in views if v not in oracle.space.features]
+        if unknown:
+            raise ValueError(f"tree-fusion/{dataset} has no view(s) {unknown} (views: {', '.join(oracle.space.features)})")
+        oracle.space = TreeFusionSpace(views, max_leaves=len(views))
+        _TREE_VIEWS[key] = oracle
+    return _TREE_VIEWS[key]
+
+
+_TREE_VIEWS: dict[tuple, object] = {}
+
+
+def _hf_features(dataset: str, feats=("tl", "th", "il", "ih")) -> tuple[tuple[str, ...], list[str]]:
+    """``(views, features)``: the store's names of the HF-MNAS features ``feats`` (``tl``, ``th``,
+    ``il``, ``ih``) of ``dataset`` (``v1@1`` ...) and the views they come from (``v1``, ``v2``)."""
+    names = paper_cache().oracle(dataset).data.provenance["views"]
+    shown = [names[f] for f in ("tl", "th", "il", "ih") if f in feats]
+    return tuple(dict.fromkeys(s.split("@")[0] for s in shown)), shown
+
+
+def _hf_inputs(dataset: str, feats) -> str:
+    """``v1, v2 (backbone levels v1@1, v2@2)``: the views behind the features ``feats`` and the features."""
+    views, shown = _hf_features(dataset, feats)
+    return f"{', '.join(views)} (backbone levels {', '.join(shown)})"
+
+
+def _network_inputs(dataset: str, arch: str) -> str:
+    """What a fixed network reads: its cells' input pairs, or a baseline network's inputs."""
+    oracle = paper_cache().oracle(dataset)
+    if arch.startswith("baseline:"):
+        from bench.families.hfmnas.baselines import build
+
+        used = build(arch.partition(":")[2], oracle.data.dims, oracle.data.n_out, oracle.recipe).used
+    else:
+        a = HFSpace(core=False).decode(arch)
+        used = set(a.low.inputs) | set(a.high.inputs)
+    return _hf_inputs(dataset, used)
+
+
+def _fixed_charged(dataset: str, arch: str, recs: list[dict]) -> list[float]:
+    """Charged seconds of a fixed network's training per seed: the table's recorded seconds or the
+    cost model's (:meth:`TrainedOracle.charged_seconds`); a network outside the space at its MFLOPs."""
+    from bench.families.hfmnas import cost
+
+    oracle = paper_cache().oracle(dataset)
+    if arch.startswith("baseline:"):
+        coef = getattr(oracle, "cost_coef", None) or cost.DEFAULT
+        return [float(coef["fixed"] + coef["per_mflop"] * r["mflops"]) for r in recs]
+    return [float(oracle.charged_seconds(oracle.key(arch, s))) for s in range(len(recs))]
+
+
 def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
-    """Tables IV-V: every search gets the same charged training seconds (``params.budget_seconds``)
+    """Tables IV-V: every search may spend the same charged training seconds (``params.budget_seconds``)
     per run, ``params.runs`` seeded runs each; the cell is the test metric of each run's final
     incumbent. Row keys: ``hf:<algorithm>`` (this family on ``params.dataset``: hfmnas, bmnas, edf,
-    rs, rea), ``tree:<algorithm>`` (the tree-fusion family on ``params.tree_dataset``: edf, csgnas),
-    ``mfas`` (MFAS-like searches on their own schedule, not cut to the budget: their row note gives
-    the charged seconds) or an architecture key (a fixed network, no search)."""
+    rs, rea), ``tree:<algorithm>`` (the tree-fusion family on ``params.tree_dataset``, over all its
+    raw views: edf, csgnas), ``tree:<algorithm>@<view>+<view>`` (the same, trees over those raw
+    views only), ``mfas`` (MFAS-like searches on their own schedule, not cut to the budget) or an
+    architecture key (a fixed network, no search). Every row note opens with the charged seconds
+    the row used per run against the cap and the views (and features) it read."""
     from tqdm.auto import tqdm
 
     from bench.compare import run_trained
-    from bench.families.tree_fusion.paper import _oracle as tree_oracle
 
     dataset, tree_ds = spec.params["dataset"], spec.params["tree_dataset"]
     budget, n = float(spec.params["budget_seconds"]), int(spec.params.get("runs", SEEDS))
     metric = column_metric(spec.columns[0])
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
     vals: dict[str, list[float]] = {}
+    used: dict[str, list[float]] = {}  # row -> charged seconds per run
+    stops: dict[str, str] = {}  # row -> how its runs ended
+    seen: dict[str, str] = {}  # row -> the views it read
+    narrowed: set[tuple[str, ...]] = set()  # the views tree-fusion rows are restricted to
     for row in _proxy_rows(spec):
         family, _, algo = row.key.partition(":")
         if family in ("hf", "tree"):
-            oracle = paper_cache().oracle(dataset) if family == "hf" else tree_oracle(tree_ds, "standard")
+            algo, _, only = algo.partition("@")
+            views = tuple(only.split("+")) if only else ()
+            if family == "hf" and views:
+                raise ValueError(f"{spec.id} row {row.name!r}: hf:<algorithm> reads the family's two views; "
+                                 f"@<views> is for tree:<algorithm>")
+            oracle = paper_cache().oracle(dataset) if family == "hf" else _tree_search_oracle(tree_ds, views)
             recs = [run_trained(oracle, algo, s, budget_seconds=budget, train_seed=s % SEEDS) for s in
                     tqdm(range(n), desc=f"{spec.id} {row.name}", unit="run", disable=not progress)]
             inc = [_incumbent(r, oracle, metric) for r in recs]
             vals[row.name] = [v for _, v in inc]
-            used = [r.sim_seconds[-1] if r.sim_seconds else 0.0 for r in recs]
-            res.row_notes[row.name] = (f"`{algo}` on `{dataset if family == 'hf' else tree_ds}` "
-                                       f"({'HF-MNAS cells over two views' if family == 'hf' else 'tree fusion over all raw views'}); "
-                                       f"charged seconds used per run: {', '.join(f'{u:.0f}' for u in used)} of {budget:.0f}; "
+            used[row.name] = [r.sim_seconds[-1] if r.sim_seconds else 0.0 for r in recs]
+            ends = [_STOPPED.get(r.stop_reason, r.stop_reason) for r in recs]
+            stops[row.name] = "; ".join(f"{e} ({ends.count(e)} of {n} runs)" for e in dict.fromkeys(ends))
+            narrowed |= {views} if views else set()
+            if family == "hf":
+                seen[row.name] = _hf_inputs(dataset, ("tl", "th", "il", "ih"))
+            else:
+                seen[row.name] = (f"{', '.join(oracle.space.features)} (raw features"
+                                  + (f"; trees over these {len(views)} of the store's views only, {oracle.space.size} "
+                                     "trees)" if views else ", every view of the store)"))
+            res.row_notes[row.name] = (f"`{algo}` on `{dataset if family == 'hf' else tree_ds}`; stopped {stops[row.name]}; "
                                        f"evaluations: {', '.join(str(len(r.archs)) for r in recs)}; incumbents: "
                                        + "; ".join(f"`{a}`" for a, _ in inc))
         elif row.key == "mfas":
@@ -641,28 +826,50 @@ def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> T
 
             outs = [search(paper_cache().oracle(dataset), MFASSettings(), s) for s in range(n)]
             vals[row.name] = [o["result"][metric] for o in outs]
-            res.row_notes[row.name] = ("MFAS-like searches (its own schedule, not cut to the budget), charged seconds: "
-                                       + ", ".join(f"{o['charged_seconds']:.0f}" for o in outs) + "; winners: "
+            used[row.name] = [o["charged_seconds"] for o in outs]
+            stops[row.name] = "at the end of its own schedule, not cut to the cap"
+            seen[row.name] = _hf_inputs(dataset, ("tl", "th", "il", "ih"))
+            res.row_notes[row.name] = (f"MFAS-like searches; stopped {stops[row.name]}; winners: "
                                        + "; ".join(f"`{o['genotype']}`" for o in outs))
         else:
             arch = arch_of(row.key, dataset, n)
-            vals[row.name] = [r[metric] for r in records(dataset, arch)]
+            recs = records(dataset, arch)
+            vals[row.name] = [r[metric] for r in recs]
+            used[row.name] = _fixed_charged(dataset, arch, recs)
+            stops[row.name] = "after one training per seed (a fixed network, no search)"
+            seen[row.name] = _network_inputs(dataset, arch)
             res.row_notes[row.name] = f"a fixed network, no search: `{arch}`"
         res.cells[row.name] = [cell(vals[row.name])]
+        res.row_notes[row.name] = (f"Used {', '.join(f'{u:.0f}' for u in used[row.name])} of {budget:.0f} charged s "
+                                   f"(per run); views: {seen[row.name]}; " + res.row_notes[row.name])
     ref = spec.params.get("compare_to")
     if ref in vals:
-        from bench.trained_report import mann_whitney
+        from bench.stats import compare_text
 
         for name, v in vals.items():
             if name != ref:
-                res.notes.append(f"{name} against {ref} on {metric}: {np.mean(v):.2f} vs {np.mean(vals[ref]):.2f}, "
-                                 f"Mann-Whitney p = {mann_whitney(v, vals[ref]):.3f} ({len(v)} and {len(vals[ref])} runs).")
-    res.notes += [f"Every search gets {budget:.0f} charged training seconds per run ({n} runs, run i trains with seed "
-                  f"i mod {SEEDS}); a weight-sharing search is charged its supernet and its genotype's retraining and "
-                  "stops there. Charged seconds come from each family's own cost model (one CPU thread), so the budget "
-                  "is equal in estimated CPU time, not in models trained.",
-                  f"Inputs differ by family: the HF-MNAS family reads two views of `{dataset}` with their two backbone "
-                  f"levels each; the tree-fusion family (EDF, CSG-NAS) fuses all raw views of `{tree_ds}`.",
+                res.notes.append(f"On {metric}, " + compare_text(name, v, ref, vals[ref], unit="runs", means=True) + ".")
+    high = [k for k, u in used.items() if max(u) >= 0.5 * budget]
+    hf_views = _hf_features(dataset)[0]
+    span = {k: f"{min(u):.0f}" + (f"-{max(u):.0f}" if f"{min(u):.0f}" != f"{max(u):.0f}" else "") for k, u in used.items()}
+    res.notes += [f"Budget: every search may spend {budget:.0f} charged training seconds per run ({n} runs, run i trains "
+                  f"with seed i mod {SEEDS}) and stops at that cap (the evaluation that crosses it counts in full) or at "
+                  "the end of its own schedule, whichever comes first; a weight-sharing search is charged its supernet "
+                  "and its genotype's retraining and stops there. Charged seconds come from each family's own cost "
+                  "model (one CPU thread), so the cap is equal in estimated CPU time, not in models trained.",
+                  f"The budgets spent are not equal: charged seconds used per run (min-max), of the {budget:.0f} "
+                  "allowed: " + ", ".join(f"{k} {s}" for k, s in span.items())
+                  + (f"; only {', '.join(high)} used half of the cap or more" if len(high) < len(used) else "")
+                  + " (each row's note says how its runs ended).",
+                  "The inputs are not equal: " + "; ".join(
+                      f"{', '.join(ks)} read views {v}" for v, ks in
+                      {v: [k for k in seen if seen[k] == v] for v in dict.fromkeys(seen.values())}.items())
+                  + f". The HF-MNAS family reads backbone levels of two views of `{dataset}` ({', '.join(hf_views)}); "
+                  f"the tree-fusion family fuses raw views of `{tree_ds}`"
+                  + (f", so its rows restricted to {' and '.join(hf_views)} see the same views "
+                     "as the HF-MNAS rows but not the same features (raw, not backbone levels); tree fusion over the "
+                     "backbone levels themselves is not run" if hf_views in narrowed else
+                     ", all of them: no tree-fusion row here is restricted to the HF-MNAS rows' views") + ".",
                   _data_note(dataset).replace("Stand-in for HARM_P", f"Stand-in for {spec.params.get('stands_in', 'the paper data')}")]
     return res
 

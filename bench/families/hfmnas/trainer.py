@@ -23,7 +23,8 @@ from bench import numerics
 from bench.core.best_epoch import BestEpoch
 from bench.core.recipe import recipe_key
 from bench.core.store_trainer import StoreTrainer, TrainResult
-from bench.core.torchutil import f1_scores, multilabel_f1_scores, pinned_numerics, resolve_device
+from bench.core.clsmetrics import label_scores
+from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.families.hfmnas.data import HFData
 from bench.families.hfmnas.model import HFNet
 from bench.families.hfmnas.ops import dcca_correlation
@@ -60,16 +61,9 @@ def _tensors(data: HFData, part: str, dev) -> tuple[dict[str, torch.Tensor], tor
 
 
 def _scores(y: np.ndarray, logits: np.ndarray, n_out: int) -> dict[str, float]:
-    """Acc, F1-M, F1-W in %. Multi-label ``y`` [n, L]: a label is predicted where its logit is
-    positive (probability above 0.5); F1 per label, macro and support-weighted over labels; Acc
-    is the share of correct label decisions (Hamming accuracy)."""
-    if y.ndim == 2:
-        pred, truth = logits > 0, y.astype(bool)
-        f1m, f1w = multilabel_f1_scores(truth, pred)
-        return {"acc": 100.0 * float((pred == truth).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
-    pred = logits.argmax(1)
-    f1m, f1w = f1_scores(y, pred, n_out)
-    return {"acc": 100.0 * float((pred == y).mean()), "f1m": 100.0 * f1m, "f1w": 100.0 * f1w}
+    """Acc, F1-M, F1-W in % (:func:`bench.core.clsmetrics.label_scores`): a multi-label ``y``
+    [n, L] predicts a label where its logit is positive (probability above 0.5), else the argmax."""
+    return label_scores(y, logits > 0 if y.ndim == 2 else logits.argmax(1), n_out)
 
 
 def task_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

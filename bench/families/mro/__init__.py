@@ -134,6 +134,21 @@ def _method_names() -> dict:
             "mro-literal": "MRO, literal rank loss (A)", "mro-flops": "MRO, pick under 0.75x FLOPs"}
 
 
+def _gate() -> tuple:
+    """The quality gate's view of the shipped tables: val_mae searched, test_mae reported."""
+    from bench.core.quality import GateSpec
+
+    return tuple(GateSpec(NAME, f"{NAME}-{ds}", table_file(ds), ds, ("val_mae", "test_mae"),
+                          partial(_trivial, ds), real_data=not ds.startswith("syn")) for ds in DATASETS)
+
+
+def _trivial(dataset: str) -> dict:
+    """Constant predictors scored as MRO scores its models (val_mae over every label column)."""
+    from bench.core.quality import sequence_trivial
+
+    return sequence_trivial(dataset, "standard", {"val_mae": ("val", "mae_mean", "mae"), "test_mae": ("test", "mae", "mae")})
+
+
 FAMILY = Family(
     name=NAME, kind="trained",
     description="MRO cross-modal attention paths (a path mask per directed modality pair; depth per path on "
@@ -142,5 +157,5 @@ FAMILY = Family(
     datasets=lambda: list(DATASETS), open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.mro.build", ds), trained=True) for ds in DATASETS),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"), fill=fill, runners=_runners,
-    method_names=_method_names,
+    method_names=_method_names, gate=_gate,
 )

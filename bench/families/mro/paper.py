@@ -178,7 +178,10 @@ def _proxy_rows(spec: TableSpec):
     return [r for r in spec.rows if r.key and r.status not in ("pending", "not-offline")]
 
 
-def _fill_rows(spec: TableSpec, res: TableResult, seeds: int, progress: bool) -> dict[str, list[str]]:
+def _fill_rows(spec: TableSpec, res: TableResult, seeds: int, progress: bool,
+               values: dict[str, dict[str, list[float]]] | None = None) -> dict[str, list[str]]:
+    """Fill every proxy row's cells and note; the chosen masks per row, and (``values``) each row's
+    values per column (one per training seed or search seed) for the comparisons in the notes."""
     dataset = spec.params["dataset"]
     chosen = {}
     for row in _proxy_rows(spec):
@@ -186,6 +189,8 @@ def _fill_rows(spec: TableSpec, res: TableResult, seeds: int, progress: bool) ->
         res.cells[row.name] = [_cell(v) if len(v) else None for v in vals]
         res.row_notes[row.name] = note
         chosen[row.name] = picks
+        if values is not None:
+            values[row.name] = {c: list(v) for c, v in zip(spec.columns, vals) if len(v)}
     return chosen
 
 
@@ -212,15 +217,35 @@ def _noise_note(dataset: str) -> str:
             + ", ".join(f"{m} {v['icc1']:.2f}" for m, v in noise.items()) + ".")
 
 
+def _highest_against_rest(values: dict[str, dict[str, list[float]]], column: str, unit: str, higher_is_better: bool,
+                          decimals: int = 3) -> list[str]:
+    """Notes: the row with the best mean of ``column`` against every other row that has it
+    (:func:`bench.stats.compare_text`, one value per ``unit``)."""
+    from bench.stats import compare_text
+
+    have = {k: [x for x in v[column] if x == x] for k, v in values.items() if column in v}
+    have = {k: v for k, v in have.items() if v}
+    if len(have) < 2:
+        return []
+    pick = max if higher_is_better else min
+    top = pick(have, key=lambda k: np.mean(have[k]))
+    return [f"{column}, the row with the {'highest' if higher_is_better else 'lowest'} mean against each other: "
+            + "; ".join(compare_text(top, have[top], k, v, higher_is_better, unit=unit, decimals=decimals, means=True)
+                        for k, v in have.items() if k != top) + "."]
+
+
 def mro_table4(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Rank-loss variants (L0, L1, Linf, L2) of MRO on a K=3 proxy with known true paths: the
     chosen masks' tabulated stand-alone metrics, rho(prior, shared-weight validation MAE) over
     the scored masks, and rho(prior, stand-alone validation MAE) over every mask."""
     from scipy.stats import spearmanr
 
+    from bench.stats import compare_text
+
     dataset = spec.params["dataset"]
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
-    _fill_rows(spec, res, int(spec.params.get("search_seeds", seeds)), progress)
+    values: dict[str, dict[str, list[float]]] = {}
+    _fill_rows(spec, res, int(spec.params.get("search_seeds", seeds)), progress, values)
     df = _all_masks_frame(dataset)
     rhos = []
     for row in _proxy_rows(spec):
@@ -241,6 +266,7 @@ def mro_table4(spec: TableSpec, seeds: int, progress: bool = True) -> TableResul
         "Spearman rho between the prior's score and the shared-weight validation MAE (negated) over the "
         "masks the supernet scores (the paper's definition: prior ranks against subnet performance ranks).",
         "rho(prior, stand-alone validation MAE) over all 63 masks: " + "; ".join(rhos) + ".",
+        *_highest_against_rest(values, "Rank corr", "search seeds", higher_is_better=True, decimals=3),
         "POM and MOSI have two modalities: each source has one target, the prior's per-source softmax is 1 and "
         "every rank-loss variant samples uniformly, so the variants cannot differ there; they are not run.",
         _noise_note(dataset),
@@ -248,15 +274,30 @@ def mro_table4(spec: TableSpec, seeds: int, progress: bool = True) -> TableResul
     return res
 
 
+def _best_against_full(dataset: str, dom, full: str) -> str:
+    """`` On test MAE, the best of those masks against all paths ...: <statistic>.`` ("" without such a mask)."""
+    from bench.stats import compare_text
+
+    if not len(dom):
+        return ""
+    view = _view(dataset)
+    n, best = _n_seeds(view), dom.test_mae.idxmin()
+    return (f" On test MAE, the best of those masks against all paths over their {n} training seeds: "
+            + compare_text(best, [view.query(best, "test_mae", seed=s) for s in range(n)], full,
+                           [view.query(full, "test_mae", seed=s) for s in range(n)], higher_is_better=False,
+                           decimals=3, means=True) + ".")
+
+
 def mro_table5(spec: TableSpec, seeds: int, progress: bool = True) -> TableResult:
     """Baselines, the all-paths model, MRO's ablations and full MRO on a K=3 proxy, with the
     exhaustive table answering whether any mask beats all paths at lower cost."""
-    from bench.trained_report import mann_whitney
+    from bench.stats import compare_text
 
     dataset = spec.params["dataset"]
     n_search = int(spec.params.get("search_seeds", seeds))
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
-    chosen = _fill_rows(spec, res, n_search, progress)
+    values: dict[str, dict[str, list[float]]] = {}
+    chosen = _fill_rows(spec, res, n_search, progress, values)
     df = _all_masks_frame(dataset)
     full = "1" * len(df.index[0])
     dom = df[(df.test_mae < df.loc[full, "test_mae"]) & (df.mflops < df.loc[full, "mflops"])]
@@ -268,7 +309,8 @@ def mro_table5(spec: TableSpec, seeds: int, progress: bool = True) -> TableResul
         f"({len(dom_val)} on validation MAE); the best of them: "
         + (f"{dom.test_mae.idxmin()} ({dom.test_mae.min():.3f} at {dom.loc[dom.test_mae.idxmin(), 'mflops']:.2f} "
            f"MFLOPs against {df.loc[full, 'mflops']:.2f})" if len(dom) else "none")
-        + f". Pareto front (test MAE against MFLOPs): {', '.join(front)}.")
+        + f". Pareto front (test MAE against MFLOPs): {', '.join(front)}."
+        + _best_against_full(dataset, dom, full))
     ref = next((r for r in _proxy_rows(spec) if "Full MRO" in r.name), None)
     if ref is not None:
         view = _view(dataset)
@@ -276,9 +318,18 @@ def mro_table5(spec: TableSpec, seeds: int, progress: bool = True) -> TableResul
         for row in _proxy_rows(spec):
             if row.key.startswith("mro") and row is not ref:
                 other = [view.query(a, "test_mae") for a in chosen[row.name]]
-                res.notes.append(f"Full MRO against {row.name}: chosen-mask test MAE {np.mean(ref_mae):.3f} vs "
-                                 f"{np.mean(other):.3f}, Mann-Whitney p = {mann_whitney(ref_mae, other):.3f} "
-                                 f"({len(ref_mae)} and {len(other)} search seeds).")
+                res.notes.append("Chosen-mask test MAE (seed means), one value per search seed: " + compare_text(
+                    "Full MRO", ref_mae, row.name, other, higher_is_better=False, unit="search seeds", decimals=3,
+                    means=True) + ".")
+        for row in _proxy_rows(spec):  # the fixed networks against MRO's picks: values of different kinds
+            if row.key.startswith(("mask:", "baseline:")) and row.name in values:
+                for col, better in (("MAE", False), ("Corr", True)):
+                    if col in values[row.name] and col in values[ref.name]:
+                        res.notes.append(
+                            f"On test {col}, MRO's picks (one seed-mean value per search seed) against {row.name} (one "
+                            "value per training seed): " + compare_text(
+                                "Full MRO", values[ref.name][col], row.name, values[row.name][col], better,
+                                unit="seeds", decimals=3, means=True) + ".")
         on_front = np.mean([a in set(front) for a in chosen[ref.name]]) * 100
         res.notes.append(f"Full MRO's picks on the test-MAE/MFLOPs Pareto front: {on_front:.0f}% of search seeds.")
     res.notes.append(_noise_note(dataset))

@@ -18,9 +18,8 @@ import torch
 from bench import numerics
 from bench.core.recipe import recipe_key
 from bench.core.store_trainer import StoreTrainer, TrainResult
-from bench.core.seqmetrics import regression_metrics, sentiment_metrics, trait_metrics  # noqa: F401 (re-exported)
+from bench.core.seqmetrics import regression_metrics, sentiment_metrics, target_of, trait_metrics  # noqa: F401 (re-exported)
 from bench.core.torchutil import pinned_numerics, resolve_device
-from bench.errors import UnknownChoiceError
 from bench.families.mro.model import CrossModalNet
 from bench.features.sequence import SequenceStore
 
@@ -59,19 +58,6 @@ RECIPES: dict[str, Recipe] = {
 def recipe_for(dataset: str) -> Recipe:
     """The default recipe of a dataset (its cached results are keyed by it)."""
     return RECIPES.get(dataset, Recipe())
-
-
-#: what each store is trained to predict: (label array, its columns, the primary column)
-TARGETS = {"sentiment": "sentiment", "y": "y", "traits": "traits"}
-
-
-def target_of(store: SequenceStore) -> str:
-    """The regression label of a store: ``sentiment`` (MOSI), ``y`` (synK), ``traits`` (POM)."""
-    for name in TARGETS:
-        if name in store.label_names:
-            return name
-    raise UnknownChoiceError(store.label_names[0] if store.label_names else "", list(TARGETS),
-                             f"(no regression label in sequence store {store.name!r})")
 
 
 #: what :func:`train` returns (the name MRO's callers use)

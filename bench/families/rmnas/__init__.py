@@ -197,6 +197,27 @@ def _method_names() -> dict:
     return {**{name: p.label for name, p in PRESETS.items()}, "edf": "EDF (generational evolution)"}
 
 
+def _gate() -> tuple:
+    """The quality gate's view of the shipped tables: val_mae searched; test_mae and the AUILC of
+    test MAE over missing rates reported."""
+    from bench.core.quality import GateSpec
+
+    return tuple(GateSpec(NAME, f"{NAME}-{ds}", table_file(ds), ds, ("val_mae", "test_mae", "test_auilc_mae"),
+                          partial(_trivial, ds)) for ds in TABLES)
+
+
+def _trivial(dataset: str) -> dict:
+    """Constant predictors scored as RMNAS scores its models (val_mae on the primary column; a
+    constant's MAE is the same at every missing rate, so its AUILC is Eq. 14 of a flat curve)."""
+    from bench.core.quality import sequence_trivial
+    from bench.families.rmnas.missing import RATES, auilc
+
+    out = sequence_trivial(store_of(dataset), "standard", {"val_mae": ("val", "mae", "mae"),
+                                                           "test_mae": ("test", "mae", "mae")})
+    out["test_auilc_mae"] = {p: auilc(RATES, [v] * len(RATES)) for p, v in out["test_mae"].items()}
+    return out
+
+
 FAMILY = Family(
     name=NAME, kind="trained",
     description="RMNAS token mixers per modality, BM-NAS fusion steps and the LST bias, trained at a missing rate "
@@ -205,5 +226,5 @@ FAMILY = Family(
     datasets=datasets, open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.rmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "rmnas"), fill=fill, runners=_runners,
-    method_names=_method_names,
+    method_names=_method_names, gate=_gate,
 )

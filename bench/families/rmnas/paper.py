@@ -167,8 +167,8 @@ def _spread_note(dataset: str, metric: str) -> str:
 
 
 def compare_note(spec: TableSpec, recs: dict[str, list[dict]], a: str, b: str, column: str) -> str:
-    """Mann-Whitney test of two rows on one column."""
-    from bench.trained_report import mann_whitney
+    """Two rows on one column, one value per run (:func:`bench.stats.compare_text`; MAE: lower is better)."""
+    from bench.stats import compare_text
 
     if a not in recs or b not in recs:
         return ""
@@ -176,8 +176,9 @@ def compare_note(spec: TableSpec, recs: dict[str, list[dict]], a: str, b: str, c
     y = [column_value(r, column, spec) for r in recs[b]]
     if None in x or None in y:
         return ""
-    return (f"{a} against {b} on {column}: {np.mean(x):.3f} vs {np.mean(y):.3f}, Mann-Whitney p = "
-            f"{mann_whitney(x, y):.3f} ({len(x)} and {len(y)} runs).")
+    lower = COLUMN_METRIC.get(column.split(" ")[-1]) == "mae"
+    return f"On {column}, " + compare_text(a, x, b, y, higher_is_better=not lower, unit="runs", decimals=3,
+                                           means=True) + "."
 
 
 def robustness_figure(spec: TableSpec, recs: dict[str, list[dict]], metrics: tuple[str, ...]):
@@ -317,6 +318,7 @@ def rmnas_dialogue(spec: TableSpec, seeds: int, progress: bool = True) -> TableR
     res = TableResult(command=f"mmnas-bench tables reproduce {spec.id}")
     rates = [float(r) for r in spec.params["rates"]]
     at = spec.params.get("at_rate")
+    floor = constant_waf(spec.params["dataset"])
     per_row = {}
     for row in _proxy_rows(spec):
         recs, note = dialogue_records(spec, row.key, progress)
@@ -327,15 +329,14 @@ def rmnas_dialogue(spec: TableSpec, seeds: int, progress: bool = True) -> TableR
         params = [seed[0]["params"] / 1e6 for seed in recs]
         res.cells[row.name] = [cell(params) if c.startswith("Params") else cell(vals) if c == "CMU-MOSI" else None
                                for c in spec.columns]
-        res.row_notes[row.name] = note
+        res.row_notes[row.name] = note + _failed_seeds_note(vals, floor)
         per_row[row.name] = (vals, recs)
     names = list(per_row)
-    from bench.trained_report import mann_whitney
+    from bench.stats import compare_text
 
     for other in names[1:]:
         a, b = per_row[names[0]][0], per_row[other][0]
-        res.notes.append(f"{names[0]} against {other}: {np.mean(a):.2f} vs {np.mean(b):.2f}, Mann-Whitney p = "
-                         f"{mann_whitney(a, b):.3f} ({len(a)} and {len(b)} seeds).")
+        res.notes.append("On test WAF, " + compare_text(names[0], a, other, b, higher_is_better=True, means=True) + ".")
     res.notes.append(
         f"Proxy: CMU-MOSI audio+text as videos of utterances (`{spec.params['dataset']}`: 52/10/31 videos), GCNet's "
         f"view-level missing at rates {', '.join(f'{r:g}' for r in rates)} (every utterance keeps a modality; two views "
@@ -348,3 +349,36 @@ def rmnas_dialogue(spec: TableSpec, seeds: int, progress: bool = True) -> TableR
 
 
 RUNNERS["rmnas_dialogue"] = rmnas_dialogue
+
+
+def constant_waf(dataset: str) -> tuple[str, float]:
+    """The best test WAF of a constant predictor (training mean or median sentiment, always positive,
+    always negative) on the dialogue parts of ``dataset``'s store: a seed at or below it learned
+    nothing (a failed training)."""
+    from bench.core.quality import regression_trivial
+    from bench.families.rmnas import store_of
+    from bench.families.rmnas.dialogue import _data, waf
+    from bench.families.rmnas.trainer import Recipe
+    from bench.features import sequence
+
+    store, split = sequence.open(store_of(dataset)), Recipe().split
+    y = {p: _data(store, split, p)["y"][_data(store, split, p)["valid"]] for p in ("train", "test")}
+    scores = regression_trivial(y["train"], y["test"], lambda pred, yt: {"waf": waf(pred[:, 0], yt[:, 0])})
+    for sign, c in (("always positive", 1.0), ("always negative", -1.0)):
+        scores[sign] = {"waf": waf(np.full(len(y["test"]), c), y["test"])}
+    name = max(scores, key=lambda k: scores[k]["waf"])
+    return name, scores[name]["waf"]
+
+
+def _failed_seeds_note(vals: list[float], floor: tuple[str, float]) -> str:
+    """Names the seeds whose WAF is no better than a constant predictor's, and the mean without them."""
+    name, value = floor
+    failed = [s for s, v in enumerate(vals) if not v > value + 1.0]
+    if not failed:
+        return ""
+    rest = [v for s, v in enumerate(vals) if s not in failed]
+    return (f"; FAILED SEED{'S' if len(failed) > 1 else ''}: seed {', '.join(map(str, failed))} scores test WAF "
+            f"{', '.join(f'{vals[s]:.2f}' for s in failed)}, no better than the constant {name} predictor "
+            f"({value:.2f}): that training learned nothing, so the mean over seeds is not the method's; "
+            + (f"without it: {np.mean(rest):.2f} over {len(rest)} seed{'s' if len(rest) > 1 else ''}" if rest else
+               "no seed succeeded"))

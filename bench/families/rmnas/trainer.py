@@ -25,11 +25,10 @@ import torch
 
 from bench import numerics
 from bench.core.recipe import recipe_key
-from bench.core.seqmetrics import regression_metrics
+from bench.core.seqmetrics import regression_metrics, target_of
 from bench.core.best_epoch import BestEpoch, TrainingDivergedError  # noqa: F401 (re-exported)
 from bench.core.store_trainer import StoreTrainer
 from bench.core.torchutil import pinned_numerics, resolve_device
-from bench.families.mro.trainer import target_of
 from bench.families.rmnas.missing import RATES, auilc, check_rate, effective_rate, frame_keep
 from bench.families.rmnas.model import RMNASNet
 from bench.families.rmnas.space import RMArch

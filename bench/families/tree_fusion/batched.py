@@ -25,7 +25,8 @@ from bench.features.store import FeatureStore
 from bench.families.tree_fusion.space import Leaf, Tree, leaves, positions
 from bench.families.tree_fusion.model import FUSE, FusionNet
 from bench.core.heap import keep_freed_memory
-from bench.core.torchutil import f1_scores, pinned_numerics, resolve_device
+from bench.core.clsmetrics import f1_scores
+from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.families.tree_fusion.trainer import Recipe, TrainResult, load_parts
 
 

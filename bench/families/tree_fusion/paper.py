@@ -103,9 +103,12 @@ def _cell(values) -> Cell:
     return Cell(float(v.mean()), float(v.std()), len(v))
 
 
-def _mann_whitney_text(ref: list[float], other: list[float]) -> str:
-    p = mann_whitney(ref, other)
-    return f"Mann-Whitney p = {p:.3g} ({'significant' if p < 0.05 else 'not significant'} at 0.05)"
+def _compare_text(ref_name: str, ref: list[float], name: str, other: list[float], higher_is_better: bool = True) -> str:
+    """The reference row against another, one value per run (:func:`bench.stats.compare_text`): test
+    accuracy, or charged training seconds (``higher_is_better=False``)."""
+    from bench.stats import compare_text
+
+    return compare_text(ref_name, ref, name, other, higher_is_better=higher_is_better, unit="runs", means=True)
 
 
 def _datasets(spec: TableSpec) -> dict[str, str]:
@@ -162,8 +165,8 @@ def csgnas_table(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
                        "best_params" if col.startswith("Params") else "best_test")
             vals = frame[measure] / (1e6 if measure == "best_params" else 1)
             cells.append(_cell(vals))
-            if measure == "best_test":
-                finals[(algo, f"{col} ({ds})")] = list(frame["best_test"])
+            if measure in ("best_test", "charged_seconds"):
+                finals[(algo, f"{col} ({ds})")] = list(frame[measure])
         res.cells[row.name] = cells
         if not row.key.startswith("fused:"):
             res.row_notes[row.name] = "; ".join([f"{seeds} seeds (independent training seeds)",
@@ -172,8 +175,8 @@ def csgnas_table(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
     names = {r.key.partition("@")[0]: r.name.split(" (")[0] for r in spec.rows}
     for (key, col), vals in finals.items():
         if key != ref and (ref, col) in finals:
-            res.notes.append(f"{col}: {names[ref]} {np.mean(finals[(ref, col)]):.2f} vs {names[key]} {np.mean(vals):.2f}, "
-                             + _mann_whitney_text(finals[(ref, col)], vals))
+            res.notes.append(f"{col}: " + _compare_text(names[ref], finals[(ref, col)], names[key], vals,
+                                                        higher_is_better=not col.startswith("Time")))
     return res
 
 
@@ -256,8 +259,7 @@ def csgnas_anytime(spec: TableSpec, seeds: int, progress: bool = True) -> TableR
     for row in _implemented(spec):
         if row.key != ref and ref in finals:
             ref_name = next(r.name for r in spec.rows if r.key == ref)
-            res.notes.append(f"{ref_name} {np.mean(finals[ref]):.2f} vs {row.name} {np.mean(finals[row.key]):.2f}: "
-                             + _mann_whitney_text(finals[ref], finals[row.key]))
+            res.notes.append(_compare_text(ref_name, finals[ref], row.name, finals[row.key]))
     fig = anytime_figure(all_recs, spec.title)
     res.figures.append(fig)
     return res
@@ -271,6 +273,8 @@ def csgnas_diagnostics(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
     every shipped table."""
     from bench.families.tree_fusion import TABLE_DATASETS, TABLE_PROTOCOLS
     from bench.families.tree_fusion.diagnostics import aki_measure, aki_pairs, avg_measure, table_report
+
+    from bench.stats import compare_text
 
     p = spec.params
     res = TableResult()
@@ -286,16 +290,27 @@ def csgnas_diagnostics(spec: TableSpec, seeds: int, progress: bool = True) -> Ta
         res.cells[row.name] = [Cell(float(v[:, 0].mean()), float(v[:, 0].std()), len(v)),
                                Cell(float(v[:, 1].mean()), float(v[:, 1].std()), len(v))]
         if kind == "aki":
-            d = v[:, 0] - np.array(aki[("scratch", int(e))])[:, 0]
+            scratch = np.array(aki[("scratch", int(e))])[:, 0]
+            d = v[:, 0] - scratch
             res.row_notes[row.name] = (f"{p['aki_dataset']}, {len(pl)} parent -> child pairs; val minus scratch at "
-                                       f"{e} epochs: {d.mean():+.2f} (higher in {int((d > 0).sum())} of {len(d)})")
+                                       f"{e} epochs: {d.mean():+.2f} (higher in {int((d > 0).sum())} of {len(d)})"
+                                       + ("" if what == "scratch" else "; " + compare_text(
+                                           f"inherit {what}", v[:, 0], "scratch", scratch, paired=True,
+                                           unit="parent -> child pairs")))
         else:
             res.row_notes[row.name] = f"{p['avg_dataset']} (low-data), training seeds 0-{int(p['avg_seeds']) - 1}"
+            if what != "add chain" and ("add chain", int(e)) in avg:
+                add = np.array(avg[("add chain", int(e))])[:, 0]
+                res.row_notes[row.name] += "; validation accuracy " + compare_text(
+                    what, v[:, 0], f"add chain at {e} epochs", add, means=True)
     for e in aki_epochs:
         if e != max(aki_epochs):
-            d = np.array(aki[("all", e)])[:, 0] - np.array(aki[("scratch", max(aki_epochs))])[:, 0]
+            inherit, scratch = np.array(aki[("all", e)])[:, 0], np.array(aki[("scratch", max(aki_epochs))])[:, 0]
+            d = inherit - scratch
             res.notes.append(f"AKI (all) after {e} epochs vs scratch after {max(aki_epochs)}: validation "
-                             f"{d.mean():+.2f} points on average (higher in {int((d > 0).sum())} of {len(d)} pairs)")
+                             f"{d.mean():+.2f} points on average (higher in {int((d > 0).sum())} of {len(d)} pairs); "
+                             + compare_text(f"all after {e}", inherit, f"scratch after {max(aki_epochs)}", scratch,
+                                            paired=True, unit="parent -> child pairs"))
     for protocol in TABLE_PROTOCOLS:
         for ds in TABLE_DATASETS:
             r = table_report(ds, protocol)

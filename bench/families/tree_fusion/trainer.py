@@ -10,7 +10,8 @@ import torch
 
 from bench import numerics
 from bench.core.recipe import recipe_key
-from bench.core.torchutil import DeviceUnavailableError, f1_scores, pinned_numerics, resolve_device  # noqa: F401
+from bench.core.clsmetrics import f1_scores  # noqa: F401 (re-exported)
+from bench.core.torchutil import DeviceUnavailableError, pinned_numerics, resolve_device  # noqa: F401
 from bench.errors import BenchError
 from bench.features.store import FeatureStore
 from bench.families.tree_fusion.space import Tree, leaves
