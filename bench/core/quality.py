@@ -342,11 +342,19 @@ def write_report(report: list[TableQuality], path: Path | None = None) -> Path:
 
 
 def shipped() -> dict[str, dict]:
-    """``{table file: its entry}`` of the shipped report in registry order (empty when none ships)."""
+    """``{table file: its entry}`` of the shipped report in registry order (empty when none ships);
+    read once per version of the file."""
     p = report_path()
-    if not p.exists():
+    try:
+        st = p.stat()
+    except OSError:
         return {}
-    return {e["file"]: e for e in json.loads(p.read_text())["tables"]}
+    return _read_report(str(p), st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _read_report(path: str, mtime_ns: int, size: int) -> dict[str, dict]:
+    return {e["file"]: e for e in json.loads(Path(path).read_text())["tables"]}
 
 
 def verdict_of(file: str) -> dict | None:
@@ -450,18 +458,8 @@ _READ: set[str] = set()
 
 
 def gated(file_name: str) -> bool:
-    """Whether the shipped report covers a table file (read once per report version)."""
-    p = report_path()
-    try:
-        st = p.stat()
-    except OSError:
-        return False
-    return file_name in _covered(str(p), st.st_mtime_ns, st.st_size)
-
-
-@lru_cache(maxsize=4)
-def _covered(path: str, mtime_ns: int, size: int) -> frozenset[str]:
-    return frozenset(shipped())
+    """Whether the shipped report covers a table file."""
+    return file_name in shipped()
 
 
 def note_read(file_name: str) -> None:
