@@ -42,7 +42,7 @@ mro-tables: $(STAMP)
 
 ## Trained RMNAS tables (the tied slice x 3 seeds, each scored at 11 missing rates; resumable)
 rmnas-tables: $(STAMP)
-	$(BIN)/mmnas-bench tables build rmnas-pom rmnas-mosi
+	$(BIN)/mmnas-bench tables build rmnas-pom rmnas-mosi rmnas-mosi@r0.5
 	$(BIN)/mmnas-bench tables verify
 
 ## Trained HF-MNAS tables (the 465-architecture core slice x 3 seeds; resumable)

@@ -9,22 +9,21 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import re
 import sys
 from pathlib import Path
 
 from bench import __version__
 from bench.errors import BenchError, MissingValueError
+from bench.validate import ASCII_INT, ASCII_REAL, DEVICE
 
 
 
 # ---- argument types: each refuses a bad value with the flag and the value named ---------------
 def _int_at_least(low: int):
     def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}") from None
+        if not ASCII_INT.fullmatch(text):  # int() also reads '١٢', ' 7 ' and '1_0'
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
+        v = int(text)
         if v < low:
             raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {text!r}")
         return v
@@ -33,10 +32,7 @@ def _int_at_least(low: int):
 
 
 def _positive_seconds(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}") from None
+    v = float(text) if ASCII_REAL.fullmatch(text) else math.nan  # float() also reads '١٢' and 'infinity'
     if not (v > 0 and math.isfinite(v)):
         raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0, got {text!r}")
     return v
@@ -57,8 +53,24 @@ def _name(text: str) -> str:
     return text
 
 
+def _path(text: str) -> str:
+    if not text.strip():  # '' would mean the current folder
+        raise argparse.ArgumentTypeError(f"must be a path, got {text!r}")
+    return text
+
+
+def _overlay(text: str) -> str:
+    from bench import validate
+
+    try:
+        validate.overlay(text)  # '' would mean the default overlay; a folder or /proc cannot hold one
+    except BenchError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def _device(text: str) -> str:
-    if not re.fullmatch(r"cpu|auto|cuda(:\d+)?", text):
+    if not DEVICE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be one of 'cpu', 'cuda', 'cuda:N', 'auto', got {text!r}")
     return text
 
@@ -163,8 +175,16 @@ def _table_compare_datasets(a) -> list[str]:
     datasets = a.dataset or [registry.default_dataset(a.bench)]
     for ds in datasets:
         _check_dataset(a.bench, ds)
+    _once(datasets, "--dataset", "a comparison takes each dataset once")
     _check_algos(a.algo, a.bench)
     return datasets
+
+
+def _once(values: list[str] | None, flag: str, why: str) -> None:
+    """Refuse a repeated value: it would be run, and counted in the summary, twice."""
+    again = next((v for i, v in enumerate(values or []) if v in values[:i]), None)
+    if again is not None:
+        raise BenchError(f"{flag} {again!r} is given twice; {why}")
 
 
 def _check_algos(algos: list[str] | None, bench: str) -> None:
@@ -175,6 +195,7 @@ def _check_algos(algos: list[str] | None, bench: str) -> None:
     from bench.errors import UnknownAlgorithmError
     from bench.families import FAMILIES
 
+    _once(algos, "--algo", "each algorithm runs once per seed")
     for name in algos or []:
         if mt.is_multitask(name, bench):
             continue
@@ -280,7 +301,7 @@ def _cmd_query(a) -> int:
     _options(a, a.bench)
     _only(a.bench, {"--train": a.train}, " (a fixed table answers every query)")
     o = registry.open(a.bench, dataset)
-    arch = int(a.arch) if re.fullmatch(r"-?\d+", a.arch) else a.arch
+    arch = int(a.arch) if ASCII_INT.fullmatch(a.arch) else a.arch
     metrics = a.metric or [o.default_metric]
     for m in metrics:
         o.metric_info(m)  # every metric checked before anything is printed
@@ -569,6 +590,33 @@ def _cmd_fill(a) -> int:
     return 0
 
 
+def _cmd_overlay(a) -> int:
+    from bench import overlay as ov
+
+    if a.action != "import" and a.into is not None:
+        raise BenchError("--into applies to `overlay import` only")
+    if a.action != "check" and (a.repair or a.forget_lost):
+        raise BenchError("--repair and --forget-lost apply to `overlay check` only")
+    if a.action == "check":
+        rep = ov.check_overlay(Path(a.path), repair=a.repair, forget_lost=a.forget_lost)
+        print("\n".join(rep.lines()))
+        return 0 if rep.ok else 1
+    if a.action == "export":
+        if not a.target:
+            raise BenchError("overlay export needs the new file to write: mmnas-bench overlay export PATH OUT")
+        rep = ov.export_overlay(Path(a.path), Path(a.target))
+        print("\n".join(rep.lines()))
+        return 0 if rep.ok else 1
+    if a.target:
+        raise BenchError("overlay import takes one file; name the overlay to add it to with --into")
+    if not Path(a.path).exists():
+        raise BenchError(f"overlay {a.path} does not exist")
+    into = Path(a.into) if a.into else ov.overlay_path(a.bench)
+    counts = ov.import_overlay(Path(a.path), into)
+    print(f"{into}: {counts['added']} added, {counts['present']} already there, {counts['refused']} refused (corrupt)")
+    return 0
+
+
 # ---- parser -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     from bench.registry import benchmarks
@@ -605,7 +653,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "algorithms together, the others on each task independently; per-task and total "
                         "evaluations (implied when an --algo is a multi-task algorithm)")
     _add_family_options(c)
-    c.add_argument("--out", default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
+    c.add_argument("--out", type=_path, default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(fn=_cmd_compare)
 
@@ -650,9 +698,27 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument("--device", type=_device, default="cpu", help="cpu, cuda, cuda:N or auto")
     fl.add_argument("--batch", type=_int_at_least(1), default=32,
                     help="most same-shaped models trained together in one stacked model (1: one by one)")
-    fl.add_argument("--overlay", default=None, help="overlay file (default data_cache/overlay/<benchmark>.sqlite)")
+    fl.add_argument("--overlay", type=_overlay, default=None,
+                    help="overlay file (default data_cache/overlay/<benchmark>.sqlite)")
     fl.add_argument("--no-progress", action="store_true")
     fl.set_defaults(fn=_cmd_fill)
+
+    ov = sub.add_parser("overlay", help="check, export (back up) and import overlays of trained results",
+                        description="check: verify every record (digest over key and payload), the ledger of "
+                                    "committed records and the claims; exit 1 if anything is damaged or lost. "
+                                    "export PATH OUT: a consistent one-file copy (safe while fills write). "
+                                    "import PATH: add PATH's good records to an overlay (--into, or --bench's default).")
+    ov.add_argument("action", choices=["check", "export", "import"])
+    ov.add_argument("path", type=_overlay, help="the overlay file (export/import: the one read)")
+    ov.add_argument("target", nargs="?", type=_overlay, default=None, help="export: the new file to write")
+    ov.add_argument("--into", type=_overlay, default=None,
+                    help="import: the overlay to add to (default data_cache/overlay/<--bench>.sqlite)")
+    ov.add_argument("--bench", default=trained[0] if trained else None, choices=trained,
+                    help="import: whose default overlay to add to")
+    ov.add_argument("--repair", action="store_true", help="check: move damaged records to quarantine (a fill retrains them)")
+    ov.add_argument("--forget-lost", action="store_true",
+                    help="check: accept that the ledger's missing records are gone, so the overlay opens again")
+    ov.set_defaults(fn=_cmd_overlay)
 
     f = sub.add_parser("features", help="multimodal feature stores in data_cache/features/")
     f.add_argument("action", choices=["build", "list", "verify"])
@@ -677,7 +743,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("action", choices=list(_TABLE_FLAGS))
     t.add_argument("names", nargs="*", help="build: table names or 'all'; reproduce: spec ids (default all)")
     t.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
-    t.add_argument("--out", help="build/verify: tables folder (default tables/); "
+    t.add_argument("--out", type=_path, help="build/verify: tables folder (default tables/); "
                                  "reproduce: output folder (default the committed paper_repro/out/)")
     t.add_argument("--if-missing", action="store_true", help="build: skip tables that exist")
     t.add_argument("--accept-new-reference", action="store_true",
@@ -690,7 +756,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings of the suite as one line on stderr (``mmnas-bench: warning: ...``), no source line."""
+    print(f"mmnas-bench: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
+    import warnings
+
+    from bench.core.quality import QualityWarning
+
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("default", QualityWarning)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # argparse: a usage error (2, message printed), or --help / --version (0)

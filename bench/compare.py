@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from bench import algorithms
+from bench import algorithms, validate
+from bench.errors import InvalidArgumentError
 from bench.registry import open as open_benchmark
 from bench.run import Run, RunRecord
 
@@ -29,23 +31,28 @@ class Budget:
     evals: int | None = None
     until_optimum: bool = False
 
+    def __post_init__(self):
+        # a NaN or fractional budget would never be reached: the run would evaluate every cell
+        if self.evals is not None:
+            validate.whole(self.evals, "budget evals")
+        validate.flag(self.until_optimum, "until_optimum")
+
     @classmethod
     def parse(cls, text: str | int) -> "Budget":
-        if str(text).lower() == "all":
+        if isinstance(text, str) and text.lower() == "all":
             return cls(None, True)
-        try:
-            n = int(text)
-        except ValueError:
-            raise ValueError(f"budget must be a positive integer or 'all', got {text!r}") from None
-        if n <= 0:
-            raise ValueError(f"budget must be a positive integer or 'all', got {text!r}")
-        return cls(n, False)
+        if isinstance(text, str) and validate.ASCII_INT.fullmatch(text) and int(text) > 0:
+            return cls(int(text), False)
+        if isinstance(text, numbers.Integral) and not isinstance(text, bool) and text > 0:
+            return cls(int(text), False)
+        raise InvalidArgumentError(f"budget must be a positive integer or 'all', got {text!r}")
 
 
 def run_one(oracle, algo: str, seed: int, budget: Budget, metric: str | None = None, **algo_kwargs) -> RunRecord:
     """One seeded run of one algorithm; returns its record. ``metric`` defaults to the
     oracle's search metric (validation accuracy where the table has it for every cell)."""
     fn = algorithms.get(algo, oracle.benchmark)
+    seed, budget = validate.seed(seed), _budget(budget)
     if metric is None:
         metric = oracle.search_metric()[0]
     run = Run(oracle, metric, algo=algo, seed=seed, budget_evals=budget.evals,
@@ -64,13 +71,13 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
     """
     from bench.algorithms.multitask import is_multitask
 
+    algos, datasets, seeds, budget = _inputs(algos, datasets, seeds, budget)
     for a in algos:
         if is_multitask(a, benchmark):
-            raise ValueError(f"{a!r} searches several tasks together: use compare_multitask")
+            raise InvalidArgumentError(f"{a!r} searches several tasks together: use compare_multitask")
         algorithms.get(a, benchmark)  # named error before any work
-    seeds = list(seeds)
     if not seeds or not datasets or not algos:
-        raise ValueError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
+        raise InvalidArgumentError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     check_out_dir(out_dir)
     oracles, metrics = {}, {}
     for ds in datasets:  # every dataset and metric is checked before the first run
@@ -117,20 +124,40 @@ def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = Non
     return rec
 
 
+def _budget(budget) -> "Budget":
+    return budget if isinstance(budget, Budget) else Budget.parse(budget)
+
+
+def _inputs(algos, datasets, seeds, budget):
+    """The lists a comparison runs over, checked: a repeated algorithm, dataset or seed would be
+    run and counted twice; seeds are training seeds; a budget is a :class:`Budget` (or what
+    :meth:`Budget.parse` reads)."""
+    for name, items in (("algos", algos), ("datasets", datasets), ("seeds", seeds)):
+        if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+            raise InvalidArgumentError(f"{name} must be a list, got {items!r}")
+    algos, datasets = validate.distinct(algos, "algorithm"), validate.distinct(datasets, "dataset")
+    for x in (*algos, *datasets):
+        if not isinstance(x, str):
+            raise InvalidArgumentError(f"algorithm and dataset names are strings, got {x!r}")
+    seeds = validate.distinct([validate.seed(s) for s in seeds], "seed")
+    return algos, datasets, seeds, None if budget is None else _budget(budget)
+
+
 def check_out_dir(out_dir: str | Path | None) -> None:
     """Refuse an output folder that cannot be one, before any run spends time."""
     if out_dir is None:
         return
+    validate.nonempty_path(out_dir, "--out")  # '' would write into the current folder
     p = Path(out_dir)
     if p.exists() and not p.is_dir():
-        raise ValueError(f"--out {str(out_dir)!r} exists and is not a folder")
+        raise InvalidArgumentError(f"--out {str(out_dir)!r} exists and is not a folder")
     if any((p / "records").glob("*.json")):  # a later `plot` would mix the old runs with the new ones
-        raise ValueError(f"--out {str(out_dir)!r} already holds the run records of an earlier comparison; "
+        raise InvalidArgumentError(f"--out {str(out_dir)!r} already holds the run records of an earlier comparison; "
                          "choose a new folder (or remove its records/ first)")
     for parent in p.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise ValueError(f"--out {str(out_dir)!r}: {str(parent)!r} is a file, not a folder")
+                raise InvalidArgumentError(f"--out {str(out_dir)!r}: {str(parent)!r} is a file, not a folder")
             break
 
 
@@ -145,13 +172,13 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
     from bench.families import get as family_of
 
     family = family_of(benchmark)
+    algos, _, seeds, _ = _inputs(algos, [dataset], seeds, None)
+    budget_seconds = validate.finite_positive(budget_seconds, "budget_seconds")
+    validate.whole(eval_seeds, "eval_seeds")
     for a in algos:
         algorithms.get(a, benchmark)  # named error before any work
-    seeds = list(seeds)
     if not seeds or not algos:
-        raise ValueError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
-    if not (budget_seconds > 0 and budget_seconds < float("inf")):
-        raise ValueError(f"--budget-seconds must be a finite number > 0, got {budget_seconds!r}")
+        raise InvalidArgumentError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     check_out_dir(out_dir)
     oracle = open_benchmark(benchmark, dataset, allow_train=True, overlay=overlay, **options)
     for a in algos:
@@ -193,18 +220,18 @@ def compare_multitask(benchmark: str, datasets: Sequence[str], algos: Sequence[s
 
     family = family_of(benchmark)
     if family.kind != "table":
-        raise ValueError(f"multi-task comparisons count evaluations on fixed tables; --bench {benchmark} is a "
+        raise InvalidArgumentError(f"multi-task comparisons count evaluations on fixed tables; --bench {benchmark} is a "
                          f"{family.kind} benchmark")
+    algos, datasets, seeds, budget = _inputs(algos, datasets, seeds, budget)
     fns = {a: mt.get(a, benchmark) for a in algos}  # named error before any work
-    seeds, datasets = list(seeds), list(datasets)
     if not seeds or not datasets or not algos:
-        raise ValueError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
+        raise InvalidArgumentError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     repeated = sorted({d for d in datasets if datasets.count(d) > 1})
     if repeated:
-        raise ValueError(f"a multi-task comparison takes each dataset once; {repeated[0]!r} is given twice")
+        raise InvalidArgumentError(f"a multi-task comparison takes each dataset once; {repeated[0]!r} is given twice")
     together = [a for a in algos if mt.is_multitask(a, benchmark)]
     if together and len(datasets) < 2:
-        raise ValueError(f"{together[0]!r} searches several tasks together: give at least two datasets "
+        raise InvalidArgumentError(f"{together[0]!r} searches several tasks together: give at least two datasets "
                          f"(got {datasets}; valid: {', '.join(family.datasets())})")
     check_out_dir(out_dir)
     metrics, notes = {}, {}

@@ -17,6 +17,10 @@ def _choices(valid) -> str:
     return f"valid choices: {shown}{more}"
 
 
+class InvalidArgumentError(BenchError, ValueError):
+    """An argument of the wrong type or outside its range (a seed, a flag, a budget, an option)."""
+
+
 class InvalidArchitectureError(BenchError, ValueError):
     """An architecture string or object that is not a member of the search space."""
 
@@ -76,6 +80,10 @@ class MissingValueError(BenchError, LookupError):
 
 class ChecksumError(BenchError):
     """A table or source file whose checksum is not the recorded one."""
+
+
+class TableCorruptError(ChecksumError):
+    """A table or store file that cannot be read (truncated, overwritten); the message names it and how to restore it."""
 
 
 class TableMissingError(BenchError, FileNotFoundError):

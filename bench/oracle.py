@@ -18,6 +18,7 @@ import pandas as pd
 from bench.errors import (
     ArchIndexError,
     InvalidArchitectureError,
+    InvalidArgumentError,
     MissingValueError,
     SeedIndexError,
     UnknownMetricError,
@@ -28,6 +29,10 @@ from bench.manifest import file_digest
 from bench.tablefile import Metric
 
 _ON_MISSING = ("raise", "nan")
+
+
+def _is_index(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
 
 
 @dataclass(frozen=True)
@@ -62,7 +67,7 @@ class TabularOracle:
                  default_metric: str = "test_acc", validation_metric: str | None = None,
                  test_metric: str | None = None, table_path: str | Path | None = None):
         if on_missing not in _ON_MISSING:
-            raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
+            raise InvalidArgumentError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
         self.benchmark = benchmark
         self.dataset = dataset
         self.space = space
@@ -148,7 +153,7 @@ class TabularOracle:
 
     # ---- queries -----------------------------------------------------------------
     def _metric(self, metric: str) -> Metric:
-        m = self._metrics.get(metric)
+        m = self._metrics.get(metric) if type(metric) is str else None  # an unhashable name is unknown too
         if m is None:
             raise UnknownMetricError(metric, self._metrics, f"for {self.benchmark}/{self.dataset}")
         return m
@@ -157,11 +162,14 @@ class TabularOracle:
         if self._table_name:
             note_read(self._table_name)  # which shipped tables a paper output answered from
         if seed is None:
-            col = self._mean.get(metric)
+            col = self._mean.get(metric) if type(metric) is str else None
             if col is None:
                 self._metric(metric)
             return col
         m = self._metric(metric)
+        if not _is_index(seed):  # 1.5, True or '3' would index the array (or crash) instead of naming the seed
+            raise InvalidArgumentError(f"seed must be None (the mean) or a whole number 0..{m.values.shape[1] - 1}, "
+                                       f"got {seed!r}")
         if not 0 <= seed < m.values.shape[1]:
             raise SeedIndexError(seed, m.values.shape[1], metric)
         return m.values[:, seed] if m.values.ndim == 2 else m.values[:, seed, -1]
@@ -171,12 +179,12 @@ class TabularOracle:
         if metric is None:
             metric = self.default_metric
         if on_missing is not None and on_missing not in _ON_MISSING:
-            raise ValueError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
+            raise InvalidArgumentError(f"on_missing must be one of {_ON_MISSING}, got {on_missing!r}")
         row = self._row.get(arch) if type(arch) is str else None
         if row is None:
             row = self.row(arch)
         if seed is None:
-            col = self._mean_list.get(metric)
+            col = self._mean_list.get(metric) if type(metric) is str else None
             if col is None:
                 # a Python list is the fastest scalar lookup; built on first use of a metric
                 col = self._mean_list[metric] = self._column(metric, None).tolist()

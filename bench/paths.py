@@ -16,6 +16,11 @@ def data_cache_dir() -> Path:
     return Path(os.environ.get("MMNAS_DATA_CACHE", REPO_ROOT / "data_cache"))
 
 
+def overlay_dir() -> Path:
+    """The user's overlays of trained results (``data_cache/overlay``; tests point it elsewhere)."""
+    return Path(os.environ.get("MMNAS_OVERLAY_DIR", data_cache_dir() / "overlay"))
+
+
 def shared_data_dir() -> Path:
     """The raw published data (``../shared/data`` beside a development checkout)."""
     return Path(os.environ.get("MMNAS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import builtins
+import inspect
 
+from bench import validate
 from bench.core.family import Family
-from bench.errors import BenchError
+from bench.errors import BenchError, InvalidArgumentError, UnknownDatasetError
 from bench.families import FAMILIES, get
 
 
@@ -43,9 +45,36 @@ def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool =
     94.37333333333333
     """
     family = get(benchmark)
+    # every argument is checked here, before a store is read or anything can train
+    validate.choice(on_missing, ("raise", "nan"), "on_missing")
+    validate.flag(verify, "verify")
+    if not isinstance(dataset, str):
+        raise UnknownDatasetError(dataset, family.datasets(), f"for benchmark {benchmark!r}")
     if options and family.kind == "table":
         raise BenchError(f"{benchmark} is a fixed table; it takes no options, got {sorted(options)}")
+    validate.options(options, open_options(benchmark), f"bench.open({benchmark!r})")
+    if "allow_train" in options:
+        validate.flag(options["allow_train"], "allow_train")
+    if "overlay" in options:
+        validate.overlay(options["overlay"])
+    if "device" in options:
+        validate.device(options["device"])
+    recipe = options.get("recipe")
+    if recipe is not None and not isinstance(getattr(recipe, "key", None), str):
+        raise InvalidArgumentError(f"recipe must be None (the family's own) or a recipe of {benchmark} "
+                                   f"(an object with a .key), got {recipe!r}")
     return family.open(dataset, on_missing=on_missing, verify=verify, **options)
+
+
+def open_options(benchmark: str) -> list[str]:
+    """The keyword options :func:`open` takes for a benchmark beyond ``on_missing`` and ``verify``
+    (a trained family's ``open`` signature; none for a fixed table)."""
+    family = get(benchmark)
+    if family.kind == "table":
+        return []
+    named = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    return [p.name for p in list(inspect.signature(family.open).parameters.values())[1:]
+            if p.kind in named and p.name not in ("on_missing", "verify")]
 
 
 _ = builtins  # `open` shadows the builtin inside this module only

@@ -15,6 +15,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from bench import validate
 from bench.errors import BenchError, BudgetExhausted
 from bench.oracle import TabularOracle
 
@@ -193,6 +194,18 @@ class Run(BudgetedRun):
                  cost_metric: str | None = None, seconds_per_eval: float = 0.0,
                  target: float | None = None, stop_at_target: bool = False,
                  max_queries: int = DEFAULT_MAX_QUERIES, settings: dict | None = None):
+        # NaN budgets compare False with everything: the run would evaluate the whole space
+        if budget_evals is not None:
+            budget_evals = validate.whole(budget_evals, "budget_evals")
+        if budget_seconds is not None:
+            budget_seconds = validate.finite_positive(budget_seconds, "budget_seconds")
+        seconds_per_eval = validate.real(seconds_per_eval, "seconds_per_eval", strict=False)
+        max_queries = validate.whole(max_queries, "max_queries")
+        validate.flag(stop_at_target, "stop_at_target")
+        if target is not None:
+            target = validate.real(target, "target", -math.inf)
+        if seed is not None:
+            seed = validate.seed(seed)
         self.oracle = oracle
         self.space = oracle.space
         self.metric = oracle.search_metric()[0] if metric is None else metric

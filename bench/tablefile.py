@@ -28,8 +28,8 @@ from typing import Iterator
 import h5py
 import numpy as np
 
-from bench.errors import BenchError, ChecksumError, SpecError, TableMissingError
-from bench.manifest import check_file, file_sha256  # noqa: F401  (file_sha256: part of this module's API)
+from bench.errors import BenchError, ChecksumError, SpecError, TableCorruptError, TableMissingError
+from bench.manifest import check_file, file_sha256, restore_hint  # noqa: F401  (file_sha256: part of this module's API)
 
 SCHEMA_VERSION = 1
 ARCHS = "archs"
@@ -115,8 +115,40 @@ def content_checksum(f: h5py.File, only: str | None = None) -> str:
 
 def group_checksums(path: Path) -> dict[str, str]:
     """Per-dataset content checksums, stored so one group can be verified alone."""
-    with h5py.File(path, "r") as f:
+    with open_h5(path) as f:
         return json.loads(f.attrs["group_sha256"])
+
+
+@contextmanager
+def open_h5(path: str | os.PathLike, build_hint: str = "") -> Iterator[h5py.File]:
+    """``h5py.File(path, "r")`` where a file h5py cannot read is a :class:`TableCorruptError`
+    naming it and how to restore it (h5py's own errors name neither)."""
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        if not path.exists():
+            hint = f"; build it with: {build_hint}" if build_hint else ""
+            raise TableMissingError(f"{path} does not exist{hint}") from None
+        raise TableCorruptError(_damaged(path, exc, build_hint)) from None
+    try:
+        with f:
+            yield f
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        if isinstance(exc, BenchError):
+            raise
+        raise TableCorruptError(_damaged(path, exc, build_hint)) from None
+
+
+def _damaged(path: Path, exc: BaseException, build_hint: str = "") -> str:
+    return (f"{path} cannot be read ({type(exc).__name__}: {exc}); the file is damaged (truncated or overwritten): "
+            f"{restore_hint(path)}" + (f" with: {build_hint}" if build_hint else ""))
+
+
+def table_content_sha256(path: str | os.PathLike) -> str:
+    """The content sha256 recomputed from a table's data: what its MANIFEST line's content column records."""
+    with open_h5(path) as f:
+        return content_checksum(f)
 
 
 @contextmanager
@@ -205,20 +237,10 @@ def read_dataset(path: str | os.PathLike, dataset: str, build_hint: str = "", ve
     if not path.exists():
         hint = f"; build it with: {build_hint}" if build_hint else ""
         raise TableMissingError(f"score table {path} does not exist{hint}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ChecksumError(f"score table {path} cannot be read as HDF5 ({exc}); rebuild it{': ' + build_hint if build_hint else ''}") from exc
-    try:
-        with f:
-            arrays, m_attrs, attrs = _read_group(f, path, dataset, verify, build_hint)
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:  # damaged inside: h5py names neither file nor cause
-        if isinstance(exc, BenchError):
-            raise
-        raise ChecksumError(f"score table {path} cannot be read ({type(exc).__name__}: {exc}); the file is damaged. "
-                            f"Restore it{' or rebuild it with: ' + build_hint if build_hint else ''}") from None
-    if verify:  # internal checksums can be recomputed by whoever edits a file; MANIFEST is the reference
+    if verify:  # first: internal checksums can be recomputed by whoever edits a file; MANIFEST is the reference
         check_file(path)
+    with open_h5(path, build_hint) as f:  # damaged inside: h5py names neither file nor cause
+        arrays, m_attrs, attrs = _read_group(f, path, dataset, verify, build_hint)
     archs = [a.decode() for a in arrays.pop(ARCHS)]
     metrics = {
         key: Metric(arr, unit=str(m_attrs[key]["unit"]), direction=str(m_attrs[key]["direction"]),
@@ -254,6 +276,9 @@ def _read_group(f: h5py.File, path: Path, dataset: str, verify: bool, build_hint
     return arrays, m_attrs, attrs
 
 
-def list_datasets(path: str | os.PathLike) -> list[str]:
-    with h5py.File(path, "r") as f:
-        return sorted(f.keys())
+def list_datasets(path: str | os.PathLike, verify: bool = True) -> list[str]:
+    """The dataset groups of a table (with ``verify``, checked against its MANIFEST first)."""
+    if verify:
+        check_file(Path(path))
+    with open_h5(path) as f:
+        return sorted(k for k in f.keys() if isinstance(f[k], h5py.Group))

@@ -34,7 +34,8 @@ import math
 import time
 from typing import Any
 
-from bench.errors import BudgetExhausted
+from bench import validate
+from bench.errors import BudgetExhausted, InvalidArgumentError
 from bench.run import BudgetedRun, RunRecord
 
 
@@ -42,13 +43,14 @@ class TrainedRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
                  budget_evals: int | None = None, settings: dict | None = None, train_seed: int | None = None,
                  eval_seeds: int = 1):
-        if budget_seconds is not None and not (math.isfinite(budget_seconds) and budget_seconds > 0):
-            raise ValueError(f"budget_seconds must be a finite number > 0, got {budget_seconds!r}")
-        if budget_evals is not None and (isinstance(budget_evals, bool) or int(budget_evals) != budget_evals
-                                         or budget_evals < 1):
-            raise ValueError(f"budget_evals must be a whole number >= 1, got {budget_evals!r}")
-        if isinstance(eval_seeds, bool) or not isinstance(eval_seeds, int) or eval_seeds < 1:
-            raise ValueError(f"eval_seeds must be a whole number >= 1, got {eval_seeds!r}")
+        if budget_seconds is not None:
+            budget_seconds = validate.finite_positive(budget_seconds, "budget_seconds")
+        if budget_evals is not None:
+            budget_evals = validate.whole(budget_evals, "budget_evals")
+        eval_seeds = validate.whole(eval_seeds, "eval_seeds")
+        seed = validate.seed(seed)
+        if train_seed is not None:
+            train_seed = validate.seed(train_seed, "train_seed")
         self.oracle = oracle
         self.space = oracle.space
         # by default the run's models are the table's seeds (seed mod n_seeds: lookups); a given
@@ -59,8 +61,8 @@ class TrainedRun(BudgetedRun):
         self._eval_seeds = ([(self.train_seed + i) % max(1, oracle.n_seeds) for i in range(eval_seeds)]
                             if train_seed is None else [self.train_seed + i for i in range(eval_seeds)])
         if len(set(self._eval_seeds)) < eval_seeds:
-            raise ValueError(f"eval_seeds={eval_seeds}: the table holds {oracle.n_seeds} seeds; pass train_seed to "
-                             "train seeds beyond it")
+            raise InvalidArgumentError(f"eval_seeds={eval_seeds}: the table holds {oracle.n_seeds} seeds; pass "
+                                       "train_seed to train seeds beyond it")
         fitness = oracle.fitness_metric
         self.record = RunRecord(oracle.benchmark, oracle.dataset, fitness, oracle.metric_info(fitness).direction, algo,
                                 seed, budget_evals, budget_seconds, None, dict(settings or {}))

@@ -1,7 +1,12 @@
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# Tests never write the user's overlays (data_cache/overlay/): every default overlay of this
+# session, and of the commands it starts, goes to a folder of its own.
+os.environ["MMNAS_OVERLAY_DIR"] = tempfile.mkdtemp(prefix="mmnas-test-overlays-")
 
 from bench.paths import shared_data_dir
 

@@ -139,9 +139,9 @@ def test_a_missing_extra_is_a_named_error(monkeypatch):
 # ---- the real libraries ------------------------------------------------------------
 @pytest.fixture
 def fusion(tmp_path):
-    # aloi's shipped table holds every tree of <= 3 leaves over its 4 views, 3 seeds: no
-    # query trains (allow_train is off, so a miss would fail the test)
-    o = bench.open("tree-fusion", "aloi", overlay=tmp_path / "o.sqlite")
+    # mfeat's shipped table holds every tree of <= 3 leaves over its 6 views, 3 seeds, and its
+    # quality gate says it discriminates: no query trains (allow_train is off, so a miss would fail)
+    o = bench.open("tree-fusion", "mfeat", overlay=tmp_path / "o.sqlite")
     assert o.space.max_leaves == 3 and not o.allow_train
     return o
 

@@ -14,7 +14,7 @@ import pytest
 
 from bench.builders.registry import verify
 from bench.manifest import file_sha256, read_manifest
-from bench.overlay import Overlay, payload_sha256
+from bench.overlay import Overlay, record_digest
 from bench.paths import paper_repro_dir, tables_dir
 from bench.repro.reproduce import reproduce_ids
 from bench.repro.spec import load_specs
@@ -49,7 +49,7 @@ def test_there_is_a_committed_cache():
 
 @pytest.mark.parametrize("cache", CACHES, ids=lambda p: p.name)
 def test_committed_cache_answers_every_record_it_holds(cache, tmp_path):
-    """Every row's payload matches its recorded checksum, the overlay answers every row (none
+    """Every row's key and payload match its recorded digest, the overlay answers every row (none
     corrupt, none made on another feature store), and a sample reads back as stored."""
     from bench.features.store import open as open_store
     from bench.features.store import stores
@@ -59,7 +59,7 @@ def test_committed_cache_answers_every_record_it_holds(cache, tmp_path):
     shutil.copyfile(cache, copy)
     rows = _rows(copy)
     assert rows
-    bad = [k for k, _d, text, sha in rows if sha != payload_sha256(text)]
+    bad = [k for k, _d, text, sha in rows if sha != record_digest(k, text)]
     assert not bad, f"{len(bad)} records do not match their checksum, e.g. {bad[0]!r}"
     overlay = Overlay(copy)
     if cache.name == "hfmnas.sqlite":  # HF-MNAS trains on its own data (two views' backbone levels, injected rates)

@@ -130,6 +130,7 @@ def test_open_shares_an_oracle_until_the_file_changes(tmp_path, monkeypatch):
     from bench.paths import tables_dir
 
     shutil.copy(tables_dir() / "nb201.h5", tmp_path / "nb201.h5")
+    shutil.copy(tables_dir() / "MANIFEST", tmp_path / "MANIFEST")  # a tables folder must vouch for its files
     monkeypatch.setenv("MMNAS_TABLES_DIR", str(tmp_path))
     a = bench.open("nb201", "cifar100")
     assert bench.open("nb201", "cifar100") is a

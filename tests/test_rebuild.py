@@ -42,3 +42,26 @@ def test_source_with_wrong_checksum_is_refused_naming_the_file(tmp_path):
 def test_missing_source_names_the_variable(tmp_path):
     with pytest.raises(SourceMissingError, match="MMNAS_SHARED_DATA"):
         nb201.build(out_dir=tmp_path, source_dir=tmp_path)
+
+
+def test_a_rebuild_on_another_cpu_vendor_says_so_and_names_its_own_manifest(tmp_path, monkeypatch):
+    import json
+
+    import h5py
+
+    from bench.builders.common import ReferenceChangedError, replace_reference
+    from bench.manifest import MANIFEST_HEADER
+
+    monkeypatch.setenv("MMNAS_DATA_CACHE", str(tmp_path / "cache"))
+    folder = tmp_path / "sequence"
+    folder.mkdir()
+    (folder / "MANIFEST").write_text(MANIFEST_HEADER + "\n")
+    for path, vendor, value in ((folder / "s.h5", "GenuineIntel", 1.0), (tmp_path / "new.h5", "AuthenticAMD", 1.0 + 1e-7)):
+        with h5py.File(path, "w") as f:
+            f["x"] = [value]
+            f.attrs["provenance"] = json.dumps({"cpu_vendor": vendor})
+    with pytest.raises(ReferenceChangedError) as err:
+        replace_reference(tmp_path / "new.h5", folder / "s.h5", "0" * 64)
+    text = str(err.value)
+    assert "built on a GenuineIntel CPU" in text and "on a AuthenticAMD CPU" in text
+    assert f"commit {folder / 'MANIFEST'}" in text and "tables/MANIFEST" not in text

@@ -15,7 +15,7 @@ import numpy as np
 from bench import __version__
 from bench.errors import ChecksumError, SourceMissingError
 from bench.paths import REPO_ROOT, data_cache_dir, tables_dir
-from bench.manifest import read_manifest, update_manifest, verify_manifest  # noqa: F401  (builders' API)
+from bench.manifest import check_can_record, read_manifest, update_manifest, verify_manifest  # noqa: F401  (builders' API)
 from bench.tablefile import ScoreTable, file_sha256, write_table, writer_lock
 
 def verify_source(directory: Path, name: str, expected_sha256: str) -> Path:
@@ -106,14 +106,36 @@ def replace_reference(candidate: Path, target: Path, content_sha256: str, manife
             shutil.move(candidate, kept)
             raise ReferenceChangedError(
                 f"the rebuild of {target} differs from the shipped reference data; nothing was replaced. "
-                f"Differences:\n  " + "\n  ".join(diffs) +
+                + _vendor_note(target, kept) + "Differences:\n  " + "\n  ".join(diffs) +
                 f"\nThe rebuilt file is kept at {kept}. To make it the new reference, rebuild with "
-                "--accept-new-reference (Python: accept_new_reference=True) and commit tables/MANIFEST.")
+                f"--accept-new-reference (Python: accept_new_reference=True) and commit {target.parent / 'MANIFEST'} "
+                "with bench/reference_digests.py.")
+    if manifest:  # a MANIFEST that cannot take the new line refuses before anything is replaced
+        check_can_record(target.parent, target)
     with writer_lock(target):
         os.replace(candidate, target)
     if manifest:
         update_manifest(target.parent, target, content_sha256)
     return target
+
+
+def _built_on(path: Path) -> str | None:
+    """The CPU vendor a file's provenance records (trained and derived data), if any."""
+    try:
+        with h5py.File(path, "r") as f:
+            return json.loads(f.attrs["provenance"]).get("cpu_vendor")
+    except (OSError, KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _vendor_note(target: Path, rebuilt: Path) -> str:
+    """Why a rebuild of trained or derived data may differ: another CPU vendor's float code paths."""
+    shipped, here = _built_on(target), _built_on(rebuilt)
+    if shipped and here and shipped != here:
+        return (f"The shipped file was built on a {shipped} CPU and this rebuild ran on a {here} CPU: math-library "
+                "code paths differ between vendors, so trained or derived values may differ in the last bits "
+                "(bench/numerics.py cpu_vendor); the shipped file stays the reference. ")
+    return ""
 
 
 #: columns that record measured wall time: a rebuild elsewhere differs there by nature, so a

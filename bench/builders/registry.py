@@ -8,7 +8,7 @@ from bench.builders.common import verify_manifest
 from bench.core.family import Table
 from bench.errors import UnknownBenchmarkError
 from bench.paths import tables_dir
-from bench.tablefile import list_datasets, read_dataset
+from bench.tablefile import list_datasets, read_dataset, table_content_sha256
 
 
 def tables() -> dict[str, Table]:
@@ -29,11 +29,12 @@ def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None
 
 
 def verify(directory: Path | None = None) -> list[str]:
-    """Check every table against the committed MANIFEST: file sha256 and every group's content
-    checksum (:func:`bench.builders.common.verify_manifest`). One line per table; raises
-    :class:`ChecksumError` on the first mismatch."""
-    def check(path: Path) -> None:
+    """Check every table against the committed MANIFEST: file sha256, every group's content
+    checksum and the content sha256 recomputed from the data (:func:`bench.builders.common.verify_manifest`).
+    One line per table; raises :class:`ChecksumError` on the first mismatch."""
+    def check(path: Path) -> str:
         for ds in list_datasets(path):
             read_dataset(path, ds, verify=True)
+        return table_content_sha256(path)
 
     return verify_manifest(Path(directory) if directory else tables_dir(), check)

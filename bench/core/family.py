@@ -66,7 +66,8 @@ class Family:
 
     * ``open(dataset, on_missing="raise", verify=True, **options)`` returns the oracle;
       ``options`` are the family's :class:`Option` names (trained families also take
-      ``allow_train`` and ``overlay``).
+      ``allow_train`` and ``overlay``), spelled out as keywords: ``bench.open`` refuses any
+      other name by reading them from this signature (:func:`bench.registry.open_options`).
     * ``table_view(dataset)``: the shipped table as a read-only tabular oracle (what ``info``
       shows), or None when no table ships for the dataset.
     * ``algorithms()``: search algorithms that only this family's runs can execute, beside the

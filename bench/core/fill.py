@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tqdm.auto import tqdm
 
-from bench import numerics
+from bench import numerics, validate
 from bench.core.trainer import RECORD_FIELDS, Trainer
 from bench.errors import BenchError
 from bench.overlay import Overlay, overlay_path
@@ -118,9 +118,11 @@ def fill(trainer: Trainer, dataset: str, archs: list[str], seeds: int, workers: 
     """
     if executor not in EXECUTORS:
         raise BenchError(f"unknown executor {executor!r}; valid: {', '.join(map(repr, EXECUTORS))}")
+    seeds, workers = validate.whole(seeds, "seeds"), validate.whole(workers, "workers")
+    batch = validate.whole(batch, "batch")
     if not isinstance(trainer, Trainer):
         raise BenchError(f"{type(trainer).__name__} does not implement bench.core.trainer.Trainer")
-    ov = Overlay(overlay or overlay_path(trainer.benchmark))
+    ov = Overlay(validate.overlay(overlay) or overlay_path(trainer.benchmark))
     t0 = time.perf_counter()
     trained = 0
     try:
@@ -133,26 +135,34 @@ def fill(trainer: Trainer, dataset: str, archs: list[str], seeds: int, workers: 
         groups = batches(trainer, dataset, jobs, max(1, batch))
         bar = tqdm(total=len(jobs), desc=f"fill {trainer.benchmark}/{dataset}", unit="model", disable=not progress)
         pool = None
+        done_here: set[Job] = set()
         try:
-            if not groups:
-                results = iter(())
-            elif executor == "ray":  # tasks cannot reach the overlay file: this process claims their work
-                mine = set(ov.claim([trainer.key(dataset, a, s) for a, s in jobs]))
-                groups = [g for g in ([j for j in g if trainer.key(dataset, *j) in mine] for g in groups) if g]
-                results = _ray_results(trainer.for_worker(dataset), dataset, groups, workers, ray_address)
-            elif workers <= 1:
-                _init_worker(trainer.for_worker(dataset), dataset, str(ov.path))
-                results = map(_train_batch, groups)
-            else:
-                # fork: workers inherit the loaded worker trainer, nothing is pickled on the way in
-                pool = mp.get_context("fork").Pool(workers, initializer=_init_worker,
-                                                    initargs=(trainer.for_worker(dataset), dataset, str(ov.path)))
-                results = pool.imap_unordered(_train_batch, groups)
-            for records in results:
-                for arch, seed, rec in records:
-                    ov.put(trainer.key(dataset, arch, seed), dataset, arch, seed, trainer.recipe_key, rec)
-                    trained += 1
-                    bar.update()
+            if groups and executor == "local":
+                if workers <= 1:
+                    _init_worker(trainer.for_worker(dataset), dataset, str(ov.path))
+                else:
+                    # fork: workers inherit the loaded worker trainer, nothing is pickled on the way in
+                    pool = mp.get_context("fork").Pool(workers, initializer=_init_worker,
+                                                        initargs=(trainer.for_worker(dataset), dataset, str(ov.path)))
+            while groups:
+                if executor == "ray":  # tasks cannot reach the overlay file: this process claims their work
+                    mine = set(ov.claim([trainer.key(dataset, a, s) for g in groups for a, s in g]))
+                    groups = [g for g in ([j for j in g if trainer.key(dataset, *j) in mine] for g in groups) if g]
+                    results = _ray_results(trainer.for_worker(dataset), dataset, groups, workers, ray_address)
+                else:
+                    results = map(_train_batch, groups) if pool is None else pool.imap_unordered(_train_batch, groups)
+                for records in results:
+                    for arch, seed, rec in records:
+                        ov.put(trainer.key(dataset, arch, seed), dataset, arch, seed, trainer.recipe_key, rec)
+                        done_here.add((arch, seed))
+                        trained += 1
+                        bar.update()
+                # work another fill claimed and did not finish: its claims are taken over once it is dead
+                have = ov.keys()
+                left = [j for j in jobs if j not in done_here and trainer.key(dataset, *j) not in have]
+                free = set(ov.claim([trainer.key(dataset, *j) for j in left]))
+                ov.release()  # the workers claim again, batch by batch, just before training
+                groups = batches(trainer, dataset, [j for j in left if trainer.key(dataset, *j) in free], max(1, batch))
             if pool is not None:
                 pool.close()
                 pool.join()

@@ -453,6 +453,34 @@ def output_lines(files: list[str]) -> tuple[str, str]:
     return first, header
 
 
+class QualityWarning(UserWarning):
+    """A table that cannot rank architectures reliably (``weak`` or ``control``) was opened."""
+
+
+_WARNED: set[str] = set()
+
+
+def warn_if_not_discriminating(file_name: str) -> None:
+    """Warn, once per process and table, when the shipped gate does not say ``discriminates``."""
+    entry = shipped().get(file_name)
+    if entry is None or entry["verdict"] == "discriminates" or file_name in _WARNED:
+        return
+    _WARNED.add(file_name)
+    import sys
+    import warnings
+
+    # point at the user's code: the first frame outside this package
+    package, frame, stacklevel = str(Path(__file__).resolve().parents[1]), sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, stacklevel = frame.f_back, stacklevel + 1
+    warnings.warn(QualityWarning(
+        f"{entry['table']} (tables/{file_name}) is {verdict_text(entry)} by the quality gate: {entry['why']}. "
+        "Single-seed rankings on it, and comparisons of search algorithms on them, are unreliable"
+        + ("" if entry["verdict_mean"] == entry["verdict"] else
+           f" (evaluate the mean of {entry['n_seed']} seeds: --eval-seeds {entry['n_seed']}, TrainedRun(eval_seeds=...))")
+        + "; `mmnas-bench tables quality` gives the numbers"), stacklevel=stacklevel)
+
+
 # ---- which tables an output read -----------------------------------------------------------------
 _READ: set[str] = set()
 

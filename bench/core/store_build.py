@@ -18,7 +18,7 @@ from bench.errors import MissingValueError
 from bench.numerics import cpu_vendor
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
-from bench.tablefile import DatasetTable, Metric, ScoreTable
+from bench.tablefile import DatasetTable, Metric, ScoreTable, open_h5
 
 
 def build_overlay_path(benchmark: str) -> Path:
@@ -29,9 +29,10 @@ def recorded_cost_model(table: Path | None) -> dict | None:
     """The ``cost_model`` a built table's provenance records (None: no table, or none recorded)."""
     if table is None or not Path(table).exists():
         return None
-    import h5py
+    from bench.manifest import check_file
 
-    with h5py.File(table, "r") as f:
+    check_file(Path(table))  # before h5py reads it: a damaged or edited table is refused by name
+    with open_h5(table) as f:
         return json.loads(f.attrs["provenance"]).get("cost_model") or None
 
 

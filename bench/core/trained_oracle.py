@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from bench import validate
 from bench.core.keys import RecordKey
-from bench.core.quality import note_read
+from bench.core.quality import note_read, warn_if_not_discriminating
 from bench.manifest import file_digest
 from bench.errors import MissingValueError, UnknownMetricError
 from bench.oracle import MetricInfo
@@ -52,7 +53,7 @@ class TrainedOracle:
         overlay.bind_store(dataset, store_sha256)  # never answer from a record made on other data
         self.fitness_metric, self.test_metric, self.default_metric = fitness_metric, test_metric, default_metric
         self._cost = cost
-        self.allow_train = allow_train
+        self.allow_train = validate.flag(allow_train, "allow_train")
         self.n_seeds = 1
         self.n_trained = 0
         self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
@@ -69,7 +70,7 @@ class TrainedOracle:
         return list(self._metrics)
 
     def metric_info(self, metric: str) -> MetricInfo:
-        if metric not in self._metrics:
+        if not isinstance(metric, str) or metric not in self._metrics:
             raise UnknownMetricError(metric, self._metrics, f"for {self.benchmark}")
         m = self._metrics[metric]
         return MetricInfo(metric, m.unit, m.direction, m.description, self.n_seeds, None)
@@ -82,6 +83,7 @@ class TrainedOracle:
         archs, metrics, n_seed = rows
         self.n_seeds = max(self.n_seeds, n_seed)
         self._table_path = Path(path)
+        warn_if_not_discriminating(self._table_path.name)
         for i, arch in enumerate(archs):
             for s in range(n_seed):
                 rec = {m: float(metrics[m].values[i, s]) for m in self._metrics if m in metrics}
@@ -101,6 +103,8 @@ class TrainedOracle:
 
     def keyed_result(self, arch, seed: int = 0, allow_train: bool | None = None) -> tuple[str, dict]:
         """``(key, record)`` of (arch, seed): from the table, the overlay, or trained now."""
+        seed = validate.seed(seed)  # a negative, float or text seed would train (and store) a record
+        validate.optional_flag(allow_train, "allow_train")
         text = self.space.encode(arch)
         key = Overlay.key(self.dataset, text, seed, self.recipe_key)
         if self._table_path is not None:  # its models share the table's data and recipe, so its quality gate
@@ -131,8 +135,9 @@ class TrainedOracle:
         return self.keyed_result(arch, seed, allow_train)[1]
 
     def query(self, arch, metric: str | None = None, seed: int = 0, allow_train: bool | None = None) -> float:
-        metric = metric or self.default_metric
-        self.metric_info(metric)  # an unknown metric is refused before any training
+        # an unknown (or empty) metric is refused before any training
+        metric = self.default_metric if metric is None else validate.metric(metric, self._metrics,
+                                                                            f"for {self.benchmark}")
         v = self.result(arch, seed, allow_train).get(metric)
         if v is None:
             raise MissingValueError(f"{self.benchmark}/{self.dataset}: {metric!r} was not recorded for {arch!r}")
@@ -143,7 +148,7 @@ class TrainedOracle:
         ``compute()`` stored there: for outcomes that are not one architecture's record (a supernet
         search, a network outside the space). Where ``compute`` ``trains`` and this oracle may not
         train, a miss is refused."""
-        key = Overlay.key(self.dataset, label, seed, recipe_key)
+        key = Overlay.key(self.dataset, label, validate.seed(seed), recipe_key)
         got = self.overlay.get(key)
         if got is None:
             if trains and not self.allow_train:

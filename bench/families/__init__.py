@@ -20,7 +20,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
 
 def get(name: str) -> Family:
     """The family named ``name`` (a benchmark name as users type it)."""
-    try:
-        return FAMILIES[name]
-    except KeyError:
-        raise UnknownBenchmarkError(name, FAMILIES) from None
+    family = FAMILIES.get(name) if isinstance(name, str) else None  # an unhashable name is unknown too
+    if family is None:
+        raise UnknownBenchmarkError(name, FAMILIES)
+    return family

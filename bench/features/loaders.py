@@ -3,8 +3,9 @@
 A user who has the real files opens them here and gets the same store object as the
 shipped ``pom``/``mosi`` stores (modalities ``[n, T, d]``, valid masks, native missingness,
 labels, the file's own split as ``standard``, dialogue groups where the format has them),
-so every family that takes a store runs on them. Nothing is downloaded. Pickles run code
-when loaded: open only files you trust.
+so every family that takes a store runs on them. Nothing is downloaded. Pickles are read
+by :func:`read_pickle`, which builds only numpy arrays and plain Python containers and
+refuses any other global (a crafted pickle cannot run code).
 
 | loader | format (field names as in the published files) |
 |---|---|
@@ -19,6 +20,8 @@ when loaded: open only files you trust.
 
 from __future__ import annotations
 
+import _compat_pickle
+import collections
 import json
 import pickle
 import re
@@ -47,11 +50,75 @@ def _exists(path) -> Path:
     return path
 
 
-def _pickle(path) -> object:
+def _latin1_bytes(text, encoding="latin1") -> bytes:
+    # Python 3 writes bytes (numpy buffers included) as _codecs.encode(str, 'latin1') at protocols < 3;
+    # only that use is served, not arbitrary codecs
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"_codecs.encode is only read as encode(str, 'latin1'), got {encoding!r}")
+    return text.encode("latin1")
+
+
+def _allowed_globals() -> dict[tuple[str, str], object]:
+    # The numpy callables are taken from numpy's own reduce output, so the 1.x names
+    # (numpy.core.*) and the 2.x names (numpy._core.*) both resolve without importing either
+    # path (numpy 2 warns on numpy.core).
+    reconstruct, scalar = np.zeros(0).__reduce__()[0], np.float64(0).__reduce__()[0]
+    frombuffer = np.zeros(1).__reduce_ex__(5)[0]  # protocol 5 arrays
+    allowed = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype, ("_codecs", "encode"): _latin1_bytes,
+               ("collections", "OrderedDict"): collections.OrderedDict,
+               ("collections", "defaultdict"): collections.defaultdict}
+    for core in ("numpy.core", "numpy._core"):
+        allowed[(f"{core}.multiarray", "_reconstruct")] = reconstruct
+        allowed[(f"{core}.multiarray", "scalar")] = scalar
+        allowed[(f"{core}.numeric", "_frombuffer")] = frombuffer
+    for t in (dict, list, tuple, set, frozenset, int, float, complex, str, bytes, bytearray, bool, slice, range):
+        allowed[("builtins", t.__name__)] = t
+    return allowed
+
+
+def _py3_global(module: str, name: str) -> tuple[str, str]:
+    # Python 2 names (__builtin__.unicode, copy_reg, ...) mapped as pickle itself maps them
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+class _DataUnpickler(pickle.Unpickler):
+    """Unpickler that resolves only the globals of :func:`_allowed_globals`.
+
+    Every callable REDUCE/BUILD/NEWOBJ/EXT* can reach comes through ``find_class``, so
+    refusing here refuses code execution. ``persistent_load`` is left undefined: the base
+    class raises ``UnpicklingError`` on persistent ids.
+    """
+
+    _ALLOWED: dict | None = None
+
+    def __init__(self, fh, path):
+        super().__init__(fh, encoding="latin1")  # latin1: the Python 2 pickles of DialogueRNN and GCNet
+        self._path = path
+        if _DataUnpickler._ALLOWED is None:
+            _DataUnpickler._ALLOWED = _allowed_globals()
+
+    def find_class(self, module, name):
+        key = _py3_global(module, name)
+        if key in self._ALLOWED:
+            return self._ALLOWED[key]
+        written = "" if key == (module, name) else f" (written '{module}.{name}')"
+        raise SequenceFormatError(f"{self._path} refuses to load global '{'.'.join(key)}'{written}: only numpy "
+                                  "arrays and plain Python containers are read from data files")
+
+
+def read_pickle(path) -> object:
+    """The object of the pickle at ``path``, restricted to numpy arrays and plain containers.
+
+    Raises :class:`SequenceFormatError` on a refused global or an unreadable pickle.
+    """
     path = _exists(path)
     try:
         with open(path, "rb") as fh:
-            return pickle.load(fh, encoding="latin1")  # latin1: the Python 2 pickles of DialogueRNN and GCNet
+            return _DataUnpickler(fh, path).load()
+    except SequenceFormatError:
+        raise
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError) as exc:
         raise SequenceFormatError(f"{path} is not a readable pickle ({type(exc).__name__}: {exc})") from None
 
@@ -124,7 +191,7 @@ def _dim(parts, m: str) -> int:
 def _split_dicts(path, what: str, keys: tuple[str, ...]):
     """``(part, arrays, where)`` for the train/valid/test dicts of a pickle whose parts each
     hold ``keys``; a wrong structure is a named error."""
-    data = _pickle(path)
+    data = read_pickle(path)
     if not isinstance(data, dict):
         raise SequenceFormatError(f"{path}: {what} is a dict with 'train', 'valid', 'test'; got {type(data).__name__}")
     _need(data, MMSA_PARTS, str(path))
@@ -273,7 +340,7 @@ def load_dialoguernn(path, dataset: str | None = None, name: str | None = None) 
     videoSpeakers, videoLabels, videoText, videoAudio, videoSentence, trainVid, testVid,
     videoSentiment)``. Utterance vectors become one-step sequences; ``val`` is 10% of the
     training videos (seed 0), as the paper's code draws a random 10%."""
-    obj = _pickle(path)
+    obj = read_pickle(path)
     if not (isinstance(obj, (tuple, list)) and len(obj) == 9):
         raise SequenceFormatError(f"{path}: expected DialogueRNN's 9-tuple, got "
                                   f"{type(obj).__name__} of length {len(obj) if hasattr(obj, '__len__') else '?'}")
@@ -315,7 +382,7 @@ def load_gcnet(label_path, feature_roots: dict[str, str | Path], name: str = "gc
     """GCNet's label pickle ``(videoIDs, videoLabels, videoSpeakers, videoSentences, trainVids,
     valVids, testVids)`` with one feature folder per modality. An utterance without a feature
     file is natively missing in that modality."""
-    obj = _pickle(label_path)
+    obj = read_pickle(label_path)
     if not (isinstance(obj, (tuple, list)) and len(obj) == 7):
         raise SequenceFormatError(f"{label_path}: expected GCNet's 7-tuple (videoIDs, videoLabels, videoSpeakers, "
                                   "videoSentences, trainVids, valVids, testVids)")

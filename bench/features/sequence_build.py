@@ -15,7 +15,6 @@ Sources (``../shared/data/sequence/``, or ``MMNAS_SHARED_DATA``), each sha256-ch
 from __future__ import annotations
 
 import importlib.util
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ import numpy as np
 
 from bench.builders.common import candidate_path, provenance, replace_reference, verify_source
 from bench.errors import SourceMissingError
+from bench.features.loaders import read_pickle
 from bench.features.sequence import (BUILT, SequenceFormatError, SequenceStore, UnknownSequenceStoreError, assemble,
                                      stores_dir, write_store)
 from bench.features.sequence_levels import DERIVED, levels_store
@@ -98,8 +98,7 @@ def pom_store(source: Path) -> SequenceStore:
 # -- MOSI --------------------------------------------------------------------------------
 def read_mosi_audio(path: Path) -> list[tuple[str, int, np.ndarray, np.ndarray]]:
     """``[(audio_part, index, features [L, 73], binary labels [L])]`` of the audio pickle."""
-    with open(path, "rb") as fh:
-        obj = pickle.load(fh, encoding="latin1")
+    obj = read_pickle(path)
     if not (isinstance(obj, tuple) and len(obj) == 7):
         raise SequenceFormatError(f"{path}: expected a 7-tuple (Xtr, ytr, Xte, yte, maxlen, lengths_tr, lengths_te)")
     xtr, ytr, xte, yte, _, ltr, lte = obj
@@ -114,8 +113,7 @@ def read_mosi_audio(path: Path) -> list[tuple[str, int, np.ndarray, np.ndarray]]
 
 def read_mosi_meta(path: Path) -> tuple[dict, dict, dict, dict[str, set]]:
     """``(utterance ids, sentiment, transcripts, {train, val, test: video ids})`` of GCNet's label pickle."""
-    with open(path, "rb") as fh:
-        obj = pickle.load(fh, encoding="latin1")
+    obj = read_pickle(path)
     if not (isinstance(obj, (tuple, list)) and len(obj) == 7):
         raise SequenceFormatError(f"{path}: expected GCNet's 7-tuple (videoIDs, videoLabels, videoSpeakers, "
                                   "videoSentences, trainVids, valVids, testVids)")

@@ -70,11 +70,11 @@ class CellSpace(SearchSpace):
             return arch.ops
         if isinstance(arch, str):
             return self.parse_ops(arch)
-        if isinstance(arch, (int, np.integer)):
+        if isinstance(arch, (int, np.integer)) and not isinstance(arch, bool):  # True is not cell 1
             return self.from_index(int(arch)).ops
         if isinstance(arch, (tuple, list)) and len(arch) == N_EDGES:
             ops = tuple(arch)
-            bad = [o for o in ops if o not in self._op_index]
+            bad = [o for o in ops if not isinstance(o, str) or o not in self._op_index]
             if bad:
                 raise InvalidArchitectureError(f"unknown op(s) {bad} in {arch!r}; valid ops: {', '.join(self.ops)}")
             return ops

@@ -59,6 +59,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     from bench.families.hfmnas.data import load, parse
     from bench.families.hfmnas.space import HFSpace
     from bench.families.hfmnas.trainer import HFTrainer, Recipe
+    from bench import validate
     from bench.overlay import Overlay, overlay_path
     from bench.paths import tables_dir
 
@@ -70,7 +71,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     trainer = HFTrainer(recipe, device, {dataset: data})
     oracle = TrainedOracle(
         NAME, dataset, space, METRICS, recipe.key, train=partial(trainer.train_one, dataset),
-        store_sha256=data.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
+        store_sha256=data.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_f1m", test_metric="test_f1m", default_metric="test_f1m",
         cost=partial(cost.seconds, data=data, recipe=recipe, space=space, coef=cost.coefficients(table)),
         allow_train=allow_train, table=table)

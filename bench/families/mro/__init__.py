@@ -58,6 +58,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     from bench.families.mro.space import PathSpace
     from bench.families.mro.trainer import recipe_for, train
     from bench.features import sequence
+    from bench import validate
     from bench.overlay import Overlay, overlay_path
     from bench.paths import tables_dir
 
@@ -69,7 +70,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     oracle = TrainedOracle(
         NAME, dataset, space, METRICS, recipe.key,
         train=lambda arch, seed: train(arch, store, seed, recipe, device).record(),
-        store_sha256=store.content_sha256, overlay=Overlay(overlay or overlay_path(NAME)),
+        store_sha256=store.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
         cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=cost.coefficients(table)),
         allow_train=allow_train, table=table)

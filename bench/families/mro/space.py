@@ -52,7 +52,14 @@ class PathSpace(SearchSpace):
 
     # -- strings ------------------------------------------------------------------------------
     def check(self, arch) -> tuple[int, ...]:
-        a = tuple(int(d) for d in arch)
+        try:
+            a = tuple(int(d) for d in arch)
+            exact = not isinstance(arch, (str, bytes)) and all(d == x for d, x in zip(arch, a))  # 1.5 is not 1
+        except (TypeError, ValueError, OverflowError):
+            exact = False
+        if not exact:
+            raise InvalidArchitectureError(f"{arch!r} is not a path mask: {self.n_paths} whole numbers "
+                                           f"0..{self.max_depth}, one per path ({', '.join(self.path_names())})")
         if len(a) != self.n_paths:
             raise InvalidArchitectureError(f"{arch!r}: expected {self.n_paths} path depths ({', '.join(self.path_names())})")
         if any(not 0 <= d <= self.max_depth for d in a):
@@ -65,7 +72,7 @@ class PathSpace(SearchSpace):
         return "".join(str(d) for d in self.check(self.decode(arch) if isinstance(arch, str) else arch))
 
     def decode(self, text: str) -> tuple[int, ...]:
-        if not isinstance(text, str) or not text.isdigit():
+        if not isinstance(text, str) or not (text.isascii() and text.isdigit()):  # isdigit() also takes '١
             raise InvalidArchitectureError(f"{text!r} is not a path string: one digit 0..{self.max_depth} per path "
                                            f"({', '.join(self.path_names())})")
         if len(text) != self.n_paths:

@@ -19,13 +19,11 @@ TABLE_PROTOCOLS = ("standard", "low-data")
 def _max_leaves(text: str) -> int:
     import argparse
 
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}") from None
-    if v < 1:
+    from bench.validate import ASCII_INT
+
+    if not ASCII_INT.fullmatch(text) or int(text) < 1:  # int() also reads '١٢'
         raise argparse.ArgumentTypeError(f"must be an integer >= 1, got {text!r}")
-    return v
+    return int(text)
 
 
 def _protocol(text: str) -> str:
@@ -51,15 +49,18 @@ def _check(dataset: str) -> None:
         raise UnknownDatasetError(dataset, datasets(), f"for benchmark {NAME!r}")
 
 
-def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, **options):
+def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, max_leaves: int | None = 3,
+                protocol: str = "standard", allow_train: bool = False, overlay=None, device: str | None = "cpu",
+                backbone: bool = False, repeatable: bool = False, recipe=None):
     """The table -> overlay -> trainer oracle (:class:`bench.families.tree_fusion.oracle.FusionOracle`);
-    ``options``: ``max_leaves`` (default 3 here, None: every feature), ``protocol``,
-    ``allow_train``, ``overlay``, ``device``, ``backbone``, ``repeatable``, ``recipe``.
-    Tables are always verified; a missing value raises (``on_missing`` is for fixed tables)."""
+    ``max_leaves`` None: every feature. The keywords are spelled out: ``bench.open`` reads them
+    as the valid options. Tables are always verified; a missing value raises (``on_missing``
+    is for fixed tables)."""
     from bench.families.tree_fusion.oracle import FusionOracle
 
     _check(dataset)
-    return FusionOracle.open(dataset, **options)
+    return FusionOracle.open(dataset, max_leaves=max_leaves, protocol=protocol, allow_train=allow_train,
+                             overlay=overlay, device=device, backbone=backbone, repeatable=repeatable, recipe=recipe)
 
 
 def open_for_search(dataset: str, protocol: str = "standard", max_leaves: int | None = None, overlay=None):

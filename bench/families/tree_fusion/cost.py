@@ -153,19 +153,15 @@ def fit_rows(tables_dir=None) -> list[dict]:
     over seeds of the measured ``train_seconds`` (the median drops single slow trainings)."""
     import json
 
-    import h5py
-
     from bench.features.store import open as open_store
     from bench.paths import tables_dir as default_tables_dir
     from bench.families.tree_fusion.space import parse
-    from bench.tablefile import read_dataset
+    from bench.tablefile import list_datasets, read_dataset
     from bench.families.tree_fusion.trainer import PROTOCOLS
 
     out = []
     for path in sorted((tables_dir or default_tables_dir()).glob("tree_fusion_*.h5")):
-        with h5py.File(path, "r") as f:
-            datasets = [k for k in f.keys() if isinstance(f[k], h5py.Group)]
-        for ds in datasets:
+        for ds in list_datasets(path):  # checked against MANIFEST before h5py reads it
             archs, metrics, attrs = read_dataset(path, ds)
             prov = json.loads(attrs["provenance"])
             recipe = PROTOCOLS[prov.get("protocol", "standard")]

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from bench.errors import MissingValueError, UnknownChoiceError, UnknownMetricError
+from bench import validate
+from bench.errors import MissingValueError, UnknownChoiceError
 from bench.features.store import FeatureStore
 from bench.features.store import open as open_store
 from bench.core.keys import RecordKey
@@ -84,15 +85,20 @@ class FusionOracle(TrainedOracle):
         from bench.families.tree_fusion.build import table_file
         from bench.families.tree_fusion.trainer import PROTOCOLS
 
-        if protocol not in PROTOCOLS:
+        if not isinstance(protocol, str) or protocol not in PROTOCOLS:
             raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
+        if max_leaves is not None:  # NaN would compare False everywhere: no limit at all (the space checks the range)
+            max_leaves = validate.integer(max_leaves, "max_leaves")
+        for value, name in ((repeatable, "repeatable"), (backbone, "backbone"), (allow_train, "allow_train")):
+            validate.flag(value, name)
+        validate.device(device)
         recipe = recipe or PROTOCOLS[protocol]
         from bench.families.tree_fusion.variants import is_variant, open_variant
 
         store = open_variant(dataset, backbone) if is_variant(dataset) else open_store(dataset, with_backbone=backbone)
         space = TreeFusionSpace(store.view_names, max_leaves=len(store.view_names) if max_leaves is None else max_leaves,
                                 repeatable=repeatable)
-        oracle = cls(dataset, store, space, recipe, Overlay(overlay or overlay_path("tree-fusion")),
+        oracle = cls(dataset, store, space, recipe, Overlay(validate.overlay(overlay) or overlay_path("tree-fusion")),
                      allow_train, device)
         oracle.load_table(tables_dir() / table_file(dataset, protocol))
         return oracle
@@ -120,6 +126,7 @@ class FusionOracle(TrainedOracle):
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None) -> tuple[str, dict]:
         """``(key, record)`` of ``arch`` started from the parent's trained weights on every
         shared sub-tree (:mod:`bench.families.tree_fusion.inherit`) and fine-tuned with ``self.finetune``."""
+        seed = validate.seed(seed)
         text = self.space.encode(arch)
         key = self._inherited_key(text, seed, parent_key)
         rec = self._memory.get(key) or self.overlay.get(key)
@@ -176,15 +183,17 @@ class FusionOracle(TrainedOracle):
             torch.save(state, tmp)
 
     def query(self, arch, metric: str | None = None, seed: int = 0, allow_train: bool | None = None) -> float:
-        metric = metric or self.default_metric
+        # checked before the lookup: an unknown metric must not train (and store) a model first
+        metric = self.default_metric if metric is None else validate.metric(metric, METRICS, "for tree-fusion")
+        seed = validate.seed(seed)
         rec = self._by_text.get((arch, seed)) if type(arch) is str else None
         if rec is None:
             rec = self.result(arch, seed, allow_train)
             if type(arch) is str:
                 self._by_text[(arch, seed)] = rec  # skips parsing on the next lookup of the same text
         v = rec.get(metric)
-        if v is None or metric not in METRICS:
-            raise UnknownMetricError(metric, METRICS, "for tree-fusion")
+        if v is None:
+            raise MissingValueError(f"tree-fusion/{self.dataset}: {metric!r} was not recorded for {arch!r}")
         return float(v)
 
 

@@ -180,6 +180,9 @@ class TreeFusionSpace(SearchSpace):
 
     def check(self, tree: Tree) -> None:
         """Named errors for unknown names, too many leaves or forbidden repeats."""
+        if not isinstance(tree, (Leaf, Fuse)):
+            raise InvalidArchitectureError(f"{tree!r} is not a fusion tree: give a tree string such as "
+                                           f"'add({self.features[0]},{self.features[-1]})' or a Leaf/Fuse object")
         _check_names(tree, self.features, self.ops)
         names = leaves(tree)
         if len(names) > self.max_leaves:
