@@ -69,7 +69,7 @@ test-isa: $(STAMP)
 ## Every suite, slow ones included (installs the extras their tests need: Ray, Optuna, ConfigSpace).
 test-all: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,ray,optuna,configspace]"
-	$(BIN)/python -m pytest -q -m ""
+	$(BIN)/python -m pytest -v -m "" --durations=20   # -v: each test is named as it finishes (some take many minutes)
 
 ## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.
 bench: $(STAMP)

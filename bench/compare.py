@@ -103,16 +103,18 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
 
 
 def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = None, budget_evals: int | None = None,
-                settings=None, train_seed: int | None = None, eval_seeds: int = 1) -> RunRecord:
+                settings=None, train_seed: int | None = None, eval_seeds: int = 1,
+                metric: str | None = None) -> RunRecord:
     """One seeded search run on a trained benchmark (see :class:`bench.trained_run.TrainedRun`);
     ``train_seed``: the seed its models train with (default: ``seed`` mod the table's seeds);
-    ``eval_seeds``: seeds per evaluation (the fitness is their mean, each one charged)."""
+    ``eval_seeds``: seeds per evaluation (the fitness is their mean, each one charged);
+    ``metric``: the validation metric searched (default the oracle's ``fitness_metric``)."""
     from bench import __version__
     from bench.trained_run import TrainedRun
 
     fn = algorithms.get(algo, oracle.benchmark)
     run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals,
-                     train_seed=train_seed, eval_seeds=eval_seeds)
+                     train_seed=train_seed, eval_seeds=eval_seeds, metric=metric)
     rng = seed_rng(seed, algo, oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
     rec = run.finish()
@@ -161,15 +163,165 @@ def check_out_dir(out_dir: str | Path | None) -> None:
             break
 
 
+def default_settings(algo: str, benchmark: str):
+    """The settings object ``algo`` runs with in an equal-cost comparison on ``benchmark``, which
+    ``--algo-setting`` changes: the family's :func:`~bench.algorithms.until_budget` settings where it
+    has them, else the algorithm's own (a preset's ``fn.settings``, a default dataclass of its
+    signature: CSG-NAS's preset, :class:`~bench.algorithms.EDFSettings`, :class:`~bench.algorithms.REASettings`);
+    None for an algorithm that takes no settings (``rs``)."""
+    import inspect
+    import typing
+
+    fn = algorithms.get(algo, benchmark)
+    for found in (algorithms.until_budget(algo, benchmark), getattr(fn, "settings", None)):
+        if dataclasses.is_dataclass(found) and not isinstance(found, type):
+            return found
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    for p in params:  # a preset bound as a default (CSG-NAS's: ``lambda run, rng, settings=None, _s=preset``)
+        if dataclasses.is_dataclass(p.default) and not isinstance(p.default, type):
+            return p.default
+    for p in params[2:3]:  # fn(run, rng, settings: SomeSettings | None = None)
+        tp = p.annotation
+        if isinstance(tp, str):  # postponed annotations: resolved in the function's module
+            try:
+                tp = eval(tp, getattr(inspect.unwrap(fn), "__globals__", {}))
+            except Exception:  # an annotation that does not resolve: no settings type to read
+                return None
+        for tp in (typing.get_args(tp) or (tp,)):
+            if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+                try:
+                    return tp()
+                except TypeError:  # required fields: not constructible with defaults
+                    return None
+    return None
+
+
+def setting_fields(settings) -> dict[str, object]:
+    """The fields ``--algo-setting`` may set on a settings dataclass (name -> type): every field
+    its constructor takes except the display ``label``."""
+    import typing
+
+    hints = typing.get_type_hints(type(settings))
+    return {f.name: hints.get(f.name, f.type) for f in dataclasses.fields(settings) if f.init and f.name != "label"}
+
+
+def _type_words(tp) -> str:
+    import types
+    import typing
+
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    return " or ".join("none" if a is type(None) else getattr(a, "__name__", str(a)) for a in args)
+
+
+def _setting_value(where: str, raw, tp):
+    """``raw`` (text from the command line, or a value) as a value of the field type ``tp``:
+    int, float, bool (true/false/1/0/yes/no), str, or None (``none``) where the type allows it."""
+    import math
+    import types
+    import typing
+
+    args = typing.get_args(tp) if typing.get_origin(tp) in (typing.Union, types.UnionType) else (tp,)
+    if not all(a in (int, float, bool, str, type(None)) for a in args):
+        raise InvalidArgumentError(f"{where}: a {_type_words(tp)} setting cannot be set this way")
+    if not isinstance(raw, str):
+        ok = (raw is None and type(None) in args) or (isinstance(raw, bool) and bool in args) or (
+            not isinstance(raw, bool) and (isinstance(raw, int) and (int in args or float in args)
+                                           or isinstance(raw, float) and float in args and math.isfinite(raw)))
+        if not ok:
+            raise InvalidArgumentError(f"{where}: expected {_type_words(tp)}, got {raw!r}")
+        return float(raw) if isinstance(raw, int) and not isinstance(raw, bool) and int not in args else raw
+    text = raw.strip()
+    if type(None) in args and text.lower() == "none":
+        return None
+    for a in args:
+        if a is bool and text.lower() in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+            return text.lower() in ("true", "1", "yes", "on")
+        if a is int and validate.ASCII_INT.fullmatch(text):
+            return int(text)
+        if a is float and validate.ASCII_REAL.fullmatch(text):
+            return float(text)
+        if a is str:
+            return raw
+    raise InvalidArgumentError(f"{where}: expected {_type_words(tp)}, got {raw!r}")
+
+
+def parse_algo_settings(texts: Iterable[str] | None) -> dict[str, dict[str, str]]:
+    """``--algo-setting ALGO.KEY=VALUE`` (repeatable) as {algo: {key: text}}; KEY follows the
+    last '.' before '=', so ``package.module:function.key=1`` names ``package.module:function``."""
+    out: dict[str, dict[str, str]] = {}
+    for text in texts or []:
+        left, eq, value = str(text).partition("=")
+        algo, dot, key = left.strip().rpartition(".")
+        if not eq or not dot or not algo or not key.isidentifier():
+            raise InvalidArgumentError(f"--algo-setting {text!r}: expected ALGO.KEY=VALUE (e.g. csgnas.population=20)")
+        if key in out.setdefault(algo, {}):
+            raise InvalidArgumentError(f"--algo-setting {algo}.{key} is given twice")
+        out[algo][key] = value
+    return out
+
+
+def resolve_settings(benchmark: str, algos: Sequence[str], given: dict | None) -> tuple[dict, dict]:
+    """``(settings, values)``: per algorithm of ``algos``, the settings object it runs with in an
+    equal-cost comparison (:func:`default_settings` with ``given[algo]``'s fields replaced;
+    otherwise the family's :func:`~bench.algorithms.until_budget` settings, None for most), and per
+    algorithm given settings, the values set (typed: text is read as the field's type). An
+    algorithm not among ``algos``, one that takes no settings, an unknown field (the valid ones
+    are listed), a value of the wrong type or one the settings refuse: :class:`InvalidArgumentError`."""
+    settings = {a: algorithms.until_budget(a, benchmark) for a in algos}
+    values: dict[str, dict] = {}
+    if not given:
+        return settings, values
+    if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+        raise InvalidArgumentError(f"algo_settings must map an algorithm to {{setting: value}}, got {given!r}")
+    for algo, kv in given.items():
+        if algo not in algos:
+            raise InvalidArgumentError(f"--algo-setting {algo}.{next(iter(kv), 'KEY')}: {algo!r} is not compared "
+                                       f"here; algorithms: {', '.join(repr(a) for a in algos)}")
+        base = default_settings(algo, benchmark)
+        if base is None:
+            raise InvalidArgumentError(f"--algo-setting {algo}.{next(iter(kv), 'KEY')}: {algo!r} takes no settings")
+        fields = setting_fields(base)
+        typed = {}
+        for key, raw in kv.items():
+            if key not in fields:
+                raise InvalidArgumentError(f"--algo-setting {algo}.{key}: {algo!r} ({type(base).__name__}) has no setting "
+                                           f"{key!r}; valid: " + ", ".join(f"{k} ({_type_words(t)})" for k, t in fields.items()))
+            typed[key] = _setting_value(f"--algo-setting {algo}.{key}={raw}", raw, fields[key])
+            default = getattr(base, key)
+            if default is None:  # e.g. generations=None (until the budget): the class's default says what it counts
+                default = next(f.default for f in dataclasses.fields(base) if f.name == key)
+            if (isinstance(default, int) and not isinstance(default, bool) and default > 0
+                    and isinstance(typed[key], int) and not isinstance(typed[key], bool) and typed[key] < 1):
+                # a count (population, generations, k, epochs ...): 0 would search nothing, silently
+                raise InvalidArgumentError(f"--algo-setting {algo}.{key}={raw}: must be >= 1 (a count; default {default})")
+            if key.endswith("seed") and typed[key] is not None:
+                validate.seed(typed[key], f"--algo-setting {algo}.{key}")
+        try:
+            settings[algo] = dataclasses.replace(base, **typed)
+        except (ValueError, TypeError) as exc:  # the settings' own checks (BenchError subclasses ValueError)
+            raise InvalidArgumentError(f"--algo-setting {algo}: {exc}") from None
+        values[algo] = typed
+    return settings, values
+
+
 def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,
                     overlay=None, out_dir: str | Path | None = None, progress: bool = True, eval_seeds: int = 1,
-                    **options) -> list[RunRecord]:
+                    metric: str | None = None, algo_settings: dict | None = None, **options) -> list[RunRecord]:
     """Every (algorithm, seed) on one dataset of a trained benchmark at the same budget of
     charged training seconds; with ``out_dir``, runs.csv, summary.csv (Mann-Whitney against
     the first algorithm) and anytime.png against charged seconds. ``eval_seeds``: seeds per
-    evaluation (:class:`bench.trained_run.TrainedRun`). ``options`` are the family's own
-    (:attr:`bench.core.family.Family.options`)."""
+    evaluation (:class:`bench.trained_run.TrainedRun`); ``metric``: the validation metric searched
+    (default the family's fitness metric; :func:`bench.trained_run.fitness_metrics` lists the
+    choices; the matching test metric is reported); ``algo_settings``: {algo: {setting: value}}
+    (``compare --algo-setting``, :func:`resolve_settings`), recorded in each run's
+    ``settings["algo_setting"]``. ``options`` are the family's own (:attr:`bench.core.family.Family.options`).
+    Summary and plot state the charged seconds each algorithm used of the budget and how its
+    runs stopped (:func:`bench.trained_report.spend_lines`)."""
     from bench.families import get as family_of
+    from bench.trained_run import check_fitness_metric
 
     family = family_of(benchmark)
     algos, _, seeds, _ = _inputs(algos, [dataset], seeds, None)
@@ -179,8 +331,10 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
         algorithms.get(a, benchmark)  # named error before any work
     if not seeds or not algos:
         raise InvalidArgumentError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
+    settings, given = resolve_settings(benchmark, algos, algo_settings)
     check_out_dir(out_dir)
     oracle = open_benchmark(benchmark, dataset, allow_train=True, overlay=overlay, **options)
+    check_fitness_metric(oracle, metric)  # named error before any work
     for a in algos:
         family.check_algorithm(a, oracle.space)  # e.g. CSG-NAS's ranking needs room for every feature
     records = []
@@ -189,8 +343,11 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
         for algo in algos:
             for seed in seeds:
                 bar.set_postfix_str(f"{algo} seed {seed}")
-                records.append(run_trained(oracle, algo, seed, budget_seconds=budget_seconds,
-                                           settings=algorithms.until_budget(algo, benchmark), eval_seeds=eval_seeds))
+                rec = run_trained(oracle, algo, seed, budget_seconds=budget_seconds, settings=settings[algo],
+                                  eval_seeds=eval_seeds, metric=metric)
+                if algo in given:
+                    rec.settings["algo_setting"] = dict(given[algo])
+                records.append(rec)
                 bar.update()
     if out_dir is not None:
         from bench import trained_report

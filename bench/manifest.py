@@ -152,7 +152,7 @@ def update_manifest(tables: Path, table_file: Path, content_sha256: str) -> None
     tables = Path(tables)
     manifest = tables / "MANIFEST"
     key = pin_key(tables)
-    with _locked(manifest):  # one writer: two builds into one folder must not lose a line
+    with writer_lock(manifest):  # one writer: two builds into one folder must not lose a line
         if key is not None:
             _check_before_update(tables, key, table_file)
         entries = read_manifest(tables)
@@ -183,7 +183,8 @@ def _check_before_update(tables: Path, key: str, table_file: Path) -> None:
 
 
 @contextmanager
-def _locked(path: Path):
+def writer_lock(path: Path):
+    """Exclusive lock (``<path>.lock``) so that a file has one writer at a time."""
     lock = Path(f"{path}.lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     with open(lock, "w") as fh:
@@ -268,7 +269,7 @@ MANIFEST_SHA256 = {{
 
 
 def _write_pin(key: str, digest: str) -> None:
-    with _locked(PINS_FILE):  # re-read under the lock: another process may have pinned another folder
+    with writer_lock(PINS_FILE):  # re-read under the lock: another process may have pinned another folder
         _pins.clear()
         pins = {**pinned_digests(), key: digest}
         text = _PINS_TEMPLATE.format(lines="".join(f'    "{k}": "{v}",\n' for k, v in sorted(pins.items())))

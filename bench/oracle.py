@@ -10,10 +10,9 @@ import warnings
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import numpy as np
-import pandas as pd
 
 from bench.errors import (
     ArchIndexError,
@@ -27,6 +26,9 @@ from bench.core.quality import gated, note_read
 from bench.core.space import SearchSpace
 from bench.manifest import file_digest
 from bench.tablefile import Metric
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported where it is used: it takes longer to import than an oracle to open
 
 _ON_MISSING = ("raise", "nan")
 
@@ -211,6 +213,8 @@ class TabularOracle:
         if len(archs) > 4096:
             # pandas' C hash table beats a Python dict loop by ~3x on long lists
             if self._index is None:
+                import pandas as pd
+
                 self._index = pd.Index(self._archs)
             rows = self._index.get_indexer(np.asarray(archs, dtype=object)).astype(np.int64, copy=False)
         else:
@@ -277,5 +281,7 @@ class TabularOracle:
 
     def frame(self, metrics: list[str] | None = None) -> pd.DataFrame:
         """The table as a data frame: one row per architecture, seed-mean columns."""
+        import pandas as pd
+
         names = metrics or self.metrics
         return pd.DataFrame({"arch": self._archs, **{m: self._column(m, None) for m in names}})

@@ -22,6 +22,19 @@ from bench.oracle import TabularOracle
 #: safety stop for algorithms that keep proposing seen architectures
 DEFAULT_MAX_QUERIES = 2_000_000
 
+#: how a run ended (:attr:`RunRecord.stop_reason`), in words
+STOPPED = {"budget_seconds": "at the cap", "algorithm_stopped": "at the end of its own schedule",
+           "space_exhausted": "after every architecture of its space"}
+#: stop reasons that mean the run spent its budget (the rest ended first)
+AT_BUDGET = ("budget_seconds", "budget_evals")
+
+
+def how_stopped(reasons) -> str:
+    """How runs ended, from their :attr:`RunRecord.stop_reason` (records or the reasons themselves),
+    in words with counts: ``at the cap (3 of 5 runs); at the end of its own schedule (2 of 5 runs)``."""
+    ends = [STOPPED.get(r, r) for r in (getattr(x, "stop_reason", x) for x in reasons)]
+    return "; ".join(f"{e} ({ends.count(e)} of {len(ends)} runs)" for e in dict.fromkeys(ends))
+
 
 class RecordError(BenchError, ValueError):
     """A file that is not a readable run record."""

@@ -18,7 +18,9 @@ rank-biserial correlation. Both give the difference of means (a - b) with a 95% 
 bootstrap CI (:data:`BOOTSTRAP` resamples, generator seeded with :data:`BOOTSTRAP_SEED`, so the
 text is the same on every run and machine). With 3 against 3 seeds a two-sided Mann-Whitney p
 cannot go below 0.1, and a Wilcoxon p over 3 pairs not below 0.25: such comparisons are
-inconclusive whatever the means.
+inconclusive whatever the means. With fewer than :data:`MIN_N` values on a side (one seed) no
+test is run at all: the p-value is NaN and the sentence carries :func:`too_few_text` (``1 seed: no
+test can separate algorithms; use --seeds >= 5``) where a p-value of 1 would look like a result.
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ import numpy as np
 ALPHA = 0.05
 BOOTSTRAP = 10_000
 BOOTSTRAP_SEED = 0
+#: the fewest values per side (pairs, paired) a test is run on; below it p, effect and CI are NaN
+MIN_N = 2
+#: the seeds :func:`too_few_text` recommends: 5 vs 5 is the fewest a two-sided Mann-Whitney test
+#: separates with room (p >= 0.1 at 3 vs 3, >= 0.029 at 4 vs 4, >= 0.008 at 5 vs 5)
+ADVISED_SEEDS = 5
+
+
+def too_few_text(n: int, unit: str = "seeds") -> str:
+    """What a comparison of ``n`` < :data:`MIN_N` values per side says instead of a p-value:
+    ``1 seed: no test can separate algorithms; use --seeds >= 5``."""
+    one = unit[:-1] if n == 1 and unit.endswith("s") else unit
+    return f"{n} {one}: no test can separate algorithms; use --seeds >= {ADVISED_SEEDS}"
 
 
 @dataclass(frozen=True)
@@ -52,6 +66,11 @@ class Comparison:
     alpha: float = ALPHA
 
     @property
+    def too_few(self) -> bool:
+        """Fewer than :data:`MIN_N` values (pairs) on a side: nothing was tested."""
+        return min(self.n_a, self.n_b) < MIN_N
+
+    @property
     def verdict(self) -> str:
         """``better`` or ``worse`` (for ``a``) where p < alpha, else ``inconclusive``. The direction
         is the rank effect's (what the test tests; with a heavy tail the means can disagree), the
@@ -66,6 +85,7 @@ class Comparison:
         Cliff's delta +0.62, n = 20 vs 20 seeds``."""
         f = f"+.{decimals}f"
         test = f"{self.test} p = {format_p(self.p, self.alpha)}" if self.p == self.p else \
+            f"no {self.test} test" if self.too_few else \
             f"no {self.test} test (no differing values)"
         ci = "" if self.ci[0] != self.ci[0] else f" (95% bootstrap CI {self.ci[0]:{f}}..{self.ci[1]:{f}})"
         n = f"n = {self.n_a} {unit}, paired" if self.test == "Wilcoxon" else f"n = {self.n_a} vs {self.n_b} {unit}"
@@ -75,11 +95,14 @@ class Comparison:
     def text(self, name_a: str, name_b: str, unit: str = "seeds", decimals: int = 2,
              means: tuple[float, float] | None = None) -> str:
         """One sentence (without a final stop): ``A better than B: <statistic>`` where p < alpha,
-        else ``A vs B: inconclusive at N seeds (<statistic>)``; with ``means`` each name is followed
-        by its mean (``A 55.12 vs B 53.61: ...``)."""
+        else ``A vs B: inconclusive at N seeds (<statistic>)``, or with one seed a side ``A vs B:
+        1 seed: no test can separate algorithms; use --seeds >= 5 (<statistic>)``; with ``means``
+        each name is followed by its mean (``A 55.12 vs B 53.61: ...``)."""
         stat = self.statistic(unit, decimals)
         if means is not None:
             name_a, name_b = f"{name_a} {means[0]:.{decimals}f}", f"{name_b} {means[1]:.{decimals}f}"
+        if self.too_few:  # said instead of a p-value of 1 that would look like a result
+            return f"{name_a} vs {name_b}: {too_few_text(min(self.n_a, self.n_b), unit)} ({stat})"
         if self.verdict == "inconclusive":
             n = self.n_a if self.test == "Wilcoxon" else min(self.n_a, self.n_b)
             return f"{name_a} vs {name_b}: inconclusive at {n} {unit} ({stat})"
@@ -129,6 +152,9 @@ def compare(a: Sequence[float], b: Sequence[float], higher_is_better: bool = Tru
         d = a - b
         p, effect = math.nan, math.nan
         nz = d[d != 0]
+        if len(d) < MIN_N:  # one pair: a Wilcoxon p (1) or a rank-biserial of +-1 would look like a result
+            return Comparison("Wilcoxon", p, float(d.mean()) if len(d) else math.nan, (math.nan, math.nan),
+                              "rank-biserial", effect, len(a), len(b), higher_is_better, alpha)
         if len(nz):
             from scipy.stats import rankdata, wilcoxon
 
@@ -138,6 +164,9 @@ def compare(a: Sequence[float], b: Sequence[float], higher_is_better: bool = Tru
         return Comparison("Wilcoxon", p, float(d.mean()) if len(d) else math.nan, bootstrap_diff_ci(d),
                           "rank-biserial", effect, len(a), len(b), higher_is_better, alpha)
     diff = float(a.mean() - b.mean()) if len(a) and len(b) else math.nan
+    if min(len(a), len(b)) < MIN_N:  # one seed a side: Mann-Whitney says p = 1, Cliff's delta +-1
+        return Comparison("Mann-Whitney", math.nan, diff, (math.nan, math.nan), "Cliff's delta", math.nan,
+                          len(a), len(b), higher_is_better, alpha)
     return Comparison("Mann-Whitney", mann_whitney(a, b), diff, bootstrap_diff_ci(a, b), "Cliff's delta",
                       cliffs_delta(a, b), len(a), len(b), higher_is_better, alpha)
 
@@ -152,3 +181,18 @@ def compare_text(name_a: str, a: Sequence[float], name_b: str, b: Sequence[float
     c = compare(a, b, higher_is_better, paired, alpha)
     m = (float(np.mean(a)), float(np.mean(b))) if means and len(a) and len(b) else None
     return c.text(name_a, name_b, unit, decimals, m)
+
+
+def mann_whitney_one_sided(a: Sequence[float], b: Sequence[float], alternative: str = "greater") -> float:
+    """One-sided Mann-Whitney U p-value that ``a``'s values tend to be larger than ``b``'s
+    (``alternative="greater"``) or smaller (``"less"``); NaN where a side has fewer than
+    :data:`MIN_N` values or every value is the same (nothing to test). ``mmnas-bench check``
+    (:mod:`bench.check`) asks with it whether a new run's lower-is-better values exceed its baseline's."""
+    from scipy.stats import mannwhitneyu
+
+    if alternative not in ("greater", "less"):
+        raise ValueError(f"alternative must be 'greater' or 'less', got {alternative!r}")
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if min(len(a), len(b)) < MIN_N or np.ptp(np.r_[a, b]) == 0:
+        return math.nan
+    return float(mannwhitneyu(a, b, alternative=alternative).pvalue)

@@ -16,7 +16,6 @@ change to the numbers or their meaning is detected on open.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -29,7 +28,7 @@ import h5py
 import numpy as np
 
 from bench.errors import BenchError, ChecksumError, SpecError, TableCorruptError, TableMissingError
-from bench.manifest import check_file, file_sha256, restore_hint  # noqa: F401  (file_sha256: part of this module's API)
+from bench.manifest import check_file, file_sha256, restore_hint, writer_lock  # noqa: F401  (file_sha256, writer_lock: part of this module's API)
 
 SCHEMA_VERSION = 1
 ARCHS = "archs"
@@ -149,19 +148,6 @@ def table_content_sha256(path: str | os.PathLike) -> str:
     """The content sha256 recomputed from a table's data: what its MANIFEST line's content column records."""
     with open_h5(path) as f:
         return content_checksum(f)
-
-
-@contextmanager
-def writer_lock(path: Path) -> Iterator[None]:
-    """Exclusive lock so that a table has one writer at a time."""
-    lock = Path(str(path) + ".lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 A :class:`TrainedRun` is the counterpart of :class:`bench.run.Run` for families of kind
 ``"trained"`` (:mod:`bench.core.family`). Fitness is the oracle's ``fitness_metric``
-(validation accuracy); its ``test_metric`` of each evaluation is kept for reporting only.
+(validation accuracy), or another of its validation metrics given as ``metric`` (e.g. RMNAS's
+``val_auilc_mae``; :func:`fitness_metrics` lists them); the matching test metric of each
+evaluation (``val_X`` -> ``test_X``, :func:`test_metric_of`) is kept for reporting only.
 Every distinct architecture is evaluated once per run - from scratch, or fine-tuned from
 a parent's weights when the algorithm asks (CSG-NAS's knowledge inheritance) - and is
 charged deterministic training seconds (the oracle's ``charged_seconds``: the shipped
@@ -39,10 +41,45 @@ from bench.errors import BudgetExhausted, InvalidArgumentError
 from bench.run import BudgetedRun, RunRecord
 
 
+def fitness_metrics(oracle) -> list[str]:
+    """The metrics a run on ``oracle`` can search: its validation metrics (``val_*``) that have a
+    test metric to report (``test_*`` of the same name), the oracle's ``fitness_metric`` first."""
+    names = oracle.metrics
+    out = [m for m in names if m.startswith("val_") and "test_" + m[4:] in names]
+    return sorted(out, key=lambda m: m != oracle.fitness_metric)
+
+
+def test_metric_of(oracle, metric: str | None = None) -> str:
+    """The test metric reported for a search of ``metric`` (None: the oracle's fitness metric):
+    the oracle's ``test_metric`` for its own fitness, else ``test_X`` for ``val_X``."""
+    if metric is None or metric == oracle.fitness_metric:
+        return oracle.test_metric
+    return "test_" + metric.removeprefix("val_")
+
+
+def check_fitness_metric(oracle, metric: str | None, recorded=None, label: str = "metric") -> str:
+    """``metric`` if a run on ``oracle`` can search it (None: the oracle's ``fitness_metric``);
+    else :class:`InvalidArgumentError` naming the valid choices (a test metric is reported, never
+    searched: searching it would select on the held-out data). ``recorded``: the metrics the
+    dataset's records hold where known (its shipped table's), which narrow the choices;
+    ``label`` names the value in the message (the CLI: ``--metric``)."""
+    if metric is None:
+        return oracle.fitness_metric
+    valid = [m for m in fitness_metrics(oracle) if recorded is None or m in recorded]
+    if metric not in valid:
+        known = isinstance(metric, str) and metric in oracle.metrics
+        why = ("is a test metric (reported, never searched)" if known and metric.startswith("test_")
+               else "is not recorded for this dataset" if metric in fitness_metrics(oracle)
+               else "is not a validation metric" if known else "is not a metric")
+        raise InvalidArgumentError(f"{label} {metric!r} {why}; valid choices for {oracle.benchmark}/{oracle.dataset}: "
+                                   + ", ".join(repr(m) for m in valid))
+    return metric
+
+
 class TrainedRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
                  budget_evals: int | None = None, settings: dict | None = None, train_seed: int | None = None,
-                 eval_seeds: int = 1):
+                 eval_seeds: int = 1, metric: str | None = None):
         if budget_seconds is not None:
             budget_seconds = validate.finite_positive(budget_seconds, "budget_seconds")
         if budget_evals is not None:
@@ -63,9 +100,11 @@ class TrainedRun(BudgetedRun):
         if len(set(self._eval_seeds)) < eval_seeds:
             raise InvalidArgumentError(f"eval_seeds={eval_seeds}: the table holds {oracle.n_seeds} seeds; pass "
                                        "train_seed to train seeds beyond it")
-        fitness = oracle.fitness_metric
+        fitness = check_fitness_metric(oracle, metric)
+        self.test_metric = test_metric_of(oracle, fitness)
         self.record = RunRecord(oracle.benchmark, oracle.dataset, fitness, oracle.metric_info(fitness).direction, algo,
                                 seed, budget_evals, budget_seconds, None, dict(settings or {}))
+        self.record.test_metric = self.test_metric
         if eval_seeds > 1:
             self.record.settings["eval_seeds"] = eval_seeds
         self._seen: dict[str, tuple[float, str]] = {}  # arch -> (fitness, record key of its model)
@@ -131,9 +170,14 @@ class TrainedRun(BudgetedRun):
                 raise ValueError("weight inheritance fine-tunes one parent model: it needs eval_seeds=1")
             got = [self.oracle.inherited_result(key, self.train_seed, self._seen[parent][1], True)]
         model_key, rec = got[0]
+        lacking = next((m for m in (r.metric, self.test_metric) for _, g in got if m not in g), None)
+        if lacking is not None:  # e.g. a sentence-level metric asked of a dialogue-level record
+            raise InvalidArgumentError(f"{r.benchmark}/{r.dataset}: its records have no {lacking!r}; search one of "
+                                       "the metrics they hold (the family's fitness metric: "
+                                       f"{self.oracle.fitness_metric!r})")
         value = float(rec[r.metric]) if len(got) == 1 else float(sum(float(g[r.metric]) for _, g in got) / len(got))
-        test = (float(rec[self.oracle.test_metric]) if len(got) == 1
-                else float(sum(float(g[self.oracle.test_metric]) for _, g in got) / len(got)))
+        test = (float(rec[self.test_metric]) if len(got) == 1
+                else float(sum(float(g[self.test_metric]) for _, g in got) / len(got)))
         self._seen[key] = (value, model_key)
         for k, _ in got:
             self._sim += float(self.oracle.charged_seconds(k))

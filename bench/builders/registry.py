@@ -19,13 +19,16 @@ def tables() -> dict[str, Table]:
 
 
 def build(name: str, out_dir: Path | None = None, source_dir: Path | None = None,
-          accept_new_reference: bool = False) -> Path:
+          accept_new_reference: bool = False, progress: bool = True) -> Path:
     """Build one table; a rebuild that differs from the shipped one is an error unless
-    ``accept_new_reference`` (see :func:`bench.builders.common.replace_reference`)."""
+    ``accept_new_reference`` (see :func:`bench.builders.common.replace_reference`).
+    ``progress=False``: no progress bars (trained tables' builders; the others show none)."""
     known = tables()
     if name not in known:
         raise UnknownBenchmarkError(name, known, "(no builder)")
-    return known[name].builder(out_dir=out_dir, source_dir=source_dir, accept_new_reference=accept_new_reference)
+    quiet = {"progress": False} if not progress and known[name].trained else {}
+    return known[name].builder(out_dir=out_dir, source_dir=source_dir, accept_new_reference=accept_new_reference,
+                               **quiet)
 
 
 def verify(directory: Path | None = None) -> list[str]:

@@ -85,6 +85,9 @@ class Family:
       algorithms), by key, for plot legends; a key without one is shown as it is.
     * ``gate()``: its trained tables as the quality gate reads them
       (:class:`bench.core.quality.GateSpec`: searched and reported metrics, trivial predictors).
+    * ``default_budget_seconds``: trained families: the charged training seconds per run of a
+      ``compare`` given no ``--budget-seconds``: about 50 models' worth, 50 x the median recorded
+      ``train_seconds`` of its default (first) dataset's table, to one significant digit.
     """
 
     name: str
@@ -104,10 +107,15 @@ class Family:
     multitask_algorithms: Callable[[], Mapping[str, Callable]] = staticmethod(lambda: {})
     method_names: Callable[[], Mapping[str, str]] = staticmethod(lambda: {})
     gate: Callable[[], tuple] = staticmethod(lambda: ())
+    default_budget_seconds: float | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"family {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        b = self.default_budget_seconds
+        if (b is None) != (self.kind != "trained") or not (b is None or (isinstance(b, (int, float)) and 0 < b < 1e12)):
+            raise ValueError(f"family {self.name!r}: default_budget_seconds must be a number of seconds > 0 for a "
+                             f"trained family and None for a table family, got {b!r}")
 
     def option_names(self) -> list[str]:
         return [o.name for o in self.options]

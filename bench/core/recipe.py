@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict
-from typing import Any, Mapping
+from typing import Any, ClassVar, Mapping
 
 
 def recipe_key(recipe: Any, later_fields: Mapping[str, Any] = {}) -> str:
@@ -18,3 +18,14 @@ def recipe_key(recipe: Any, later_fields: Mapping[str, Any] = {}) -> str:
         if d[name] == default:
             del d[name]
     return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+class KeyedRecipe:
+    """Base of the families' recipe dataclasses: ``key`` is :func:`recipe_key` of the fields, with
+    ``LATER_FIELDS`` (name -> default) left out while at their defaults."""
+
+    LATER_FIELDS: ClassVar[Mapping[str, Any]] = {}
+
+    @property
+    def key(self) -> str:
+        return recipe_key(self, self.LATER_FIELDS)

@@ -12,7 +12,6 @@ from typing import Callable, Mapping
 import numpy as np
 
 from bench.builders.common import provenance, write_built_table
-from bench.core.fill import fill
 from bench.core.trained_oracle import MetricSpec
 from bench.errors import MissingValueError
 from bench.numerics import cpu_vendor
@@ -73,6 +72,8 @@ def build_table(trainer, dataset: str, archs: list[str], seeds: int, metrics: Ma
     name = trainer.benchmark
     overlay = Path(overlay or build_overlay_path(name))
     if train_missing:
+        from bench.core.fill import fill  # imported here: opening an oracle reads this module's cost model
+
         fill(trainer, dataset, archs, seeds, workers, str(overlay), progress, batch=1, skip_table=False)
     ov = Overlay(overlay)
     ov.bind_store(dataset, trainer.store_sha256(dataset))

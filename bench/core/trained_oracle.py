@@ -59,10 +59,24 @@ class TrainedOracle:
         self.answered_from = {"table": 0, "overlay": 0, "trained": 0}
         self._table: dict[str, dict] = {}
         self._table_path: Path | None = None
+        self._table_name: str | None = None  # what note_read records for every answer
         self._memory: dict[str, dict] = {}
         self._charged: dict[str, float] = {}
         if table is not None:
             self.load_table(table)
+
+    @property
+    def space(self):
+        return self._space
+
+    @space.setter
+    def space(self, space) -> None:
+        self._space = space
+        # memos of string architectures, so a repeated query skips the space's parse: the user's
+        # text -> its canonical text, and (user's text, seed) -> the record key in ``_memory``;
+        # another space may read a text otherwise, so they start afresh
+        self._texts: dict[str, str] = {}
+        self._keys: dict[tuple[str, int], str] = {}
 
     # ---- the oracle protocol -----------------------------------------------------------------
     @property
@@ -83,12 +97,16 @@ class TrainedOracle:
         archs, metrics, n_seed = rows
         self.n_seeds = max(self.n_seeds, n_seed)
         self._table_path = Path(path)
+        self._table_name = self._table_path.name
         warn_if_not_discriminating(self._table_path.name)
+        # whole columns to Python once (the same values as element by element, far faster)
+        scalars = {m: metrics[m].values.tolist() for m in self._metrics if m in metrics}
+        # list-valued fields (per-epoch curves, per-rate metrics) come back as lists
+        lists = {m: v.values.tolist() for m, v in metrics.items() if v.values.ndim == 3}
         for i, arch in enumerate(archs):
             for s in range(n_seed):
-                rec = {m: float(metrics[m].values[i, s]) for m in self._metrics if m in metrics}
-                # list-valued fields (per-epoch curves, per-rate metrics) come back as lists
-                rec.update({m: v.values[i, s].tolist() for m, v in metrics.items() if v.values.ndim == 3})
+                rec = {m: float(v[i][s]) for m, v in scalars.items()}
+                rec.update({m: v[i][s] for m, v in lists.items()})
                 self._table[Overlay.key(self.dataset, arch, s, self.recipe_key)] = rec
         return len(self._table)
 
@@ -99,18 +117,36 @@ class TrainedOracle:
         return {self._table_path.name: file_digest(self._table_path)}
 
     def key(self, arch, seed: int) -> str:
-        return Overlay.key(self.dataset, self.space.encode(arch), seed, self.recipe_key)
+        return Overlay.key(self.dataset, self.encode(arch), seed, self.recipe_key)
+
+    def encode(self, arch) -> str:
+        """The canonical text of ``arch`` (``space.encode``), memoised for string architectures."""
+        if type(arch) is not str:
+            return self.space.encode(arch)
+        text = self._texts.get(arch)
+        if text is None:
+            text = self._texts[arch] = self.space.encode(arch)  # raises on an invalid one: nothing kept
+        return text
 
     def keyed_result(self, arch, seed: int = 0, allow_train: bool | None = None) -> tuple[str, dict]:
         """``(key, record)`` of (arch, seed): from the table, the overlay, or trained now."""
-        seed = validate.seed(seed)  # a negative, float or text seed would train (and store) a record
-        validate.optional_flag(allow_train, "allow_train")
-        text = self.space.encode(arch)
+        if type(seed) is not int or not 0 <= seed < validate.SEED_LIMIT:
+            seed = validate.seed(seed)  # a negative, float or text seed would train (and store) a record
+        if allow_train is not None:
+            validate.flag(allow_train, "allow_train")
+        key = self._keys.get((arch, seed)) if type(arch) is str else None
+        if key is not None:  # a string seen before: two dict lookups
+            if self._table_name is not None:
+                note_read(self._table_name)
+            return key, self._memory[key]
+        text = self.encode(arch)
         key = Overlay.key(self.dataset, text, seed, self.recipe_key)
-        if self._table_path is not None:  # its models share the table's data and recipe, so its quality gate
-            note_read(self._table_path.name)
+        if self._table_name is not None:  # its models share the table's data and recipe, so its quality gate
+            note_read(self._table_name)
         rec = self._memory.get(key)
         if rec is not None:
+            if type(arch) is str:
+                self._keys[(arch, seed)] = key
             return key, rec
         rec = self._table.get(key)
         if rec is not None:
@@ -129,16 +165,26 @@ class TrainedOracle:
             self.n_trained += 1
             self.answered_from["trained"] += 1
         self._memory[key] = rec
+        if type(arch) is str:
+            self._keys[(arch, seed)] = key
         return key, rec
 
     def result(self, arch, seed: int = 0, allow_train: bool | None = None) -> dict:
         return self.keyed_result(arch, seed, allow_train)[1]
 
     def query(self, arch, metric: str | None = None, seed: int = 0, allow_train: bool | None = None) -> float:
-        # an unknown (or empty) metric is refused before any training
-        metric = self.default_metric if metric is None else validate.metric(metric, self._metrics,
-                                                                            f"for {self.benchmark}")
-        v = self.result(arch, seed, allow_train).get(metric)
+        if metric is None:
+            metric = self.default_metric
+        elif type(metric) is not str or metric not in self._metrics:  # refused before any training
+            metric = validate.metric(metric, self._metrics, f"for {self.benchmark}")
+        # a string (and int seed) seen before: its record key is memoised (only valid seeds ever are)
+        key = self._keys.get((arch, seed)) if type(arch) is str and type(seed) is int else None
+        if key is not None and allow_train is None:
+            if self._table_name is not None:
+                note_read(self._table_name)
+            v = self._memory[key].get(metric)
+        else:
+            v = self.keyed_result(arch, seed, allow_train)[1].get(metric)
         if v is None:
             raise MissingValueError(f"{self.benchmark}/{self.dataset}: {metric!r} was not recorded for {arch!r}")
         return float(v)
@@ -175,6 +221,20 @@ class TrainedOracle:
 
     def inherited_result(self, arch, seed: int, parent_key: str, allow_train: bool | None = None):
         raise MissingValueError(f"{self.benchmark} models do not inherit weights; evaluate {arch!r} from scratch")
+
+
+class LazyTrain:
+    """A ``train(arch, seed)`` that ``make()`` builds on its first call: a family's trainer
+    module (and torch with it) is imported when a model is first trained, never for answers
+    from the table or the overlay."""
+
+    def __init__(self, make: Callable[[], Callable[[Any, int], dict]]):
+        self._make, self._train = make, None
+
+    def __call__(self, arch, seed: int) -> dict:
+        if self._train is None:
+            self._train = self._make()
+        return self._train(arch, seed)
 
 
 def recipe_rows(path: Path, dataset: str, recipe_key: str):

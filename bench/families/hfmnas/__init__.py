@@ -54,11 +54,11 @@ def table_file(dataset: str) -> str:
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
                 overlay=None, device: str | None = "cpu", recipe=None):
     """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
-    from bench.core.trained_oracle import TrainedOracle
+    from bench.core.trained_oracle import LazyTrain, TrainedOracle
     from bench.families.hfmnas import cost
     from bench.families.hfmnas.data import load, parse
+    from bench.families.hfmnas.recipe import Recipe
     from bench.families.hfmnas.space import HFSpace
-    from bench.families.hfmnas.trainer import HFTrainer, Recipe
     from bench import validate
     from bench.overlay import Overlay, overlay_path
     from bench.paths import tables_dir
@@ -68,15 +68,21 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     recipe = recipe or Recipe()
     space = HFSpace(core=True)
     table = tables_dir() / table_file(dataset)
-    trainer = HFTrainer(recipe, device, {dataset: data})
+    coef = cost.coefficients(table)
+
+    def trainer():  # imported (with torch) on the first miss
+        from bench.families.hfmnas.trainer import HFTrainer
+
+        return partial(HFTrainer(recipe, device, {dataset: data}).train_one, dataset)
+
     oracle = TrainedOracle(
-        NAME, dataset, space, METRICS, recipe.key, train=partial(trainer.train_one, dataset),
+        NAME, dataset, space, METRICS, recipe.key, train=LazyTrain(trainer),
         store_sha256=data.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_f1m", test_metric="test_f1m", default_metric="test_f1m",
-        cost=partial(cost.seconds, data=data, recipe=recipe, space=space, coef=cost.coefficients(table)),
+        cost=partial(cost.seconds, data=data, recipe=recipe, space=space, coef=coef),
         allow_train=allow_train, table=table)
     # what the DARTS search trains on and is charged by
-    oracle.data, oracle.recipe, oracle.cost_coef = data, recipe, cost.coefficients(table)
+    oracle.data, oracle.recipe, oracle.cost_coef = data, recipe, coef
     return oracle
 
 
@@ -164,5 +170,5 @@ FAMILY = Family(
     datasets=datasets, open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.hfmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "hfmnas"), fill=fill, runners=_runners,
-    method_names=_method_names, gate=_gate,
+    method_names=_method_names, gate=_gate, default_budget_seconds=200,
 )

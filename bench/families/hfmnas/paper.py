@@ -703,11 +703,6 @@ def _incumbent(rec, oracle, metric: str) -> tuple[str, float]:
     return rec.archs[i], float(oracle.query(rec.archs[i], metric, seed=rec.settings.get("train_seed", rec.seed or 0)))
 
 
-#: how a run of Tables IV-V ended (:attr:`bench.run.RunRecord.stop_reason`), in words
-_STOPPED = {"budget_seconds": "at the cap", "algorithm_stopped": "at the end of its own schedule",
-            "space_exhausted": "after every architecture of its space"}
-
-
 def _tree_search_oracle(dataset: str, views: tuple[str, ...] = ()):
     """The tree-fusion search oracle on ``dataset`` (every tree over all its raw views), or, with
     ``views``, one restricted to trees over those views: the same store, recipe, table and cache,
@@ -785,6 +780,7 @@ def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> T
     from tqdm.auto import tqdm
 
     from bench.compare import run_trained
+    from bench.run import how_stopped
 
     dataset, tree_ds = spec.params["dataset"], spec.params["tree_dataset"]
     budget, n = float(spec.params["budget_seconds"]), int(spec.params.get("runs", SEEDS))
@@ -809,8 +805,7 @@ def hfmnas_equal_budget(spec: TableSpec, seeds: int, progress: bool = True) -> T
             inc = [_incumbent(r, oracle, metric) for r in recs]
             vals[row.name] = [v for _, v in inc]
             used[row.name] = [r.sim_seconds[-1] if r.sim_seconds else 0.0 for r in recs]
-            ends = [_STOPPED.get(r.stop_reason, r.stop_reason) for r in recs]
-            stops[row.name] = "; ".join(f"{e} ({ends.count(e)} of {n} runs)" for e in dict.fromkeys(ends))
+            stops[row.name] = how_stopped(recs)  # in the words of bench.run.STOPPED
             narrowed |= {views} if views else set()
             if family == "hf":
                 seen[row.name] = _hf_inputs(dataset, ("tl", "th", "il", "ih"))

@@ -14,42 +14,21 @@ are restored before testing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from bench import numerics
 from bench.core.best_epoch import BestEpoch
-from bench.core.recipe import recipe_key
 from bench.core.store_trainer import StoreTrainer, TrainResult
 from bench.core.clsmetrics import label_scores
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.families.hfmnas.data import HFData
 from bench.families.hfmnas.model import HFNet
 from bench.families.hfmnas.ops import dcca_correlation
+# the recipe lives in a torch-free module (opening an oracle needs its key, not torch)
+from bench.families.hfmnas.recipe import Recipe  # noqa: F401 (re-exported)
 from bench.families.hfmnas.space import HFArch
-
-
-@dataclass(frozen=True)
-class Recipe:
-    tokens: int = 8
-    channels: int = 16
-    heads: int = 4
-    dropout: float = 0.1
-    lr: float = 1e-3
-    lr_min: float = 1e-6
-    weight_decay: float = 4e-3
-    batch_size: int = 32
-    epochs: int = 15
-    patience: int = 5
-    dcca_dim: int = 8
-    dcca_weight: float = 0.1
-    version: int = 2  # 2: AdamW
-
-    @property
-    def key(self) -> str:
-        return recipe_key(self)
 
 
 def _tensors(data: HFData, part: str, dev) -> tuple[dict[str, torch.Tensor], torch.Tensor]:

@@ -56,7 +56,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     from bench.core.trained_oracle import TrainedOracle
     from bench.families.mro import cost
     from bench.families.mro.space import PathSpace
-    from bench.families.mro.trainer import recipe_for, train
+    from bench.families.mro.recipe import recipe_for
     from bench.features import sequence
     from bench import validate
     from bench.overlay import Overlay, overlay_path
@@ -69,13 +69,21 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     table = tables_dir() / table_file(dataset)
     oracle = TrainedOracle(
         NAME, dataset, space, METRICS, recipe.key,
-        train=lambda arch, seed: train(arch, store, seed, recipe, device).record(),
+        train=lambda arch, seed: _train(arch, store, seed, recipe, device).record(),
         store_sha256=store.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
         cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=cost.coefficients(table)),
         allow_train=allow_train, table=table)
     oracle.store, oracle.recipe = store, recipe  # what MRO's supernet search trains on
     return oracle
+
+
+def _train(*args):
+    """:func:`bench.families.mro.trainer.train`, imported (with torch) on the first model trained:
+    answering from the table needs no torch."""
+    from bench.families.mro.trainer import train
+
+    return train(*args)
 
 
 def table_view(dataset: str):
@@ -158,5 +166,5 @@ FAMILY = Family(
     datasets=lambda: list(DATASETS), open=open_oracle, table_view=table_view,
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.mro.build", ds), trained=True) for ds in DATASETS),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"), fill=fill, runners=_runners,
-    method_names=_method_names, gate=_gate,
+    method_names=_method_names, gate=_gate, default_budget_seconds=500,
 )

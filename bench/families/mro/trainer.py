@@ -10,54 +10,18 @@ validation MAE (its weights are restored before testing).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from bench import numerics
-from bench.core.recipe import recipe_key
 from bench.core.store_trainer import StoreTrainer, TrainResult
 from bench.core.seqmetrics import regression_metrics, sentiment_metrics, target_of, trait_metrics  # noqa: F401 (re-exported)
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.families.mro.model import CrossModalNet
+# the recipes live in a torch-free module (opening an oracle needs their keys, not torch)
+from bench.families.mro.recipe import RECIPES, Recipe, recipe_for  # noqa: F401 (re-exported)
 from bench.features.sequence import SequenceStore
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """The training recipe; its ``key`` is part of every cached result's key."""
-
-    d: int = 32
-    heads: int = 4
-    dropout: float = 0.2
-    lr: float = 1e-3
-    batch_size: int = 32
-    epochs: int = 20
-    split: str = "standard"
-    version: int = 1
-    #: train the seeds of one architecture stacked (:mod:`bench.families.mro.batched`): the
-    #: same recipe, not bit-identical to one-by-one training, so keyed apart
-    batched: bool = False
-
-    @property
-    def key(self) -> str:
-        return recipe_key(self, {"batched": False})
-
-
-#: datasets whose default recipe differs from :class:`Recipe`'s: the planted synthetic settings
-#: need a larger step and more epochs for attention to learn the lookup (pilot, 1 seed:
-#: true mask test r 0.78 at lr 1e-3 / 20 epochs, 0.95 at lr 3e-3 / 30 epochs;
-#: benchmarks/mro_synthetic_pilot.py --plant 3 --noise 0.2 --trend-weight 0.5)
-RECIPES: dict[str, Recipe] = {
-    "syn3-p2-planted": Recipe(lr=3e-3, epochs=30),
-    "syn4-p3-planted": Recipe(lr=3e-3, epochs=30),
-}
-
-
-def recipe_for(dataset: str) -> Recipe:
-    """The default recipe of a dataset (its cached results are keyed by it)."""
-    return RECIPES.get(dataset, Recipe())
 
 
 #: what :func:`train` returns (the name MRO's callers use)

@@ -113,8 +113,8 @@ def table_file(dataset: str) -> str:
 
 def space_of(dataset: str):
     """The tabulated slice's space of a dataset (its decode accepts the full grammar)."""
+    from bench.families.rmnas.recipe import Recipe
     from bench.families.rmnas.space import RMNASSpace
-    from bench.families.rmnas.trainer import Recipe
     from bench.features import sequence
 
     return RMNASSpace(sequence.open(store_of(dataset)).modalities, Recipe().blocks, tied=True)
@@ -123,10 +123,10 @@ def space_of(dataset: str):
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
                 overlay=None, device: str | None = "cpu", recipe=None):
     """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
-    from bench.core.trained_oracle import TrainedOracle
+    from bench.core.trained_oracle import LazyTrain, TrainedOracle
     from bench.families.rmnas import cost
+    from bench.families.rmnas.recipe import Recipe
     from bench.families.rmnas.space import RMNASSpace
-    from bench.families.rmnas.trainer import Recipe, RMNASTrainer
     from bench.features import sequence
     from bench import validate
     from bench.overlay import Overlay, overlay_path
@@ -139,9 +139,14 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     table = tables_dir() / table_file(dataset)
     coef = cost.coefficients(table)
     dialogue = is_dialogue(dataset)
-    trainer = RMNASTrainer(recipe, device, {store.name: store})  # one place decides how a dataset trains
+
+    def trainer():  # one place decides how a dataset trains; imported (with torch) on the first miss
+        from bench.families.rmnas.trainer import RMNASTrainer
+
+        return partial(RMNASTrainer(recipe, device, {store.name: store}).train_one, dataset)
+
     oracle = TrainedOracle(
-        NAME, dataset, space, METRICS, recipe.key, train=partial(trainer.train_one, dataset),
+        NAME, dataset, space, METRICS, recipe.key, train=LazyTrain(trainer),
         store_sha256=store.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_waf" if dialogue else "val_mae", test_metric="test_waf" if dialogue else "test_mae",
         default_metric="test_waf" if dialogue else "test_mae",
@@ -230,5 +235,5 @@ FAMILY = Family(
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.rmnas.build", ds), trained=True)
                  for ds in (*TABLES, *RATE_TABLES)),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "rmnas"), fill=fill, runners=_runners,
-    method_names=_method_names, gate=_gate,
+    method_names=_method_names, gate=_gate, default_budget_seconds=400,
 )

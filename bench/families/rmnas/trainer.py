@@ -24,39 +24,16 @@ import numpy as np
 import torch
 
 from bench import numerics
-from bench.core.recipe import recipe_key
 from bench.core.seqmetrics import regression_metrics, target_of
 from bench.core.best_epoch import BestEpoch, TrainingDivergedError  # noqa: F401 (re-exported)
 from bench.core.store_trainer import StoreTrainer
 from bench.core.torchutil import pinned_numerics, resolve_device
 from bench.families.rmnas.missing import RATES, auilc, check_rate, effective_rate, frame_keep
 from bench.families.rmnas.model import RMNASNet
+# the recipe lives in a torch-free module (opening an oracle needs its key, not torch)
+from bench.families.rmnas.recipe import Recipe  # noqa: F401 (re-exported)
 from bench.families.rmnas.space import RMArch
 from bench.features.sequence import SequenceStore
-
-
-@dataclass(frozen=True)
-class Recipe:
-    """The training recipe; its ``key`` is part of every cached result's key."""
-
-    d: int = 32
-    heads: int = 4
-    blocks: int = 2
-    kernel: int = 7
-    maxdis: int = 8
-    dropout: float = 0.1
-    lr: float = 1e-3
-    weight_decay: float = 0.01
-    batch_size: int = 32
-    epochs: int = 30
-    patience: int = 8
-    aux_weight: float = 1.0
-    split: str = "standard"
-    version: int = 1
-
-    @property
-    def key(self) -> str:
-        return recipe_key(self)
 
 
 #: per-rate metrics a record keeps (lists over ``eval_rates``), named ``<metric>_by_rate``

@@ -72,7 +72,6 @@ def open_for_search(dataset: str, protocol: str = "standard", max_leaves: int | 
 def table_view(dataset: str, protocol: str = "standard"):
     """The shipped table of one dataset as a read-only :class:`~bench.oracle.TabularOracle`
     (seed-mean values; what ``info`` reports), or None when no table ships for it."""
-    from bench.families.tree_fusion.build import table_file
     from bench.features.store import open as open_store
     from bench.oracle import TabularOracle
     from bench.paths import tables_dir
@@ -90,11 +89,13 @@ def table_view(dataset: str, protocol: str = "standard"):
                          validation_metric="val_acc", test_metric="test_acc", table_path=path)
 
 
-def _tables() -> tuple[Table, ...]:
-    def file(ds: str, protocol: str) -> str:  # bench.families.tree_fusion.build.table_file, without importing torch
-        return f"tree_fusion_{ds}.h5" if protocol == "standard" else f"tree_fusion_{ds}_{protocol.replace('-', '')}.h5"
+def table_file(dataset: str, protocol: str = "standard") -> str:
+    """The shipped table's file name of a dataset under a protocol (no torch imported)."""
+    return f"tree_fusion_{dataset}.h5" if protocol == "standard" else f"tree_fusion_{dataset}_{protocol.replace('-', '')}.h5"
 
-    return tuple(Table(f"{NAME}-{ds}" + ("" if p == "standard" else f"-{p.replace('-', '')}"), file(ds, p),
+
+def _tables() -> tuple[Table, ...]:
+    return tuple(Table(f"{NAME}-{ds}" + ("" if p == "standard" else f"-{p.replace('-', '')}"), table_file(ds, p),
                        trained_builder("bench.families.tree_fusion.build", ds, protocol=p), trained=True)
                  for p in TABLE_PROTOCOLS for ds in TABLE_DATASETS)
 
@@ -205,5 +206,5 @@ FAMILY = Family(
              Option("max_leaves", "--max-leaves", _max_leaves, "leaf limit (default: the number of features)")),
     tables=_tables(), algorithms=_algorithms, default_algorithms=("rs", "rea", "edf", "csgnas"),
     until_budget=until_budget, check_algorithm=check_algorithm, fill=fill, runners=_runners,
-    method_names=_method_names, gate=_gate,
+    method_names=_method_names, gate=_gate, default_budget_seconds=30,
 )

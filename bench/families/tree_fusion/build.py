@@ -28,6 +28,7 @@ from bench.families.tree_fusion.oracle import METRICS as ORACLE_METRICS
 from bench.overlay import Overlay
 from bench.paths import data_cache_dir
 from bench.families.tree_fusion import space as tree_fusion
+from bench.families.tree_fusion import table_file  # noqa: F401 (re-exported)
 from bench.families.tree_fusion.space import FUSION_OPS, TreeFusionSpace
 from bench.tablefile import DatasetTable, Metric, ScoreTable
 
@@ -37,10 +38,6 @@ N_SAMPLE_4 = 100
 SAMPLE_SEED = 0
 DATASETS = ("scene15", "landuse21", "aloi", "mfeat")
 METRICS = {m: (unit, direction, DESCRIPTIONS[m]) for m, (unit, direction) in ORACLE_METRICS.items()}
-
-
-def table_file(dataset: str, protocol: str = "standard") -> str:
-    return f"tree_fusion_{dataset}.h5" if protocol == "standard" else f"tree_fusion_{dataset}_{protocol.replace('-', '')}.h5"
 
 
 def build_overlay_path() -> Path:

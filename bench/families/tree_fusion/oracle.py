@@ -16,8 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from bench import validate
 from bench.errors import MissingValueError, UnknownChoiceError
@@ -29,8 +28,13 @@ from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
 from bench.families.tree_fusion.space import TreeFusionSpace, parse
 from bench.families.tree_fusion import cost
-from bench.families.tree_fusion.inherit import inherited_weights
-from bench.families.tree_fusion.trainer import Recipe, train
+from bench.families.tree_fusion.recipe import Recipe
+
+if TYPE_CHECKING:
+    import torch
+
+# the trainer, weight inheritance and torch are imported where a model is trained or its
+# weights are read: answering from the table needs none of them
 
 #: fine-tuning after inheritance runs this fraction of the recipe's epochs (CSG-NAS's
 #: "shorter schedule"; the paper gives no number)
@@ -65,12 +69,11 @@ class FusionOracle(TrainedOracle):
         super().__init__(
             "tree-fusion", dataset, space,
             {m: MetricSpec(unit, direction, DESCRIPTIONS[m]) for m, (unit, direction) in METRICS.items()},
-            recipe.key, train=lambda tree, seed: train(tree, store, seed, recipe, device).record(),
+            recipe.key, train=lambda tree, seed: _train(tree, store, seed, recipe, device).record(),
             store_sha256=store.content_sha256, overlay=overlay, fitness_metric="val_acc", test_metric="test_acc",
             default_metric="test_acc", cost=lambda text: cost.seconds(parse(text), store, recipe),
             allow_train=allow_train)
         self.store, self.recipe, self.device = store, recipe, device
-        self._by_text: dict[tuple[str, int], dict] = {}
         self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
         self.inherit_scope = INHERIT_SCOPE
         self.weights_dir = data_cache_dir() / "weights" / "tree-fusion"
@@ -82,8 +85,8 @@ class FusionOracle(TrainedOracle):
         """``backbone=True`` adds the multi-level features ``VIEW@1``, ``VIEW@2`` as leaves;
         ``protocol`` names a recipe of :data:`~bench.families.tree_fusion.trainer.PROTOCOLS` ('standard',
         'low-data') unless ``recipe`` is given; ``max_leaves=None``: as many as the store has features."""
-        from bench.families.tree_fusion.build import table_file
-        from bench.families.tree_fusion.trainer import PROTOCOLS
+        from bench.families.tree_fusion import table_file
+        from bench.families.tree_fusion.recipe import PROTOCOLS
 
         if not isinstance(protocol, str) or protocol not in PROTOCOLS:
             raise UnknownChoiceError(protocol, PROTOCOLS, "(training protocol)")
@@ -115,7 +118,7 @@ class FusionOracle(TrainedOracle):
     def inherited_key(self, arch, seed: int, parent_key: str) -> str:
         """Key of ``arch`` fine-tuned from the model ``parent_key``: the fine-tune recipe and the
         parent's own key (itself a lineage) are in it, so it never meets a from-scratch entry."""
-        return self._inherited_key(self.space.encode(arch), seed, parent_key)
+        return self._inherited_key(self.encode(arch), seed, parent_key)
 
     def _inherited_key(self, text: str, seed: int, parent_key: str) -> str:
         # the scope is in the lineage so results of one scope never answer for the other
@@ -127,7 +130,7 @@ class FusionOracle(TrainedOracle):
         """``(key, record)`` of ``arch`` started from the parent's trained weights on every
         shared sub-tree (:mod:`bench.families.tree_fusion.inherit`) and fine-tuned with ``self.finetune``."""
         seed = validate.seed(seed)
-        text = self.space.encode(arch)
+        text = self.encode(arch)
         key = self._inherited_key(text, seed, parent_key)
         rec = self._memory.get(key) or self.overlay.get(key)
         if rec is not None:
@@ -148,6 +151,8 @@ class FusionOracle(TrainedOracle):
     def weights(self, key: str) -> dict[str, torch.Tensor]:
         """Trained weights of the model behind a record key, from the weight cache or by
         training it again (deterministic: the same weights that produced the record)."""
+        import torch
+
         path = self._weights_path(key)
         if path.exists():
             return torch.load(path, weights_only=True)
@@ -157,7 +162,7 @@ class FusionOracle(TrainedOracle):
         if k.parent is None:
             if k.recipe != self.recipe.key:
                 raise MissingValueError(f"{key!r} was trained with another recipe than this oracle's ({self.recipe.key})")
-            state = train(tree, self.store, seed, self.recipe, self.device, return_state=True).state
+            state = _train(tree, self.store, seed, self.recipe, self.device, return_state=True).state
         else:
             rec = self._memory.get(key) or self.overlay.get(key)
             if rec is None or "parent" not in rec:
@@ -169,32 +174,29 @@ class FusionOracle(TrainedOracle):
     def _finetune(self, tree, seed: int, parent_key: str):
         """``(inherited names, result)``: ``tree`` started from the parent's weights on every
         shared sub-tree and trained with the fine-tune recipe, its weights kept."""
+        from bench.families.tree_fusion.inherit import inherited_weights
+
         init = inherited_weights(tree, parse(RecordKey.parse(parent_key).arch), self.weights(parent_key),
                                  self.inherit_scope)
-        return sorted(init), train(tree, self.store, seed, self.finetune, self.device, init=init, return_state=True)
+        return sorted(init), _train(tree, self.store, seed, self.finetune, self.device, init=init, return_state=True)
 
     def _weights_path(self, key: str) -> Path:
         return self.weights_dir / self.dataset / f"{_digest(key)}.pt"
 
     def _save_weights(self, key: str, state: dict) -> None:
+        import torch
+
         from bench.tablefile import atomic_write
 
         with atomic_write(self._weights_path(key)) as tmp:
             torch.save(state, tmp)
 
-    def query(self, arch, metric: str | None = None, seed: int = 0, allow_train: bool | None = None) -> float:
-        # checked before the lookup: an unknown metric must not train (and store) a model first
-        metric = self.default_metric if metric is None else validate.metric(metric, METRICS, "for tree-fusion")
-        seed = validate.seed(seed)
-        rec = self._by_text.get((arch, seed)) if type(arch) is str else None
-        if rec is None:
-            rec = self.result(arch, seed, allow_train)
-            if type(arch) is str:
-                self._by_text[(arch, seed)] = rec  # skips parsing on the next lookup of the same text
-        v = rec.get(metric)
-        if v is None:
-            raise MissingValueError(f"tree-fusion/{self.dataset}: {metric!r} was not recorded for {arch!r}")
-        return float(v)
+
+def _train(*args, **kwargs):
+    """:func:`bench.families.tree_fusion.trainer.train`, imported (with torch) on the first model trained."""
+    from bench.families.tree_fusion.trainer import train
+
+    return train(*args, **kwargs)
 
 
 def _digest(key: str) -> str:

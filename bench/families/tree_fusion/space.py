@@ -14,13 +14,15 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import combinations
-from typing import Collection, Iterator, Sequence, Union
+from typing import TYPE_CHECKING, Collection, Iterator, Sequence, Union
 
-import networkx as nx
 import numpy as np
 
 from bench.errors import InvalidArchitectureError
 from bench.core.space import Param, SearchSpace, active_values
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported by to_graph only: it takes longer to import than an oracle to open
 
 FUSION_OPS: tuple[str, ...] = ("concat", "add", "mul", "max", "avg")
 _NAME = re.compile(r"^[A-Za-z0-9_.@\-]+$")
@@ -399,6 +401,8 @@ class TreeFusionSpace(SearchSpace):
 
     def to_graph(self, arch) -> nx.DiGraph:
         """DiGraph with edges from operands to operators; node attribute ``label``."""
+        import networkx as nx
+
         g = nx.DiGraph()
 
         def go(t: Tree, path: str) -> str:

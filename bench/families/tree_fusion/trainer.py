@@ -9,36 +9,16 @@ import numpy as np
 import torch
 
 from bench import numerics
-from bench.core.recipe import recipe_key
 from bench.core.clsmetrics import f1_scores  # noqa: F401 (re-exported)
 from bench.core.torchutil import DeviceUnavailableError, pinned_numerics, resolve_device  # noqa: F401
 from bench.errors import BenchError
 from bench.features.store import FeatureStore
 from bench.families.tree_fusion.space import Tree, leaves
 from bench.families.tree_fusion.model import FusionNet
+# the recipe lives in a torch-free module (opening an oracle needs its key, not torch)
+from bench.families.tree_fusion.recipe import PROTOCOLS, Recipe  # noqa: F401 (re-exported)
 
 
-@dataclass(frozen=True)
-class Recipe:
-    """The training recipe. Its ``key`` is part of every cached result's key."""
-
-    fusion_dim: int = 64
-    epochs: int = 20
-    batch_size: int = 128
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    split: str = "holdout"  # 'holdout' (train/val/test) or 'fold<k>' (train/test; val = test)
-    version: int = 1
-    train_fraction: float = 1.0  # < 1: a fixed stratified subset of the training rows (the low-data protocol)
-
-    @property
-    def key(self) -> str:
-        return recipe_key(self, _LATER_FIELDS)
-
-
-_LATER_FIELDS = {"train_fraction": 1.0}
-#: named protocols: the standard recipe and a harder one for sets that sit near 100%
-PROTOCOLS = {"standard": Recipe(), "low-data": Recipe(train_fraction=0.1)}
 #: the training subset of the low-data protocol is fixed by this seed, not by the model's seed
 SUBSET_SEED = 0
 
