@@ -259,8 +259,12 @@ def _compare_trained(a) -> int:
     _check_dataset(a.bench, dataset)
     _check_algos(a.algo, a.bench)
     algos = a.algo or list(registry.info(a.bench).default_algorithms)
-    searched = _trained_search_line(a.bench, dataset, options, a.metric)  # a bad --metric fails before any run
-    gate = _gate_line(a.bench, dataset, options)
+    from bench.families import get as family_of
+
+    # the shipped table, opened once for the --metric check and the gate line
+    view = family_of(a.bench).table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
+    searched = _trained_search_line(a.bench, dataset, options, a.metric, view)  # a bad --metric fails before any run
+    gate = _gate_line(view)
     budget = a.budget_seconds or registry.info(a.bench).default_budget_seconds
     given = compare.parse_algo_settings(a.algo_setting)
     compare.resolve_settings(a.bench, algos, given)  # a bad --algo-setting fails before any run
@@ -284,15 +288,13 @@ def _compare_trained(a) -> int:
     return 0
 
 
-def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None) -> str:
+def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None, view) -> str:
     """What a trained comparison searches and reports, ``--metric`` checked against the validation
     metrics the dataset's records hold (its shipped table's, where one ships)."""
     from bench import registry
-    from bench.families import get as family_of
     from bench.trained_run import check_fitness_metric, fitness_metrics, test_metric_of
 
     o = registry.open(bench, dataset, **options)
-    view = family_of(bench).table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
     recorded = None if view is None else view.metrics
     searched = check_fitness_metric(o, metric, recorded, "--metric")
     others = [m for m in fitness_metrics(o) if m != searched and (recorded is None or m in recorded)]
@@ -301,13 +303,10 @@ def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | 
     return f"{bench}/{dataset}: searched {searched} ({why}); {test_metric_of(o, searched)} of the incumbent reported"
 
 
-def _gate_line(bench: str, dataset: str, options: dict) -> str:
-    """What the quality gate says of the table a trained comparison answers from ('' where none ships)."""
+def _gate_line(view) -> str:
+    """What the quality gate says of the table (``view``) a trained comparison answers from ('' where none ships)."""
     from bench.core import quality
-    from bench.families import get as family_of
 
-    family = family_of(bench)
-    view = family.table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
     entry = quality.verdict_of(view.table_path.name) if view is not None else None
     if entry is None:
         return ""
