@@ -183,6 +183,9 @@ def _table_compare_datasets(a) -> list[str]:
     _options(a, a.bench)
     _only(a.bench, {"--budget-seconds": a.budget_seconds, "--eval-seeds": a.eval_seeds if a.eval_seeds != 1 else None,
                     "--algo-setting": a.algo_setting}, " (a fixed table: runs count evaluations, --budget)")
+    if a.fidelity != "full":
+        raise BenchError(f"--fidelity {a.fidelity}: {a.bench}'s tables hold final values only (the published data has "
+                         "no per-epoch values); epoch fidelities are on the trained benchmarks")
     datasets = a.dataset or [registry.default_dataset(a.bench)]
     for ds in datasets:
         _check_dataset(a.bench, ds)
@@ -248,7 +251,7 @@ def _compare_multitask(a) -> int:
 
 
 def _compare_trained(a) -> int:
-    from bench import compare, registry, trained_report
+    from bench import algorithms, compare, registry, trained_report
 
     _only(a.bench, {"--budget": a.budget}, ": its runs spend charged training seconds (--budget-seconds)")
     _only(a.bench, {"--multitask": a.multitask}, " (multi-task comparisons count evaluations on fixed tables)")
@@ -258,7 +261,8 @@ def _compare_trained(a) -> int:
     dataset = a.dataset[0] if a.dataset else registry.default_dataset(a.bench)
     _check_dataset(a.bench, dataset)
     _check_algos(a.algo, a.bench)
-    algos = a.algo or list(registry.info(a.bench).default_algorithms)
+    algos = a.algo or list(registry.info(a.bench).default_algorithms) + (
+        list(algorithms.MULTI_FIDELITY) if a.fidelity == "epochs" else [])
     from bench.families import get as family_of
 
     # the shipped table, opened once for the --metric check and the gate line
@@ -270,12 +274,17 @@ def _compare_trained(a) -> int:
     compare.resolve_settings(a.bench, algos, given)  # a bad --algo-setting fails before any run
     records = compare.compare_trained(a.bench, dataset, algos, range(a.seeds), budget, out_dir=a.out,
                                       progress=not a.no_progress, eval_seeds=a.eval_seeds, metric=a.metric,
-                                      algo_settings=given, **options)
+                                      algo_settings=given, fidelity=a.fidelity, **options)
     runs = trained_report.runs_frame(records)
     per_eval = f"; each evaluation the mean of {a.eval_seeds} seeds" if a.eval_seeds > 1 else ""
     spent = f"{budget:g} charged training seconds per run" + ("" if a.budget_seconds else
                                                                  f" (the {a.bench} default; --budget-seconds)")
     print(f"{searched}{per_eval}; {spent}")
+    if a.fidelity == "epochs":
+        curve = registry.open(a.bench, dataset, **options).curve
+        print(f"epoch fidelity: a model may stop after any of its {curve.epochs} epochs and is charged the epochs it "
+              f"trained; only completed trainings count as results ({', '.join(algorithms.MULTI_FIDELITY)} train "
+              "part-way; the others train fully)")
     for algo in given:
         print(f"{algo}: settings given (--algo-setting): "
               + trained_report.settings_text(next(r for r in records if r.algo == algo).settings["algo_setting"]))
@@ -723,6 +732,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "value is read as the field's type (int, float, bool, str, none), an unknown field is "
                         "refused with the valid ones, and the settings given are written into the run records "
                         "and summary.csv"),
+    c.add_argument("--fidelity", choices=("full", "epochs"), default="full",
+                   help="trained benchmarks: 'epochs' lets algorithms stop a training after any epoch, charged the "
+                        "epochs trained (read from the validation curves the records hold); the multi-fidelity "
+                        "algorithms (asha, hyperband, tpe-hyperband: Optuna's pruners) need it and are added to the "
+                        "default algorithms. Default 'full': every evaluation is a full training")
     c.add_argument("--multitask", action="store_true",
                    help="fixed tables: search all --dataset at once, one multi-task run per seed: multi-task "
                         "algorithms together, the others on each task independently; per-task and total "

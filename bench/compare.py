@@ -76,6 +76,10 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
         if is_multitask(a, benchmark):
             raise InvalidArgumentError(f"{a!r} searches several tasks together: use compare_multitask")
         algorithms.get(a, benchmark)  # named error before any work
+        if algorithms.needs_epochs(a):
+            raise InvalidArgumentError(f"{a!r} trains models part-way, and {benchmark}'s tables hold final values only "
+                                       "(the published data has no per-epoch values); it runs on trained benchmarks "
+                                       "with --fidelity epochs")
     if not seeds or not datasets or not algos:
         raise InvalidArgumentError(f"nothing to compare: {len(datasets)} dataset(s), {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     check_out_dir(out_dir)
@@ -104,17 +108,18 @@ def compare(benchmark: str, datasets: Sequence[str], algos: Sequence[str], seeds
 
 def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = None, budget_evals: int | None = None,
                 settings=None, train_seed: int | None = None, eval_seeds: int = 1,
-                metric: str | None = None) -> RunRecord:
+                metric: str | None = None, fidelity: str = "full") -> RunRecord:
     """One seeded search run on a trained benchmark (see :class:`bench.trained_run.TrainedRun`);
     ``train_seed``: the seed its models train with (default: ``seed`` mod the table's seeds);
     ``eval_seeds``: seeds per evaluation (the fitness is their mean, each one charged);
-    ``metric``: the validation metric searched (default the oracle's ``fitness_metric``)."""
+    ``metric``: the validation metric searched (default the oracle's ``fitness_metric``);
+    ``fidelity``: ``"epochs"`` lets the algorithm train models part-way (``run.evaluate(arch, epochs=k)``)."""
     from bench import __version__
     from bench.trained_run import TrainedRun
 
     fn = algorithms.get(algo, oracle.benchmark)
     run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals,
-                     train_seed=train_seed, eval_seeds=eval_seeds, metric=metric)
+                     train_seed=train_seed, eval_seeds=eval_seeds, metric=metric, fidelity=fidelity)
     rng = seed_rng(seed, algo, oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
     rec = run.finish()
@@ -309,7 +314,8 @@ def resolve_settings(benchmark: str, algos: Sequence[str], given: dict | None) -
 
 def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,
                     overlay=None, out_dir: str | Path | None = None, progress: bool = True, eval_seeds: int = 1,
-                    metric: str | None = None, algo_settings: dict | None = None, **options) -> list[RunRecord]:
+                    metric: str | None = None, algo_settings: dict | None = None, fidelity: str = "full",
+                    **options) -> list[RunRecord]:
     """Every (algorithm, seed) on one dataset of a trained benchmark at the same budget of
     charged training seconds; with ``out_dir``, runs.csv, summary.csv (Mann-Whitney against
     the first algorithm) and anytime.png against charged seconds. ``eval_seeds``: seeds per
@@ -317,11 +323,14 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
     (default the family's fitness metric; :func:`bench.trained_run.fitness_metrics` lists the
     choices; the matching test metric is reported); ``algo_settings``: {algo: {setting: value}}
     (``compare --algo-setting``, :func:`resolve_settings`), recorded in each run's
-    ``settings["algo_setting"]``. ``options`` are the family's own (:attr:`bench.core.family.Family.options`).
+    ``settings["algo_setting"]``. ``fidelity="epochs"``: algorithms may train models part-way,
+    charged per epoch (the multi-fidelity ones, :mod:`bench.algorithms.multi_fidelity`, need it; RS
+    and REA still train fully), on a dataset whose records hold validation curves. ``options`` are
+    the family's own (:attr:`bench.core.family.Family.options`).
     Summary and plot state the charged seconds each algorithm used of the budget and how its
     runs stopped (:func:`bench.trained_report.spend_lines`)."""
     from bench.families import get as family_of
-    from bench.trained_run import check_fitness_metric
+    from bench.trained_run import check_fidelity, check_fitness_metric
 
     family = family_of(benchmark)
     algos, _, seeds, _ = _inputs(algos, [dataset], seeds, None)
@@ -329,12 +338,15 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
     validate.whole(eval_seeds, "eval_seeds")
     for a in algos:
         algorithms.get(a, benchmark)  # named error before any work
+        if algorithms.needs_epochs(a) and fidelity != "epochs":
+            raise InvalidArgumentError(f"{a!r} trains models part-way: compare it with --fidelity epochs "
+                                       "(fidelity='epochs')")
     if not seeds or not algos:
         raise InvalidArgumentError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     settings, given = resolve_settings(benchmark, algos, algo_settings)
     check_out_dir(out_dir)
     oracle = open_benchmark(benchmark, dataset, allow_train=True, overlay=overlay, **options)
-    check_fitness_metric(oracle, metric)  # named error before any work
+    check_fidelity(oracle, fidelity, check_fitness_metric(oracle, metric))  # named errors before any work
     for a in algos:
         family.check_algorithm(a, oracle.space)  # e.g. CSG-NAS's ranking needs room for every feature
     records = []
@@ -344,7 +356,7 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
             for seed in seeds:
                 bar.set_postfix_str(f"{algo} seed {seed}")
                 rec = run_trained(oracle, algo, seed, budget_seconds=budget_seconds, settings=settings[algo],
-                                  eval_seeds=eval_seeds, metric=metric)
+                                  eval_seeds=eval_seeds, metric=metric, fidelity=fidelity)
                 if algo in given:
                     rec.settings["algo_setting"] = dict(given[algo])
                 records.append(rec)

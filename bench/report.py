@@ -103,7 +103,8 @@ def regret_matrix(records: Sequence[RunRecord]) -> np.ndarray:
 
 
 #: generic algorithms' published names; a family names its own (``Family.method_names``)
-GENERIC_METHOD_NAMES = {"rs": "Random search", "rea": "Regularized evolution"}
+GENERIC_METHOD_NAMES = {"rs": "Random search", "rea": "Regularized evolution", "asha": "ASHA (Optuna)",
+                        "hyperband": "Hyperband (Optuna)", "tpe-hyperband": "TPE + Hyperband (Optuna)"}
 
 
 def method_name(algo: str, benchmark: str | None = None) -> str:

@@ -68,6 +68,11 @@ class RunRecord:
     # costs microseconds, a model trained now its training time); ``sim_seconds`` is what
     # the run was charged, the same everywhere
     eval_wall_seconds: list[float] = field(default_factory=list)
+    # runs at an epoch fidelity (``TrainedRun(fidelity="epochs")``): per evaluation, the epochs its
+    # model had trained, and whether that training was cut short (a partial one is never an incumbent:
+    # its value is not the architecture's result); empty for full-fidelity runs
+    epochs: list[int] = field(default_factory=list)
+    partial: list[bool] = field(default_factory=list)
     n_queries: int = 0
     wall_seconds: float = 0.0
     stop_reason: str = ""
@@ -80,10 +85,16 @@ class RunRecord:
     def sign(self) -> float:
         return 1.0 if self.direction == "max" else -1.0
 
+    def _candidates(self) -> list[float]:
+        """``values`` with partial trainings' values as NaN: what an incumbent is chosen from."""
+        if not any(self.partial):
+            return self.values
+        return [math.nan if p else v for v, p in zip(self.values, self.partial)]
+
     def incumbent_curve(self) -> list[float]:
-        """Best value so far after each counted evaluation (NaN counts as worst)."""
+        """Best value so far after each counted evaluation (NaN, and a partial training, count as worst)."""
         out, best = [], -math.inf
-        for v in self.values:
+        for v in self._candidates():
             s = self.sign * v if v == v else -math.inf
             best = max(best, s)
             out.append(self.sign * best if best > -math.inf else math.nan)
@@ -96,15 +107,12 @@ class RunRecord:
 
     @property
     def best_arch(self) -> str | None:
-        best, arch = -math.inf, None
-        for a, v in zip(self.archs, self.values):
-            if v == v and self.sign * v > best:
-                best, arch = self.sign * v, a
-        return arch
+        i = self.best_index
+        return self.archs[i] if i >= 0 else None
 
     def _incumbent_index(self) -> list[int]:
         out, best, at = [], -math.inf, -1
-        for i, v in enumerate(self.values):
+        for i, v in enumerate(self._candidates()):
             if v == v and self.sign * v > best:
                 best, at = self.sign * v, i
             out.append(at)
@@ -122,7 +130,7 @@ class RunRecord:
 
     def evals_to(self, target: float) -> int | None:
         """Counted evaluations until the incumbent first reached ``target`` (None if never)."""
-        for n, v in zip(self.evals, self.values):
+        for n, v in zip(self.evals, self._candidates()):
             if v == v and self.sign * v >= self.sign * target:
                 return n
         return None

@@ -34,10 +34,14 @@ def runs_frame(records: Sequence[RunRecord]) -> pd.DataFrame:
     (:attr:`~bench.run.RunRecord.stop_reason`) and the settings given to its algorithm
     (``compare --algo-setting``, :func:`settings_text`)."""
     rows = []
+    fidelity = any(r.partial for r in records)
     for r in records:
         i = r.best_index
+        full = len(r.values) - sum(r.partial)
         rows.append({
-            "algo": r.algo, "dataset": r.dataset, "seed": r.seed, "evals": len(r.values),
+            "algo": r.algo, "dataset": r.dataset, "seed": r.seed, "evals": full,
+            # epoch fidelity: the models whose training the search stopped before its end
+            **({"stopped_early": len(set(r.archs)) - full} if fidelity else {}),
             "inherited": sum(1 for p in r.parents if p),
             "charged_seconds": r.sim_seconds[-1] if r.sim_seconds else 0.0,
             "best_arch": r.archs[i] if i >= 0 else "", "best_val": r.values[i] if i >= 0 else math.nan,
@@ -83,8 +87,10 @@ def summary_frame(runs: pd.DataFrame, reference: str | None = None) -> pd.DataFr
     higher = runs.attrs.get("direction", "max") != "min"
     for (ds, algo), g in runs.groupby(["dataset", "algo"], sort=False):
         row = {"dataset": ds, "algo": algo, "runs": len(g)}
-        for c in ("best_test", "best_val", "charged_seconds", "evals", "inherited", "best_params", "wall_seconds"):
-            row[f"{c}_mean"], row[f"{c}_std"] = g[c].mean(), g[c].std(ddof=0)
+        for c in ("best_test", "best_val", "charged_seconds", "evals", "stopped_early", "inherited", "best_params",
+                  "wall_seconds"):
+            if c in g:
+                row[f"{c}_mean"], row[f"{c}_std"] = g[c].mean(), g[c].std(ddof=0)
         budget = float(g["budget_seconds"].max()) if "budget_seconds" in g else math.nan
         reasons = list(g["stop_reason"]) if "stop_reason" in g else []
         row["budget_seconds"] = budget
@@ -254,7 +260,9 @@ def format_summary(summary: pd.DataFrame) -> str:
         row = {"dataset": r["dataset"], "algo": r["algo"], "runs": r["runs"],
                "test value of incumbent": f"{r['best_test_mean']:.2f} +- {r['best_test_std']:.2f}",
                "charged s": f"{r['charged_seconds_mean']:.1f} +- {r['charged_seconds_std']:.1f}",
-               "evals": f"{r['evals_mean']:.1f}", "inherited": f"{r['inherited_mean']:.1f}",
+               "evals": f"{r['evals_mean']:.1f}",
+               **({"stopped early": f"{r['stopped_early_mean']:.1f}"} if "stopped_early_mean" in r else {}),
+               "inherited": f"{r['inherited_mean']:.1f}",
                "wall s": f"{r['wall_seconds_mean']:.1f}"}
         rows.append(row)
     text = pd.DataFrame(rows).fillna("-").to_string(index=False)

@@ -23,6 +23,14 @@ The oracle provides ``space``, ``dataset``, ``benchmark``, ``n_seeds``, ``fitnes
 Training seed: a run with seed ``s`` trains with seed ``s mod n`` where ``n`` is the
 number of seeds the shipped table holds (3), so that table rows answer its queries.
 
+Epoch fidelity: a run opened with ``fidelity="epochs"`` may ask ``evaluate(arch, epochs=k)``: the
+validation value after k epochs, read from the per-epoch curve the records hold (the oracle's
+:class:`~bench.core.trained_oracle.Curve`), charged k / E of the model's seconds where E is the
+epochs it trained (fewer than the recipe's after an early stop); asking again for more epochs of
+the same architecture resumes it and charges only the extra ones. A partial training is recorded
+(``record.epochs``, ``record.partial``) with no test value and is never the incumbent; the
+training that reaches its end is the architecture's full evaluation, as at full fidelity.
+
 Evaluation seeds: with ``eval_seeds=k`` an evaluation trains the architecture with k seeds
 (the run's training seed and the next k - 1, modulo the table's seeds by default), its fitness
 and test value are the k-seed means, and it is charged all k trainings. A table whose single
@@ -79,7 +87,7 @@ def check_fitness_metric(oracle, metric: str | None, recorded=None, label: str =
 class TrainedRun(BudgetedRun):
     def __init__(self, oracle, *, algo: str = "", seed: int = 0, budget_seconds: float | None = None,
                  budget_evals: int | None = None, settings: dict | None = None, train_seed: int | None = None,
-                 eval_seeds: int = 1, metric: str | None = None):
+                 eval_seeds: int = 1, metric: str | None = None, fidelity: str = "full"):
         if budget_seconds is not None:
             budget_seconds = validate.finite_positive(budget_seconds, "budget_seconds")
         if budget_evals is not None:
@@ -101,13 +109,17 @@ class TrainedRun(BudgetedRun):
             raise InvalidArgumentError(f"eval_seeds={eval_seeds}: the table holds {oracle.n_seeds} seeds; pass "
                                        "train_seed to train seeds beyond it")
         fitness = check_fitness_metric(oracle, metric)
+        self.fidelity = check_fidelity(oracle, fidelity, fitness)
         self.test_metric = test_metric_of(oracle, fitness)
         self.record = RunRecord(oracle.benchmark, oracle.dataset, fitness, oracle.metric_info(fitness).direction, algo,
                                 seed, budget_evals, budget_seconds, None, dict(settings or {}))
         self.record.test_metric = self.test_metric
         if eval_seeds > 1:
             self.record.settings["eval_seeds"] = eval_seeds
+        if self.fidelity != "full":
+            self.record.settings["fidelity"] = self.fidelity
         self._seen: dict[str, tuple[float, str]] = {}  # arch -> (fitness, record key of its model)
+        self._partial: dict[str, tuple[int, list]] = {}  # arch -> (epochs charged, its models' (key, record))
         self._sim = 0.0
         self._t0 = time.perf_counter()
 
@@ -115,7 +127,7 @@ class TrainedRun(BudgetedRun):
         base = super()._stop_reason()
         if base:
             return base
-        if self.space.size is not None and self.n_evals >= self.space.size:
+        if self.space.size is not None and self.n_evals >= self.space.size:  # full evaluations
             return "space_exhausted"
         return ""
 
@@ -145,12 +157,32 @@ class TrainedRun(BudgetedRun):
         self.record.settings.setdefault("charges", []).append(
             {"what": str(what), "seconds": seconds, "after_evals": self.n_evals, "sim_seconds": self._sim})
 
-    def evaluate(self, arch: Any, inherit_from: Any = None) -> float:
-        """Validation accuracy of ``arch``; counted and charged once per distinct architecture.
+    @property
+    def max_epochs(self) -> int:
+        """Epochs of a full training (the recipe's); an epoch-fidelity run asks for 1..max_epochs."""
+        if self.fidelity != "epochs":
+            raise InvalidArgumentError(f"run {self.record.algo!r} evaluates full trainings only (fidelity "
+                                       f"{self.fidelity!r}); open it with fidelity='epochs' (compare --fidelity epochs)")
+        return self.oracle.curve.epochs
+
+    def trained_epochs(self, arch: Any) -> int:
+        """Epochs this run has trained ``arch`` for so far (0: never; :attr:`max_epochs` or its early
+        stop: fully)."""
+        key = self.oracle.space.encode(arch)
+        if key in self._seen:
+            return self.oracle.curve.epochs if self.fidelity == "epochs" else 0
+        return self._partial.get(key, (0, None))[0]
+
+    def evaluate(self, arch: Any, inherit_from: Any = None, epochs: int | None = None) -> float:
+        """Validation value of ``arch`` (the searched metric); counted and charged once per distinct
+        architecture.
 
         ``inherit_from``: an architecture this run evaluated earlier; ``arch`` then starts
         from its trained weights on every shared sub-tree and is fine-tuned.
+        ``epochs``: in a run at epoch fidelity, the value after that many epochs (see the module).
         """
+        if epochs is not None:
+            return self._evaluate_epochs(arch, epochs, inherit_from)
         key = self.oracle.space.encode(arch)
         r = self.record
         r.n_queries += 1
@@ -158,6 +190,8 @@ class TrainedRun(BudgetedRun):
             return self._seen[key][0]
         if self.done:
             raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
+        if key in self._partial:  # a model trained part-way: the rest of its epochs
+            return self._evaluate_epochs(arch, self.oracle.curve.epochs, None, counted=True)
         t0 = time.perf_counter()
         if inherit_from is None:
             got = [self.oracle.keyed_result(key, s, True) for s in self._eval_seeds]
@@ -181,6 +215,12 @@ class TrainedRun(BudgetedRun):
         self._seen[key] = (value, model_key)
         for k, _ in got:
             self._sim += float(self.oracle.charged_seconds(k))
+        self._append(key, value, test, rec, parent, t0)
+        return value
+
+    def _append(self, key: str, value: float, test: float, rec: dict, parent: str, t0: float,
+                epochs: int | None = None) -> None:
+        r = self.record
         r.archs.append(key)
         r.values.append(value)
         r.test_values.append(test)
@@ -189,7 +229,76 @@ class TrainedRun(BudgetedRun):
         r.evals.append(self.n_evals)
         r.sim_seconds.append(self._sim)
         r.eval_wall_seconds.append(time.perf_counter() - t0)
+        if self.fidelity == "epochs":
+            r.epochs.append(self.oracle.curve.epochs if epochs is None else int(epochs))
+            r.partial.append(key not in self._seen)
+
+    def _evaluate_epochs(self, arch: Any, epochs: int, inherit_from: Any, counted: bool = False) -> float:
+        """``evaluate(arch, epochs=k)``: the value after k epochs, charged the epochs not charged before."""
+        curve = self.oracle.curve
+        if self.fidelity != "epochs":
+            self.max_epochs  # the named error
+        if inherit_from is not None:
+            raise InvalidArgumentError("epochs= trains from scratch: a fine-tuned model (inherit_from) has no "
+                                       "epoch fidelity")
+        epochs = validate.whole(epochs, "epochs")
+        if epochs > curve.epochs:
+            raise InvalidArgumentError(f"epochs={epochs}: a full training is {curve.epochs} epochs on "
+                                       f"{self.oracle.benchmark}/{self.oracle.dataset}")
+        key = self.oracle.space.encode(arch)
+        r = self.record
+        if not counted:
+            r.n_queries += 1
+        if key in self._seen:
+            return self._seen[key][0]
+        done_epochs, got = self._partial.get(key, (0, None))
+        if got is not None and epochs <= done_epochs:  # already trained that far: no charge, no new entry
+            return self._value_at(got, epochs)
+        if self.done:
+            raise BudgetExhausted(f"run {r.algo!r} seed {r.seed} is finished ({self._stop_reason()}); no further evaluations")
+        t0 = time.perf_counter()
+        if got is None:
+            got = [self.oracle.keyed_result(key, s, True) for s in self._eval_seeds]
+        for k, g in got:  # each seed's model: the share of its seconds for the epochs not charged yet
+            trained = curve.trained_epochs(g)
+            if trained:
+                self._sim += float(self.oracle.charged_seconds(k)) * (min(epochs, trained) - min(done_epochs, trained)) / trained
+        complete = all(epochs >= curve.trained_epochs(g) for _, g in got)
+        rec = got[0][1]
+        if complete:  # its full training: the record's own values, as at full fidelity
+            value = sum(float(g[r.metric]) for _, g in got) / len(got)
+            test = sum(float(g[self.test_metric]) for _, g in got) / len(got)
+            self._seen[key] = (value, got[0][0])
+            self._partial.pop(key, None)
+        else:
+            value, test = self._value_at(got, epochs), math.nan
+            self._partial[key] = (epochs, got)
+        self._append(key, value, test, rec, "", t0, epochs)
         return value
+
+    def _value_at(self, got: list, epochs: int) -> float:
+        direction = self.record.direction
+        return sum(self.oracle.curve.at(g, epochs, direction) for _, g in got) / len(got)
+
+
+def check_fidelity(oracle, fidelity: str, metric: str) -> str:
+    """``fidelity`` if a run on ``oracle`` searching ``metric`` can use it: ``"full"`` always,
+    ``"epochs"`` where the records hold a per-epoch curve of ``metric``; else a named error."""
+    if fidelity not in FIDELITIES:
+        raise InvalidArgumentError(f"fidelity must be one of {', '.join(map(repr, FIDELITIES))}, got {fidelity!r}")
+    if fidelity == "epochs":
+        curve = getattr(oracle, "curve", None)
+        if curve is None:
+            raise InvalidArgumentError(f"{oracle.benchmark}/{oracle.dataset}: its records hold no per-epoch curve, so "
+                                       "there is no epoch fidelity")
+        if curve.metric != metric:
+            raise InvalidArgumentError(f"{oracle.benchmark}/{oracle.dataset}: the per-epoch curve is of "
+                                       f"{curve.metric!r}; an epoch fidelity cannot search {metric!r}")
+    return fidelity
+
+
+#: what a run may be asked at: full trainings, or a number of epochs (:meth:`TrainedRun.evaluate`)
+FIDELITIES = ("full", "epochs")
 
 
 def best_test(record: RunRecord) -> float:

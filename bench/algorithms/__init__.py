@@ -2,7 +2,8 @@
 the run (``run.evaluate``, ``run.seen``, ``run.done``, ``run.space``) and the space's public
 methods.
 
-``rs`` and ``rea`` run on every benchmark; a family adds algorithms only its runs can
+``rs`` and ``rea`` run on every benchmark; ``asha``, ``hyperband`` and ``tpe-hyperband``
+(:mod:`bench.algorithms.multi_fidelity`) on every trained one at an epoch fidelity; a family adds algorithms only its runs can
 execute (:attr:`bench.core.family.Family.algorithms`: tree fusion's EDF and CSG-NAS need a
 :class:`bench.trained_run.TrainedRun`, whose ``evaluate`` can inherit a parent's weights).
 
@@ -17,6 +18,7 @@ import re
 from typing import Callable
 
 from bench.algorithms.edf import EDFSettings, edf
+from bench.algorithms.multi_fidelity import MULTI_FIDELITY, MultiFidelitySettings
 from bench.algorithms.random_search import random_search
 from bench.algorithms.regularized_evolution import REASettings, regularized_evolution
 from bench.errors import BenchError, UnknownAlgorithmError
@@ -25,6 +27,7 @@ from bench.errors import BenchError, UnknownAlgorithmError
 ALGORITHMS: dict[str, Callable] = {
     "rs": random_search,
     "rea": regularized_evolution,
+    **MULTI_FIDELITY,
 }
 _REGISTERED: dict[str, Callable] = {}
 
@@ -79,6 +82,8 @@ def names(benchmark: str | None = None) -> list[str]:
     if benchmark is not None:
         from bench.families import get as family
 
+        if family(benchmark).kind != "trained":  # tables of final values: no epoch fidelity
+            out = [n for n in out if not needs_epochs(n)]
         out += [n for n in family(benchmark).algorithms() if n not in out]
     return out + [n for n in _REGISTERED if n not in out]
 
@@ -101,6 +106,11 @@ def get(name: str, benchmark: str | None = None) -> Callable:
     raise UnknownAlgorithmError(name, names(benchmark), "" if benchmark is None else f"for benchmark {benchmark!r}")
 
 
+def needs_epochs(name: str) -> bool:
+    """Whether ``name`` trains models part-way (a run at an epoch fidelity only)."""
+    return name in MULTI_FIDELITY
+
+
 def until_budget(name: str, benchmark: str):
     """Settings that make a generational algorithm of ``benchmark`` run until a cost budget
     is spent (for equal-cost comparisons); None for algorithms that always do."""
@@ -109,5 +119,6 @@ def until_budget(name: str, benchmark: str):
     return family(benchmark).until_budget(name)
 
 
-__all__ = ["ALGORITHMS", "register", "file_name", "names", "get", "until_budget", "edf", "EDFSettings",
+__all__ = ["ALGORITHMS", "register", "file_name", "names", "get", "needs_epochs", "until_budget", "edf", "EDFSettings",
+           "MULTI_FIDELITY", "MultiFidelitySettings",
            "random_search", "regularized_evolution", "REASettings"]

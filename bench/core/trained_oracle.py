@@ -33,18 +33,60 @@ class MetricSpec:
     description: str
 
 
+CURVE_SELECTS = ("best", "last")
+
+
+@dataclass(frozen=True)
+class Curve:
+    """The per-epoch validation values a family's records hold, which an epoch fidelity answers from.
+
+    ``field``: the record's list (one value per epoch of the full recipe, NaN after an early stop);
+    ``metric``: the validation metric it tracks; ``select``: how a model's result is read from it,
+    ``"best"`` (the model keeps its best epoch: the value after k epochs is the best of the first k)
+    or ``"last"`` (its final epoch: the k-th value); ``epochs``: the full recipe's epochs.
+    """
+
+    field: str
+    metric: str
+    select: str
+    epochs: int
+
+    def __post_init__(self):
+        if self.select not in CURVE_SELECTS or not (isinstance(self.epochs, int) and self.epochs >= 1):
+            raise ValueError(f"Curve({self.field!r}): select must be one of {CURVE_SELECTS} and epochs an int >= 1, "
+                             f"got {self.select!r}, {self.epochs!r}")
+
+    def trained_epochs(self, record: Mapping) -> int:
+        """Epochs the record's model trained (its curve's values before the first NaN)."""
+        values = record[self.field]
+        n = 0
+        for v in values:
+            if v != v:
+                break
+            n += 1
+        return n
+
+    def at(self, record: Mapping, epochs: int, direction: str) -> float:
+        """The validation value of the record's model after ``min(epochs, trained)`` epochs."""
+        values = record[self.field][:max(1, min(epochs, self.trained_epochs(record)))]
+        if self.select == "last":
+            return float(values[-1])
+        return float(max(values) if direction == "max" else min(values))
+
+
 class TrainedOracle:
     """Table -> overlay -> trainer for one dataset of a trained family.
 
     ``cost(arch_text) -> seconds``: what a search is charged for a model the shipped table
     does not hold (the table's recorded seconds are charged for its rows), so a budget buys
-    the same evaluations on every machine.
+    the same evaluations on every machine. ``curve``: the per-epoch validation values its
+    records hold (:class:`Curve`), which runs at an epoch fidelity read.
     """
 
     def __init__(self, benchmark: str, dataset: str, space, metrics: Mapping[str, MetricSpec], recipe_key: str,
                  train: Callable[[Any, int], dict], store_sha256: str, overlay: Overlay,
                  fitness_metric: str, test_metric: str, default_metric: str, cost: Callable[[str], float],
-                 allow_train: bool = False, table: Path | None = None):
+                 allow_train: bool = False, table: Path | None = None, curve: Curve | None = None):
         self.benchmark, self.dataset, self.space = benchmark, dataset, space
         self._metrics = dict(metrics)
         self.recipe_key = recipe_key
@@ -53,6 +95,7 @@ class TrainedOracle:
         overlay.bind_store(dataset, store_sha256)  # never answer from a record made on other data
         self.fitness_metric, self.test_metric, self.default_metric = fitness_metric, test_metric, default_metric
         self._cost = cost
+        self.curve = curve  # what an epoch fidelity reads (None: the records hold no curve)
         self.allow_train = validate.flag(allow_train, "allow_train")
         self.n_seeds = 1
         self.n_trained = 0

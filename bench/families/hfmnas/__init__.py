@@ -54,7 +54,7 @@ def table_file(dataset: str) -> str:
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
                 overlay=None, device: str | None = "cpu", recipe=None):
     """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
-    from bench.core.trained_oracle import LazyTrain, TrainedOracle
+    from bench.core.trained_oracle import Curve, LazyTrain, TrainedOracle
     from bench.families.hfmnas import cost
     from bench.families.hfmnas.data import load, parse
     from bench.families.hfmnas.recipe import Recipe
@@ -80,7 +80,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
         store_sha256=data.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_f1m", test_metric="test_f1m", default_metric="test_f1m",
         cost=partial(cost.seconds, data=data, recipe=recipe, space=space, coef=coef),
-        allow_train=allow_train, table=table)
+        allow_train=allow_train, table=table, curve=Curve("val_curve", "val_f1m", "best", recipe.epochs))
     # what the DARTS search trains on and is charged by
     oracle.data, oracle.recipe, oracle.cost_coef = data, recipe, coef
     return oracle

@@ -53,7 +53,7 @@ def table_file(dataset: str) -> str:
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
                 overlay=None, device: str | None = "cpu", recipe=None):
     """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
-    from bench.core.trained_oracle import TrainedOracle
+    from bench.core.trained_oracle import Curve, TrainedOracle
     from bench.families.mro import cost
     from bench.families.mro.space import PathSpace
     from bench.families.mro.recipe import recipe_for
@@ -73,7 +73,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
         store_sha256=store.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
         cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=cost.coefficients(table)),
-        allow_train=allow_train, table=table)
+        allow_train=allow_train, table=table, curve=Curve("val_curve", "val_mae", "best", recipe.epochs))
     oracle.store, oracle.recipe = store, recipe  # what MRO's supernet search trains on
     return oracle
 

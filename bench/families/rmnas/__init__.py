@@ -123,7 +123,7 @@ def space_of(dataset: str):
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
                 overlay=None, device: str | None = "cpu", recipe=None):
     """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
-    from bench.core.trained_oracle import LazyTrain, TrainedOracle
+    from bench.core.trained_oracle import Curve, LazyTrain, TrainedOracle
     from bench.families.rmnas import cost
     from bench.families.rmnas.recipe import Recipe
     from bench.families.rmnas.space import RMNASSpace
@@ -152,7 +152,8 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
         default_metric="test_waf" if dialogue else "test_mae",
         cost=partial(cost.dialogue_seconds if dialogue else cost.seconds, store=store, recipe=recipe, space=space,
                      coef=coef),
-        allow_train=allow_train, table=table)
+        allow_train=allow_train, table=table,
+        curve=Curve("val_curve", "val_waf" if dialogue else "val_mae", "best", recipe.epochs))
     # what the supernet search trains on and is charged by
     oracle.store, oracle.recipe, oracle.train_rate, oracle.cost_coef = store, recipe, rate, coef
     return oracle

@@ -23,7 +23,7 @@ from bench.errors import MissingValueError, UnknownChoiceError
 from bench.features.store import FeatureStore
 from bench.features.store import open as open_store
 from bench.core.keys import RecordKey
-from bench.core.trained_oracle import MetricSpec, TrainedOracle
+from bench.core.trained_oracle import Curve, MetricSpec, TrainedOracle
 from bench.overlay import Overlay, overlay_path
 from bench.paths import data_cache_dir, tables_dir
 from bench.families.tree_fusion.space import TreeFusionSpace, parse
@@ -72,7 +72,7 @@ class FusionOracle(TrainedOracle):
             recipe.key, train=lambda tree, seed: _train(tree, store, seed, recipe, device).record(),
             store_sha256=store.content_sha256, overlay=overlay, fitness_metric="val_acc", test_metric="test_acc",
             default_metric="test_acc", cost=lambda text: cost.seconds(parse(text), store, recipe),
-            allow_train=allow_train)
+            allow_train=allow_train, curve=Curve("val_curve", "val_acc", "last", recipe.epochs))
         self.store, self.recipe, self.device = store, recipe, device
         self.finetune = replace(recipe, epochs=max(1, round(recipe.epochs * FINETUNE_FRACTION)))
         self.inherit_scope = INHERIT_SCOPE
