@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 TABLE  ?=
 
-.PHONY: install reproduce-table tables tree-fusion-tables mro-tables rmnas-tables hfmnas-tables tables-verify test test-isa test-all bench
+.PHONY: install pin-trajectories reproduce-table tables tree-fusion-tables mro-tables rmnas-tables hfmnas-tables tables-verify test test-isa test-all bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,10 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -v -m "" --durations=20   # -v: each test is named as it finishes (some take many minutes)
 
 ## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.
+## Re-pin the search trajectories tests/test_trajectory_pins.py checks (after an intended behaviour change).
+pin-trajectories: $(STAMP)
+	$(BIN)/python -m bench.trajectory_pins --write
+
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group
 	$(BIN)/python benchmarks/numerics_pin.py

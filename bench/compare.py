@@ -20,7 +20,9 @@ from bench.run import Run, RunRecord
 
 
 def seed_rng(seed: int, *salt: str) -> np.random.Generator:
-    """Generator for one run: same (seed, salt) -> same stream, on any machine."""
+    """Generator for one run: same (seed, salt) -> same stream, on any machine. Runs salt it with
+    the algorithm's :func:`~bench.algorithms.stream_key` (not the name it is registered under) and
+    the dataset."""
     return np.random.default_rng([seed, *(zlib.crc32(s.encode()) for s in salt)])
 
 
@@ -57,7 +59,7 @@ def run_one(oracle, algo: str, seed: int, budget: Budget, metric: str | None = N
         metric = oracle.search_metric()[0]
     run = Run(oracle, metric, algo=algo, seed=seed, budget_evals=budget.evals,
               stop_at_target=budget.until_optimum, target=oracle.optimum(metric).value)
-    fn(run, seed_rng(seed, algo, oracle.dataset), **algo_kwargs)
+    fn(run, seed_rng(seed, algorithms.stream_key(algo, oracle.benchmark), oracle.dataset), **algo_kwargs)
     return run.finish()
 
 
@@ -120,7 +122,7 @@ def run_trained(oracle, algo: str, seed: int, budget_seconds: float | None = Non
     fn = algorithms.get(algo, oracle.benchmark)
     run = TrainedRun(oracle, algo=algo, seed=seed, budget_seconds=budget_seconds, budget_evals=budget_evals,
                      train_seed=train_seed, eval_seeds=eval_seeds, metric=metric, fidelity=fidelity)
-    rng = seed_rng(seed, algo, oracle.dataset)
+    rng = seed_rng(seed, algorithms.stream_key(algo, oracle.benchmark), oracle.dataset)
     fn(run, rng) if settings is None else fn(run, rng, settings)
     rec = run.finish()
     if train_seed is not None:
@@ -422,7 +424,7 @@ def compare_multitask(benchmark: str, datasets: Sequence[str], algos: Sequence[s
                 bar.set_postfix_str(f"{algo} seed {seed}")
                 m = MultiTaskRun.open(benchmark, metrics, algo=algo, seed=seed, budget_evals=budget.evals,
                                       until_optimum=budget.until_optimum)
-                fns[algo](m, seed_rng(seed, algo, *datasets))
+                fns[algo](m, seed_rng(seed, algorithms.stream_key(algo, benchmark), *datasets))
                 records.append(m.finish(settings))
                 bar.update()
     if out_dir is not None:

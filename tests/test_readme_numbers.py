@@ -77,3 +77,34 @@ def test_the_readme_tree_fusion_compare_gives_the_evaluations_it_states(repo_roo
     rows = list(csv.DictReader(open(tmp_path / "runs" / "summary.csv")))
     evals = {r["algo"]: float(r["evals_mean"]) for r in rows}
     assert [round(evals[a], 1) for a in ("csgnas", "edf", "rs", "rea")] == [float(x) for x in said.groups()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", ["tree-fusion mfeat", "MRO syn3-p2-planted", "RMNAS mosi", "HF-MNAS landuse21"])
+def test_the_readme_multi_fidelity_rows_are_what_the_commands_print(repo_root, tmp_path, monkeypatch, row):
+    """Each row of the epoch-fidelity table, from its command as printed (table answers only: 15 s to 11 min)."""
+    import csv
+    import shlex
+
+    from bench.cli import main
+
+    text = _readme(repo_root)
+    common = re.search(r'^A="([^"]+)"$', text, re.M).group(1)
+    bench_word, dataset = row.split()
+    bench_name = {"tree-fusion": "tree-fusion", "MRO": "mro", "RMNAS": "rmnas", "HF-MNAS": "hfmnas"}[bench_word]
+    line = next(l for l in text.splitlines()
+                if l.startswith(f".venv/bin/mmnas-bench compare --bench {bench_name} --dataset {dataset} ") and "$A" in l)
+    argv = shlex.split(line.split("#")[0].replace("$A", common))[1:]
+    monkeypatch.setenv("MMNAS_OVERLAY_DIR", str(tmp_path / "overlay"))
+    assert main(argv + ["--out", str(tmp_path / "runs"), "--no-progress"]) == 0
+    summary = {r["algo"]: r for r in csv.DictReader(open(tmp_path / "runs" / "summary.csv"))}
+    cells = next(l for l in text.splitlines() if l.startswith(f"| {row}")).split(" | ")[1:]
+    for algo, cell in zip(("rs", "rea", "asha", "hyperband", "tpe-hyperband"), cells):
+        mean, sd = re.match(r"\s*([\d.]+) \+- ([\d.]+)", cell).groups()
+        decimals = len(mean.split(".")[1])
+        got = summary[algo]
+        assert (f"{float(got['best_test_mean']):.{decimals}f}", f"{float(got['best_test_std']):.{decimals}f}") == (mean, sd), algo
+        if algo != "rs":
+            p = re.search(r"p = ([\d.e-]+)", cell).group(1)
+            assert f"{float(got['p_vs_rs']):.2g}" == p, algo
+            assert ("inconclusive" in cell) == ("inconclusive" in got["vs_rs"]), algo

@@ -14,6 +14,7 @@ benchmark, and ``--algo package.module:function`` names one on the command line.
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from typing import Callable
 
@@ -106,6 +107,32 @@ def get(name: str, benchmark: str | None = None) -> Callable:
     raise UnknownAlgorithmError(name, names(benchmark), "" if benchmark is None else f"for benchmark {benchmark!r}")
 
 
+def stream_key(name: str, benchmark: str | None = None) -> str:
+    """What a run's random stream is keyed by besides the seed: the algorithm, not the name it goes by.
+
+    A built-in algorithm (generic or the family's own) is keyed by its own name; a user's function,
+    given as ``package.module:function`` or registered under any name, by ``module:qualname`` of
+    the function. So ``register("mine", fn)``, ``register("other", fn)`` and ``--algo module:fn``
+    draw the same stream for the same seed, and a built-in registered again under another name
+    draws the built-in's."""
+    if ":" in name:
+        return name
+    if name in _REGISTERED:
+        fn = _REGISTERED[name]
+        builtin = {id(f): n for n, f in ALGORITHMS.items()}
+        if benchmark is not None:
+            from bench.families import get as family
+
+            builtin.update({id(f): n for n, f in family(benchmark).algorithms().items()})
+        if id(fn) in builtin:
+            return builtin[id(fn)]
+        target = inspect.unwrap(fn)
+        module, qual = getattr(target, "__module__", None), getattr(target, "__qualname__", None)
+        if module and qual:
+            return f"{module}:{qual}"
+    return name
+
+
 def needs_epochs(name: str) -> bool:
     """Whether ``name`` trains models part-way (a run at an epoch fidelity only)."""
     return name in MULTI_FIDELITY
@@ -119,6 +146,6 @@ def until_budget(name: str, benchmark: str):
     return family(benchmark).until_budget(name)
 
 
-__all__ = ["ALGORITHMS", "register", "file_name", "names", "get", "needs_epochs", "until_budget", "edf", "EDFSettings",
+__all__ = ["ALGORITHMS", "register", "file_name", "names", "get", "stream_key", "needs_epochs", "until_budget", "edf", "EDFSettings",
            "MULTI_FIDELITY", "MultiFidelitySettings",
            "random_search", "regularized_evolution", "REASettings"]

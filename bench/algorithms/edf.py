@@ -16,12 +16,14 @@ from bench.trained_run import TrainedRun
 class EDFSettings:
     """All EDF settings. Population and generations are scaled down from the paper's
     20-28 x 8-10 (CSG-NAS Sec. 4.3) to fit a 2-core machine; ``generations=None`` runs
-    until the run's budget is spent (equal-cost comparisons)."""
+    until the run's budget is spent (equal-cost comparisons); with it, ``restart_on_stall`` restarts
+    a converged population from new random members (keeping its best) instead of ending early."""
 
     population: int = 10
     generations: int | None = 6
     crossover_rate: float = 0.9
     mutation_rate: float = 0.1
+    restart_on_stall: bool = False
 
 
 def edf(run: TrainedRun, rng: np.random.Generator, settings: EDFSettings | None = None) -> None:
@@ -30,4 +32,6 @@ def edf(run: TrainedRun, rng: np.random.Generator, settings: EDFSettings | None 
     space = run.space
     population = initial_population(run, rng, s.population, space.sample)
     if population:
-        evolve(run, rng, population, s.generations, s.crossover_rate, s.mutation_rate, space.crossover, space.mutate)
+        restart = (lambda n: initial_population(run, rng, n, space.sample)) if s.restart_on_stall else None
+        evolve(run, rng, population, s.generations, s.crossover_rate, s.mutation_rate, space.crossover, space.mutate,
+               restart=restart)

@@ -63,14 +63,26 @@ def _duel(pool: list[tuple[Any, float]], rng: np.random.Generator) -> int:
 
 def evolve(run: TrainedRun, rng: np.random.Generator, population: list[tuple[Any, float]], generations: int | None,
            crossover_rate: float, mutation_rate: float, crossover: Callable, mutate: Callable,
-           inheritance: Inheritance = Inheritance()) -> list[tuple[Any, float]]:
+           inheritance: Inheritance = Inheritance(),
+           restart: Callable[[int], list[tuple[Any, float]]] | None = None) -> list[tuple[Any, float]]:
     """Evolve ``population`` (evaluated ``(arch, fitness)`` pairs) for ``generations``
     (None: until the run's budget is spent, or until ``STALE_GENERATIONS`` generations in a
-    row have produced no unseen architecture); returns the last population."""
+    row have produced no unseen architecture); returns the last population.
+
+    ``restart(n)``: with ``generations=None``, a converged population restarts instead of ending
+    the search: its best member stays and ``restart(n)`` new evaluated members join it (none:
+    the search ends); restarts are counted in ``run.record.settings["restarts"]``."""
     size = len(population)
     space = run.oracle.space
     g = stale = 0
-    while (generations is None or g < generations) and not run.done and stale < STALE_GENERATIONS:
+    while (generations is None or g < generations) and not run.done:
+        if stale >= STALE_GENERATIONS:
+            fresh = restart(size - 1) if restart is not None and generations is None else []
+            if not fresh:
+                break
+            population = [max(population, key=lambda m: m[1])] + fresh
+            run.record.settings["restarts"] = run.record.settings.get("restarts", 0) + 1
+            stale = 0
         g += 1
         before = run.n_evals
         offspring = []

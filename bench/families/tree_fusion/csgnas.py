@@ -34,7 +34,9 @@ class CSGNASSettings:
     """All CSG-NAS settings. r1, r2 are not given numerically in the paper (0.9 and 0.1
     here, "crossover much more likely than mutation" in ENAS1); population and
     generations are scaled down from 20-28 x 8-10 to fit a 2-core machine;
-    ``generations_expand=None`` runs ENAS2 until the run's budget is spent."""
+    ``generations_expand=None`` runs ENAS2 until the run's budget is spent, and with it
+    ``restart_on_stall`` restarts a converged ENAS2 population from new random trees (keeping its
+    best) instead of ending early."""
 
     population: int = 10
     generations_core: int = 3
@@ -48,6 +50,7 @@ class CSGNASSettings:
     use_core: bool = True
     core_selection: str = "top"  # 'top' (ranked) or 'random' (Figure 5's controls)
     selection_seed: int | None = None  # random selection: drawn from this seed (the same for every run) if set
+    restart_on_stall: bool = False
 
     def __post_init__(self):
         if self.core_selection not in ("top", "random"):
@@ -114,11 +117,12 @@ def csgnas(run: TrainedRun, rng: np.random.Generator, settings: CSGNASSettings |
     space = run.space
     inherit = Inheritance(s.inherit, s.threshold)
     r1, r2 = s.crossover_rate, s.mutation_rate
+    restart = (lambda n: initial_population(run, rng, n, space.sample)) if s.restart_on_stall else None
     if not s.use_core:
         population = initial_population(run, rng, s.population, space.sample)
         total = None if s.generations_expand is None else s.generations_core + s.generations_expand
         if population:
-            evolve(run, rng, population, total, r1, r2, space.crossover, space.mutate, inherit)
+            evolve(run, rng, population, total, r1, r2, space.crossover, space.mutate, inherit, restart)
         return
     k1, k2 = min(s.k_features, len(space.features)), min(s.k_ops, len(space.ops))
     pick = rng if s.selection_seed is None else np.random.default_rng(s.selection_seed)
@@ -133,7 +137,7 @@ def csgnas(run: TrainedRun, rng: np.random.Generator, settings: CSGNASSettings |
     m2 = [f for f in space.features if f not in m1]
     f2 = [o for o in space.ops if o not in f1]
     evolve(run, rng, population, s.generations_expand, r1 / 9, 4 * r2, space.crossover,
-           expand_mutation(space, m2, f2), inherit)
+           expand_mutation(space, m2, f2), inherit, restart)
 
 
 def preset(name: str, **overrides) -> CSGNASSettings:
