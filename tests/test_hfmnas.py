@@ -673,3 +673,26 @@ def test_committed_equal_budget_tables_carry_each_rows_charged_seconds_and_views
     assert any(r.key.startswith("tree:") and "@" in r.key for r in run)  # tree fusion held to the HF-MNAS views
     md = (repo_root / "paper_repro" / "out" / f"{spec_id}.md").read_text()
     assert "The budgets spent are not equal" in md and "The inputs are not equal" in md
+
+
+def test_supernet_flops_are_counted_once_and_stored(tmp_path, monkeypatch):
+    """#27 item 3: a search's supernet MFLOPs (its charge) are counted on first use and then read from
+    the overlay, in this process and the next; the stored value is the count itself."""
+    import bench
+    from bench.families.hfmnas import search
+
+    o = bench.open("hfmnas", dataset="landuse21", allow_train=True, overlay=tmp_path / "o.sqlite")
+    s = search.PRESETS["hfmnas"]
+    net, arch = search.build_supernet(o.data, o.recipe, s)
+    direct = search.supernet_mflops(net, arch, search._forward, o.data.dims)
+    calls = []
+    real = search.supernet_mflops
+    monkeypatch.setattr(search, "supernet_mflops", lambda *a: calls.append(1) or real(*a))
+    first = search.stored_supernet_mflops(o, "hfmnas", s, search.build_supernet, search._forward)
+    again = search.stored_supernet_mflops(o, "hfmnas", s, search.build_supernet, search._forward)
+    fresh = bench.open("hfmnas", dataset="landuse21", allow_train=True, overlay=tmp_path / "o.sqlite")
+    later = search.stored_supernet_mflops(fresh, "hfmnas", s, search.build_supernet, search._forward)
+    assert first == again == later == direct and len(calls) == 1
+    other = search.stored_supernet_mflops(o, "hfmnas", search.PRESETS["hfmnas-s2"], search.build_supernet,
+                                          search._forward)
+    assert len(calls) == 2 and other > 0  # other settings: counted and stored apart

@@ -206,6 +206,23 @@ def supernet_mflops(net, arch, forward, dims: dict[str, int]) -> float:
     return counter.get_total_flops() / 2 / 1e6
 
 
+def stored_supernet_mflops(oracle, label: str, settings, build: Callable, forward: Callable) -> float:
+    """:func:`supernet_mflops` of the supernet ``build`` makes for ``settings``, counted once and stored in
+    the oracle's overlay (keyed by the search, its settings and the recipe; bound to the data like every
+    record): counting builds the supernet and runs torch's FLOP counter, seconds per search."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def count() -> dict:
+        net, arch = build(oracle.data, oracle.recipe, settings)
+        return {"mflops": supernet_mflops(net, arch, forward, oracle.data.dims)}
+
+    return float(oracle.cached(f"{label}-supernet-mflops:{digest}", 0, oracle.recipe.key, count, trains=False)["mflops"])
+
+
 def charged_search_seconds(oracle, mflops: float) -> float:
     """Charged seconds of one supernet search of ``mflops`` per sample (deterministic; see the module doc)."""
     from bench.families.hfmnas import cost
@@ -324,8 +341,7 @@ def darts_algorithm(label: str, what: str, settings_type: type, default, build: 
         if not isinstance(s, settings_type):
             raise HFSettingsError(f"{name}: settings must be a {settings_type.__name__}, got {type(s).__name__}")
         oracle = run.oracle
-        net, arch = build(oracle.data, oracle.recipe, s)
-        cost = charged_search_seconds(oracle, supernet_mflops(net, arch, forward, oracle.data.dims))
+        cost = charged_search_seconds(oracle, stored_supernet_mflops(oracle, label, s, build, forward))
         cached_search(run, rng, label, name, s, cost, oracle.data.content_sha256,
                       lambda seed: train(oracle.data, oracle.recipe, s, seed), hidden=("weights",))
 
