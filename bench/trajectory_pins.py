@@ -52,7 +52,7 @@ def _cases() -> list[Case]:
     trained = [("tree-fusion", "mfeat", 12, (("max_leaves", 3),), ("edf",)),
                ("mro", "syn3-p2-planted", 600, (), ()),
                ("rmnas", "mosi", 400, (), ("edf",)),
-               ("hfmnas", "landuse21", 100, (), ("edf",))]
+               ("hfmnas", "landuse21", 40, (), ("edf",))]
     for bench, ds, budget, options, own in trained:
         out += [Case(bench, ds, a, s, budget, options=options) for a in ("rs", "rea", *own) for s in (0, 1)]
         out += [Case(bench, ds, a, 0, budget, "epochs", options) for a in ("asha", "hyperband")]

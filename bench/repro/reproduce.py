@@ -57,6 +57,8 @@ def _exploratory_cache(target: Path):
     for f in committed.glob("*") if committed.is_dir() else []:
         if f.is_file() and not (copy / f.name).exists():
             shutil.copyfile(f, copy / f.name)
+        elif f.is_dir() and not (copy / f.name).exists():  # the sweep cache (bench.repro.sweep_cache)
+            shutil.copytree(f, copy / f.name)
     with using_cache_dir(copy):
         yield
 

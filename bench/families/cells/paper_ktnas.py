@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -78,8 +79,52 @@ def _multitask_records(key: str, datasets: list[str], seeds: int, progress: bool
     return out
 
 
-def _evals_to_optimum_records(spec: TableSpec, seeds: int, progress: bool) -> tuple[list[RunRecord], list[str], list[str]]:
-    """Per-task run records of every implemented row, all through the multi-task run API."""
+#: the code a KTNAS sweep runs: a change of any of these files recomputes its cached results
+SWEEP_MODULES = ("bench.families.cells.ktnas", "bench.families.cells.cell", "bench.families.cells.embeddings",
+                 "bench.families.cells.nb201", "bench.families.cells.paper_ktnas", "bench.multitask",
+                 "bench.algorithms.multitask", "bench.algorithms.regularized_evolution",
+                 "bench.algorithms.random_search", "bench.run", "bench.oracle", "bench.compare", "bench.tablefile")
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a KTNAS table reads of one task's run record (the cached form of a sweep)."""
+
+    algo: str
+    dataset: str
+    seed: int
+    metric: str
+    target: float
+    evals_to_target: int | None
+    n_queries: int
+
+    def evals_to(self, target: float) -> int | None:
+        if target != self.target:
+            raise ValueError(f"{self.algo} seed {self.seed} on {self.dataset}: cached for target {self.target}, not {target}")
+        return self.evals_to_target
+
+
+def _task_results(spec: TableSpec, row_key: str, datasets: list[str], seeds: int, progress: bool,
+                  key: str | None = None, **overrides) -> list[TaskResult]:
+    """Per task and seed, evaluations to the optimum of ``key`` (default ``row_key``) run until every
+    task's optimum, cached as a sweep (:mod:`bench.repro.sweep_cache`) at the spec's own seed count."""
+    from bench.repro.sweep_cache import cached_sweep
+
+    algo = key or row_key
+
+    def compute() -> list[dict]:
+        return [{"dataset": rec.dataset, "seed": rec.seed, "metric": rec.metric, "target": rec.target,
+                 "evals_to_target": rec.evals_to(rec.target), "n_queries": rec.n_queries}
+                for mt in _multitask_records(algo, datasets, seeds, progress, **overrides) for rec in mt.records]
+
+    params = {"row": row_key, "algo": algo, "datasets": datasets, "seeds": seeds, "overrides": overrides}
+    got = cached_sweep(spec.id, params, SWEEP_MODULES, ["nb201.h5"], compute,
+                       store=seeds == int(spec.params.get("seeds", 10)))
+    return [TaskResult(row_key, **g) for g in got]
+
+
+def _evals_to_optimum_records(spec: TableSpec, seeds: int, progress: bool) -> tuple[list[TaskResult], list[str], list[str]]:
+    """Per-task results of every implemented row, all through the multi-task run API."""
     from bench.algorithms.multitask import names
 
     keys = [r.key for r in spec.rows if r.status != "pending" and r.key]
@@ -88,12 +133,7 @@ def _evals_to_optimum_records(spec: TableSpec, seeds: int, progress: bool) -> tu
         raise ValueError(f"{spec.path}: rows name algorithms {unknown} that are not implemented")
     cols = [c for c in spec.columns if c != "Total"]
     datasets = [KTNAS_NB201[c][0] for c in cols]
-    records = []
-    for k in keys:
-        for mt in _multitask_records(k, datasets, seeds, progress):
-            for rec in mt.records:
-                rec.algo = k
-                records.append(rec)
+    records = [r for k in keys for r in _task_results(spec, k, datasets, seeds, progress)]
     return records, cols, datasets
 
 
@@ -115,7 +155,7 @@ def _compare_totals(res: TableResult, totals: dict[str, np.ndarray], a: str, b: 
                                                               decimals=1, means=True) + ".")
 
 
-def _evals_table(spec: TableSpec, records: list[RunRecord], cols: list[str], datasets: list[str], seeds: int) -> TableResult:
+def _evals_table(spec: TableSpec, records: list[TaskResult], cols: list[str], datasets: list[str], seeds: int) -> TableResult:
     algos = {r.algo for r in records}
     res = TableResult()
     totals: dict[str, np.ndarray] = {}
@@ -164,14 +204,8 @@ def ktnas_table8(spec: TableSpec, seeds: int, progress: bool = True) -> TableRes
     """KTNAS evaluations to the optimum with each architecture embedding behind transfer rank."""
     cols = [c for c in spec.columns if c != "Total"]
     datasets = [KTNAS_NB201[c][0] for c in cols]
-    records = []
-    for row in spec.rows:
-        if row.status == "pending" or not row.key:
-            continue
-        for mt in _multitask_records("ktnas", datasets, seeds, progress, embedding=row.key):
-            for rec in mt.records:
-                rec.algo = row.key
-                records.append(rec)
+    records = [r for row in spec.rows if row.status != "pending" and row.key
+               for r in _task_results(spec, row.key, datasets, seeds, progress, key="ktnas", embedding=row.key)]
     res = _evals_table(spec, records, cols, datasets, seeds)
     res.notes = [n for n in res.notes if "Uniform search" not in n and "Multi-task rows" not in n]
     res.notes.append("Embeddings: bench.families.cells.embeddings (node2vec: 256 dims, walks on each cell's op graph, one shared "
