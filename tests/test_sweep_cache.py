@@ -56,7 +56,7 @@ def test_exploratory_runs_are_not_stored_and_recomputation_checks_determinism(tm
             sc.cached_sweep("demo", {}, MODULES, [], lambda: [1])
 
 
-@pytest.mark.parametrize("spec_id", ["ktnas-table2", "ktnas-table8"])
+@pytest.mark.parametrize("spec_id", ["ktnas-table2", "ktnas-table8", "ktnas-table3", "ktnas-table7"])
 def test_the_committed_sweeps_are_valid_for_this_code(spec_id, monkeypatch):
     """Regenerating the spec reads every row from the committed cache: nothing is recomputed. Fails
     after a change of the KTNAS code until `make reproduce-table TABLE=<spec>` refreshes and the
@@ -70,6 +70,8 @@ def test_the_committed_sweeps_are_valid_for_this_code(spec_id, monkeypatch):
                              f"`make reproduce-table TABLE={spec_id}` and commit paper_repro/cache/sweeps/")
 
     monkeypatch.setattr(paper_ktnas, "_multitask_records", refuse)
+    for name in ("ktnas_table3", "ktnas_table7"):  # whole-table sweeps (bench.repro.sweep_cache.cached_runner)
+        monkeypatch.setitem(paper_ktnas.RUNNERS, name, refuse)
     import tempfile
 
     with tempfile.TemporaryDirectory() as out:
@@ -77,3 +79,28 @@ def test_the_committed_sweeps_are_valid_for_this_code(spec_id, monkeypatch):
         from bench.repro.reproduce import default_out_dir
 
         assert csv.read_bytes() == (default_out_dir() / f"{spec_id}.csv").read_bytes()
+
+
+def test_a_cached_runner_gives_back_the_result_it_stored(tmp_path):
+    import math
+
+    from bench.repro.output import Cell, TableResult
+    from bench.repro.spec import get_spec
+
+    spec = get_spec("ktnas-table7")
+    calls = []
+
+    def runner(spec, seeds, progress):
+        calls.append(seeds)
+        return TableResult(cells={"A": [Cell(1.5, 0.25, 3), None, Cell(math.nan)]}, row_notes={"A": "note"},
+                           notes=["n1", "n2"])
+
+    cached = sc.cached_runner(runner, MODULES, ["nb201.h5"])
+    with using_cache_dir(tmp_path):
+        first = cached(spec, int(spec.params["seeds"]), False)
+        again = cached(spec, int(spec.params["seeds"]), False)
+    assert calls == [int(spec.params["seeds"])]
+    c = again.cells["A"][0]
+    assert (c.mean, c.std, c.n) == (1.5, 0.25, 3) and math.isnan(c.median) and again.cells["A"][1] is None
+    assert math.isnan(again.cells["A"][2].mean)
+    assert (again.row_notes, again.notes) == (first.row_notes, first.notes) == ({"A": "note"}, ["n1", "n2"])

@@ -120,3 +120,28 @@ def _write(path: Path, data: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def cached_runner(runner: Callable, modules: Iterable[str], tables: Iterable[str]) -> Callable:
+    """A paper-table runner ``runner(spec, seeds, progress) -> TableResult`` whose whole result (cells,
+    row notes, notes: a table without figures) is a cached sweep named by the spec id, keyed besides
+    the code by the spec file's text and the seed count."""
+    from bench.repro.output import Cell, TableResult
+
+    def run(spec, seeds: int, progress: bool = True):
+        def compute() -> dict:
+            r = runner(spec, seeds, progress)
+            if r.figures:
+                raise BenchError(f"{spec.id}: a runner with figures cannot be cached as a sweep")
+            return {"cells": {k: [None if c is None else c.__dict__ for c in v] for k, v in r.cells.items()},
+                    "row_notes": r.row_notes, "notes": r.notes}
+
+        params = {"row": "whole table", "runner": spec.runner or runner.__qualname__, "seeds": seeds,
+                  "spec": hashlib.sha256(Path(spec.path).read_bytes() if spec.path else repr(spec).encode()).hexdigest()}
+        got = cached_sweep(spec.id, params, modules, tables, compute,
+                           store=seeds == int(spec.params.get("seeds", 10)))
+        return TableResult(cells={k: [None if c is None else Cell(**c) for c in v] for k, v in got["cells"].items()},
+                           row_notes=dict(got["row_notes"]), notes=list(got["notes"]))
+
+    run.__qualname__ = run.__name__ = getattr(runner, "__name__", "runner")
+    return run

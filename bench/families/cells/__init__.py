@@ -32,9 +32,15 @@ def _build_transnas(**kwargs):
 
 
 def _ktnas_runners():
-    from bench.families.cells.paper_ktnas import RUNNERS
+    from bench.families.cells.paper_ktnas import RUNNERS, SWEEP_MODULES
+    from bench.repro.sweep_cache import cached_runner
 
-    return RUNNERS
+    # the long seed sweeps without figures: whole results cached by code version (Tables II and VIII
+    # cache their per-seed counts inside the runner)
+    extra = ("bench.stats", "bench.families.cells.transnas", "bench.registry")
+    return {**RUNNERS,
+            "ktnas_table7": cached_runner(RUNNERS["ktnas_table7"], SWEEP_MODULES + extra, ["nb201.h5"]),
+            "ktnas_table3": cached_runner(RUNNERS["ktnas_table3"], SWEEP_MODULES + extra, ["transnas101_micro.h5"])}
 
 
 def _cell_algorithms():
