@@ -133,14 +133,14 @@ def cached_runner(runner: Callable, modules: Iterable[str], tables: Iterable[str
             r = runner(spec, seeds, progress)
             if r.figures:
                 raise BenchError(f"{spec.id}: a runner with figures cannot be cached as a sweep")
-            return {"cells": {k: [None if c is None else c.__dict__ for c in v] for k, v in r.cells.items()},
+            return {"by_row": {k: [None if c is None else c.__dict__ for c in v] for k, v in r.cells.items()},
                     "row_notes": r.row_notes, "notes": r.notes}
 
         params = {"row": "whole table", "runner": spec.runner or runner.__qualname__, "seeds": seeds,
                   "spec": hashlib.sha256(Path(spec.path).read_bytes() if spec.path else repr(spec).encode()).hexdigest()}
         got = cached_sweep(spec.id, params, modules, tables, compute,
                            store=seeds == int(spec.params.get("seeds", 10)))
-        return TableResult(cells={k: [None if c is None else Cell(**c) for c in v] for k, v in got["cells"].items()},
+        return TableResult(cells={k: [None if c is None else Cell(**c) for c in v] for k, v in got["by_row"].items()},
                            row_notes=dict(got["row_notes"]), notes=list(got["notes"]))
 
     run.__qualname__ = run.__name__ = getattr(runner, "__name__", "runner")
