@@ -267,7 +267,7 @@ def _compare_trained(a) -> int:
 
     # the shipped table, opened once for the --metric check and the gate line
     view = family_of(a.bench).table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
-    searched = _trained_search_line(a.bench, dataset, options, a.metric, view)  # a bad --metric fails before any run
+    searched, oracle = _trained_search_line(a.bench, dataset, options, a.metric, view)  # a bad --metric fails before any run
     gate = _gate_line(view)
     budget = a.budget_seconds or registry.info(a.bench).default_budget_seconds
     given = compare.parse_algo_settings(a.algo_setting)
@@ -281,7 +281,7 @@ def _compare_trained(a) -> int:
                                                                  f" (the {a.bench} default; --budget-seconds)")
     print(f"{searched}{per_eval}; {spent}")
     if a.fidelity == "epochs":
-        curve = registry.open(a.bench, dataset, **options).curve
+        curve = oracle.curve
         print(f"epoch fidelity: a model may stop after any of its {curve.epochs} epochs and is charged the epochs it "
               f"trained; only completed trainings count as results ({', '.join(algorithms.MULTI_FIDELITY)} train "
               "part-way; the others train fully)")
@@ -297,9 +297,10 @@ def _compare_trained(a) -> int:
     return 0
 
 
-def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None, view) -> str:
+def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None, view) -> tuple[str, object]:
     """What a trained comparison searches and reports, ``--metric`` checked against the validation
-    metrics the dataset's records hold (its shipped table's, where one ships)."""
+    metrics the dataset's records hold (its shipped table's, where one ships); and the oracle opened
+    for it (its epoch curve is the fidelity line's)."""
     from bench import registry
     from bench.trained_run import check_fitness_metric, fitness_metrics, test_metric_of
 
@@ -309,7 +310,7 @@ def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | 
     others = [m for m in fitness_metrics(o) if m != searched and (recorded is None or m in recorded)]
     why = ("--metric" if metric is not None else "the family's search fitness"
            + (f"; --metric may name {', '.join(others)}" if others else ""))
-    return f"{bench}/{dataset}: searched {searched} ({why}); {test_metric_of(o, searched)} of the incumbent reported"
+    return f"{bench}/{dataset}: searched {searched} ({why}); {test_metric_of(o, searched)} of the incumbent reported", o
 
 
 def _gate_line(view) -> str:

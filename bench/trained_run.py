@@ -259,11 +259,11 @@ class TrainedRun(BudgetedRun):
         t0 = time.perf_counter()
         if got is None:
             got = [self.oracle.keyed_result(key, s, True) for s in self._eval_seeds]
-        for k, g in got:  # each seed's model: the share of its seconds for the epochs not charged yet
-            trained = curve.trained_epochs(g)
-            if trained:
-                self._sim += float(self.oracle.charged_seconds(k)) * (min(epochs, trained) - min(done_epochs, trained)) / trained
-        complete = all(epochs >= curve.trained_epochs(g) for _, g in got)
+        trained = [curve.trained_epochs(g) for _, g in got]
+        for (k, _), n in zip(got, trained):  # each seed's model: the share of its seconds for the epochs not charged yet
+            if n:
+                self._sim += float(self.oracle.charged_seconds(k)) * (min(epochs, n) - min(done_epochs, n)) / n
+        complete = all(epochs >= n for n in trained)
         rec = got[0][1]
         if complete:  # its full training: the record's own values, as at full fidelity
             value = sum(float(g[r.metric]) for _, g in got) / len(got)

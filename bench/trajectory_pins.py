@@ -82,10 +82,11 @@ def run_case(case: Case, oracles: dict | None = None):
 
     oracles = {} if oracles is None else oracles
     key = (case.bench, case.dataset, case.options)
+    if key not in oracles:
+        oracles[key] = registry.open(case.bench, case.dataset, **dict(case.options))
+    o = oracles[key]
     if registry.info(case.bench).kind == "table":
-        o = oracles.get(key) or oracles.setdefault(key, registry.open(case.bench, case.dataset))
         return run_one(o, case.algo, case.seed, Budget(int(case.budget)))
-    o = oracles.get(key) or oracles.setdefault(key, registry.open(case.bench, case.dataset, **dict(case.options)))
     trained = o.n_trained
     rec = run_trained(o, case.algo, case.seed, budget_seconds=case.budget, fidelity=case.fidelity)
     if o.n_trained != trained:

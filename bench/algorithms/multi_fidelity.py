@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bench.core.presets import preset_algorithm
 from bench.errors import InvalidArgumentError
 
 #: trials in a row that add no charged work before a search stops (every architecture it samples
@@ -61,7 +62,8 @@ PRESETS = {
 }
 
 
-def multi_fidelity(run, rng: np.random.Generator, settings: MultiFidelitySettings | None = None) -> None:
+def multi_fidelity(run, rng: np.random.Generator, settings: MultiFidelitySettings | None = None,
+                   name: str = "") -> None:
     """Search ``run`` (a :class:`~bench.trained_run.TrainedRun` at ``fidelity="epochs"``) until its
     budget is spent, with the sampler and pruner of ``settings`` (default: ASHA)."""
     from bench.adapters import _require, suggest_arch
@@ -116,17 +118,6 @@ def multi_fidelity(run, rng: np.random.Generator, settings: MultiFidelitySetting
         optuna.logging.set_verbosity(level)
 
 
-def preset(name: str):
-    """``fn(run, rng, settings=None)`` running :func:`multi_fidelity` with the preset ``name``."""
-    default = PRESETS[name]
-
-    def fn(run, rng, settings: MultiFidelitySettings | None = None, _preset=default):
-        multi_fidelity(run, rng, settings or _preset)
-
-    fn.__name__ = name.replace("-", "_")
-    fn.settings = default
-    return fn
-
-
 #: the multi-fidelity algorithms, by name (they need ``--fidelity epochs``)
-MULTI_FIDELITY = {name: preset(name) for name in PRESETS}
+MULTI_FIDELITY = {name: preset_algorithm(name, s, multi_fidelity, "Multi-fidelity search (Optuna)")
+                  for name, s in PRESETS.items()}

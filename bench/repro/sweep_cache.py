@@ -112,14 +112,12 @@ def _read(path: Path) -> dict:
 
 
 def _write(path: Path, data: dict) -> None:
-    """Atomically: a killed process leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    with open(tmp, "w") as f:
-        f.write(json.dumps(data, sort_keys=True, indent=1) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    """One writer, atomically (:func:`bench.tablefile.atomic_write`): a killed process leaves the old
+    file or the new one."""
+    from bench.tablefile import atomic_write
+
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(data, sort_keys=True, indent=1) + "\n")
 
 
 def cached_runner(runner: Callable, modules: Iterable[str], tables: Iterable[str]) -> Callable:

@@ -210,11 +210,9 @@ def stored_supernet_mflops(oracle, label: str, settings, build: Callable, forwar
     """:func:`supernet_mflops` of the supernet ``build`` makes for ``settings``, counted once and stored in
     the oracle's overlay (keyed by the search, its settings and the recipe; bound to the data like every
     record): counting builds the supernet and runs torch's FLOP counter, seconds per search."""
-    import hashlib
-    import json
-    from dataclasses import asdict
+    from bench.core.presets import settings_digest
 
-    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True, default=str).encode()).hexdigest()[:16]
+    digest = settings_digest(settings)
 
     def count() -> dict:
         net, arch = build(oracle.data, oracle.recipe, settings)
