@@ -182,7 +182,8 @@ def _table_compare_datasets(a) -> list[str]:
 
     _options(a, a.bench)
     _only(a.bench, {"--budget-seconds": a.budget_seconds, "--eval-seeds": a.eval_seeds if a.eval_seeds != 1 else None,
-                    "--algo-setting": a.algo_setting}, " (a fixed table: runs count evaluations, --budget)")
+                    "--algo-setting": a.algo_setting, "--oracle": a.oracle if a.oracle != "table" else None},
+          " (a fixed table: runs count evaluations, --budget)")
     if a.fidelity != "full":
         raise BenchError(f"--fidelity {a.fidelity}: {a.bench}'s tables hold final values only (the published data has "
                          "no per-epoch values); epoch fidelities are on the trained benchmarks")
@@ -267,14 +268,14 @@ def _compare_trained(a) -> int:
 
     # the shipped table, opened once for the --metric check and the gate line
     view = family_of(a.bench).table_view(dataset, **({"protocol": options["protocol"]} if "protocol" in options else {}))
-    searched, oracle = _trained_search_line(a.bench, dataset, options, a.metric, view)  # a bad --metric fails before any run
-    gate = _gate_line(view)
+    searched, oracle = _trained_search_line(a.bench, dataset, options, a.metric, view, a.oracle)  # a bad --metric fails before any run
+    gate = _gate_line(view) if a.oracle == "table" else _surrogate_line(oracle)
     budget = a.budget_seconds or registry.info(a.bench).default_budget_seconds
     given = compare.parse_algo_settings(a.algo_setting)
     compare.resolve_settings(a.bench, algos, given)  # a bad --algo-setting fails before any run
     records = compare.compare_trained(a.bench, dataset, algos, range(a.seeds), budget, out_dir=a.out,
                                       progress=not a.no_progress, eval_seeds=a.eval_seeds, metric=a.metric,
-                                      algo_settings=given, fidelity=a.fidelity, **options)
+                                      algo_settings=given, fidelity=a.fidelity, oracle=a.oracle, **options)
     runs = trained_report.runs_frame(records)
     per_eval = f"; each evaluation the mean of {a.eval_seeds} seeds" if a.eval_seeds > 1 else ""
     spent = f"{budget:g} charged training seconds per run" + ("" if a.budget_seconds else
@@ -297,20 +298,32 @@ def _compare_trained(a) -> int:
     return 0
 
 
-def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None, view) -> tuple[str, object]:
+def _trained_search_line(bench: str, dataset: str, options: dict, metric: str | None, view,
+                         oracle: str = "table") -> tuple[str, object]:
     """What a trained comparison searches and reports, ``--metric`` checked against the validation
     metrics the dataset's records hold (its shipped table's, where one ships); and the oracle opened
     for it (its epoch curve is the fidelity line's)."""
     from bench import registry
     from bench.trained_run import check_fitness_metric, fitness_metrics, test_metric_of
 
-    o = registry.open(bench, dataset, **options)
-    recorded = None if view is None else view.metrics
+    o = registry.open(bench, dataset, oracle=oracle, **options)
+    recorded = None if view is None or oracle != "table" else view.metrics
     searched = check_fitness_metric(o, metric, recorded, "--metric")
     others = [m for m in fitness_metrics(o) if m != searched and (recorded is None or m in recorded)]
     why = ("--metric" if metric is not None else "the family's search fitness"
            + (f"; --metric may name {', '.join(others)}" if others else ""))
     return f"{bench}/{dataset}: searched {searched} ({why}); {test_metric_of(o, searched)} of the incumbent reported", o
+
+
+def _surrogate_line(oracle) -> str:
+    """What answers a comparison run on a surrogate, and what its report says it is worth."""
+    from bench.core import surrogate_report
+
+    s = oracle.surrogate
+    where = "the paper's full space" if oracle.space is not oracle.inner.space else "the table's slice"
+    return (f"answered by the {oracle.benchmark}/{oracle.dataset} surrogate over {where} (fitted on "
+            f"tables/{s.fitted_on['table']}, {s.fitted_on['n_arch']} architectures; a predicted seed mean plus a "
+            f"seeded noise draw, nothing trained): {surrogate_report.shipped_verdict(oracle.benchmark, oracle.dataset)}")
 
 
 def _gate_line(view) -> str:
@@ -363,7 +376,8 @@ def _cmd_query(a) -> int:
     if _kind(a.bench) == "trained":
         return _query_trained(a, dataset)
     _options(a, a.bench)
-    _only(a.bench, {"--train": a.train}, " (a fixed table answers every query)")
+    _only(a.bench, {"--train": a.train, "--oracle": a.oracle if a.oracle != "table" else None},
+          " (a fixed table answers every query)")
     o = registry.open(a.bench, dataset)
     arch = int(a.arch) if ASCII_INT.fullmatch(a.arch) else a.arch
     metrics = a.metric or [o.default_metric]
@@ -378,7 +392,10 @@ def _cmd_query(a) -> int:
 def _query_trained(a, dataset: str) -> int:
     from bench import registry
 
-    o = registry.open(a.bench, dataset, allow_train=a.train, **_options(a, a.bench))
+    if a.train and a.oracle != "table":
+        raise BenchError(f"--train with --oracle {a.oracle}: a surrogate never trains (use --oracle table)")
+    o = (registry.open(a.bench, dataset, allow_train=a.train, **_options(a, a.bench)) if a.oracle == "table" else
+         registry.open(a.bench, dataset, oracle=a.oracle, **_options(a, a.bench)))
     metrics = a.metric or [o.default_metric]
     for m in metrics:
         o.metric_info(m)  # every metric checked before anything is trained or printed
@@ -391,6 +408,8 @@ def _query_trained(a, dataset: str) -> int:
     for m, v in zip(metrics, values):
         print(f"{m} = {v} {o.metric_info(m).unit}")
     print(f"(seed {seed}; answered from the {'shipped table' if source == 'table' else source})")
+    if a.oracle != "table":
+        print(_surrogate_line(o))
     return 0
 
 
@@ -420,7 +439,7 @@ def _cmd_info(a) -> int:
 def _info_table(a, family) -> None:
     from bench import algorithms, registry
 
-    files = ", ".join(f"tables/{t.file}" for t in family.tables)
+    files = ", ".join(f"tables/{t.file}" for t in family.all_tables())
     print(f"{family.name}: {family.description}\n  datasets: {', '.join(family.datasets())}\n  table: {files}")
     print(f"  algorithms: {', '.join(algorithms.names(family.name))}")
     _print_multitask(family)
@@ -472,6 +491,62 @@ def _print_metrics(o) -> None:
     for m in o.metrics:
         i = o.metric_info(m)
         print(f"      {m:<40} {i.unit:<10} {i.direction}  {i.description}")
+
+
+# ---- surrogate --------------------------------------------------------------------------------
+def _cmd_surrogate(a) -> int:
+    from bench.core import surrogate, surrogate_report
+
+    if a.dataset is not None and a.bench is None:
+        raise BenchError("--dataset needs --bench (datasets are per family)")
+    pairs = surrogate_report.targets(a.bench, a.dataset)
+    if a.action == "build":
+        if a.write or a.shuffled:
+            raise BenchError(f"surrogate build does not take {'--write' if a.write else '--shuffled'} (report does)")
+        for fam, ds in pairs:
+            path = surrogate.build(fam, ds, accept_new_reference=a.accept_new_reference)
+            print(f"{fam}/{ds}: {path} (sha256 {surrogate.load(fam, ds).digest()[:16]}...)")
+        return 0
+    if a.accept_new_reference:
+        raise BenchError("surrogate report does not take --accept-new-reference (build does)")
+    if a.shuffled:
+        if a.write:
+            raise BenchError("--shuffled is a control; it is never written (drop --write)")
+        reports = [surrogate_report.check(f, d, shuffle=True) for f, d in pairs]
+        print("\n\n".join(surrogate_report.summary(r) for r in reports))
+        return 0
+    from bench.core import surrogate_agreement
+
+    reports = surrogate_report.compute_all(pairs, progress=not a.no_progress)
+    agreed = surrogate_report.agreements(pairs, progress=not a.no_progress)
+    print("\n\n".join([*(surrogate_report.summary(r) for r in reports),
+                        *(surrogate_agreement.summary(x) for x in agreed)]))
+    if a.bench is not None or a.dataset is not None:
+        if a.write:
+            raise BenchError("surrogate report --write writes the report of every surrogate: drop --bench/--dataset")
+        shipped, shipped_agreed = surrogate_report.shipped(), surrogate_report.shipped("agreement")
+        same = (all(shipped.get((r.family, r.dataset)) == _json_round(r.to_json()) for r in reports)
+                and all(shipped_agreed.get((x.family, x.dataset)) == _json_round(x.to_json()) for x in agreed))
+        print(f"\n{'matches' if same else 'differs from'} tables/{surrogate_report.REPORT_FILE}")
+        return 0 if same else 1
+    path = surrogate_report.report_path()
+    text = surrogate_report.report_json(reports, agreed)
+    if a.write:
+        surrogate_report.write_report(reports, agreed)
+        print(f"\nwrote {path}")
+    elif not path.exists() or path.read_text() != text:
+        print(f"\n{path} is missing or differs from this computation: run `mmnas-bench surrogate report --write`")
+        return 1
+    else:
+        print(f"\n{path} matches this computation")
+    return 0
+
+
+def _json_round(obj):
+    """``obj`` as it reads back from JSON (tuples become lists)."""
+    import json
+
+    return json.loads(json.dumps(obj))
 
 
 # ---- tables -----------------------------------------------------------------------------------
@@ -696,6 +771,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, help="`mmnas-bench COMMAND --help` describes each")
     bench_names = benchmarks()
+    from bench.registry import ORACLES
 
     c = sub.add_parser("compare", help="compare search algorithms over seeds")
     c.add_argument("--bench", default=bench_names[0], choices=bench_names,
@@ -742,6 +818,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fixed tables: search all --dataset at once, one multi-task run per seed: multi-task "
                         "algorithms together, the others on each task independently; per-task and total "
                         "evaluations (implied when an --algo is a multi-task algorithm)")
+    c.add_argument("--oracle", choices=ORACLES, default="table",
+                   help="trained benchmarks: what answers: 'table' (the shipped table, then the overlay, then real "
+                        "training; default), 'surrogate' (the fitted surrogate over the paper's full space: a "
+                        "predicted seed mean plus a seeded noise draw, nothing trained) or 'surrogate-slice' (the "
+                        "surrogate over the table's architectures). `surrogate report` says what each is worth")
     _add_family_options(c)
     c.add_argument("--out", type=_path, default=None, help="folder for runs.csv, summary.csv, anytime.png, records/")
     c.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -808,6 +889,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed index (fixed tables default: the mean over seeds; trained benchmarks default 0)")
     q.add_argument("--train", action="store_true",
                    help="trained benchmarks: train the architecture when neither the table nor the overlay has it")
+    q.add_argument("--oracle", choices=ORACLES, default="table",
+                   help="trained benchmarks: 'table' (default), 'surrogate' (any architecture of the full space) or "
+                        "'surrogate-slice'; see compare --oracle")
     _add_family_options(q)
     q.set_defaults(fn=_cmd_query)
 
@@ -878,6 +962,23 @@ def build_parser() -> argparse.ArgumentParser:
     sq.add_argument("--accept-new-reference", action="store_true",
                     help="build: replace shipped stores even where the rebuild differs from them")
     sq.set_defaults(fn=_cmd_sequence)
+
+    with_surrogate = [n for n in bench_names if _family(n).surrogate is not None]
+    sg = sub.add_parser("surrogate", help="full-space surrogates of the trained families: build (fit) and report "
+                                          "(what their answers are worth)")
+    sg.add_argument("action", choices=("build", "report"),
+                    help="build: fit tables/<table>_surrogate.json from the shipped table (deterministic; a refit "
+                         "that differs from the shipped file is refused); report: held-out (by architecture) and "
+                         "out-of-slice validity against one seed of the table, checked against tables/SURROGATES.json")
+    sg.add_argument("--bench", choices=with_surrogate, default=None, help="only this family (default: every one)")
+    sg.add_argument("--dataset", type=_name, default=None, help="only this dataset")
+    sg.add_argument("--accept-new-reference", action="store_true",
+                    help="build: replace a shipped surrogate even where the refit differs from it")
+    sg.add_argument("--write", action="store_true", help="report: write tables/SURROGATES.json (else: check it)")
+    sg.add_argument("--shuffled", action="store_true",
+                    help="report: fit on labels shuffled across architectures instead (a control: must be invalid)")
+    sg.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sg.set_defaults(fn=_cmd_surrogate)
 
     t = sub.add_parser("tables", help="score tables (build, verify, quality: can each trained table rank "
                                       "architectures?) and paper tables (list, status, reproduce)")

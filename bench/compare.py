@@ -317,7 +317,7 @@ def resolve_settings(benchmark: str, algos: Sequence[str], given: dict | None) -
 def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: Sequence[int], budget_seconds: float,
                     overlay=None, out_dir: str | Path | None = None, progress: bool = True, eval_seeds: int = 1,
                     metric: str | None = None, algo_settings: dict | None = None, fidelity: str = "full",
-                    **options) -> list[RunRecord]:
+                    oracle: str = "table", **options) -> list[RunRecord]:
     """Every (algorithm, seed) on one dataset of a trained benchmark at the same budget of
     charged training seconds; with ``out_dir``, runs.csv, summary.csv (Mann-Whitney against
     the first algorithm) and anytime.png against charged seconds. ``eval_seeds``: seeds per
@@ -329,6 +329,8 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
     charged per epoch (the multi-fidelity ones, :mod:`bench.algorithms.multi_fidelity`, need it; RS
     and REA still train fully), on a dataset whose records hold validation curves. ``options`` are
     the family's own (:attr:`bench.core.family.Family.options`).
+    ``oracle``: what answers (:data:`bench.registry.ORACLES`): the table, training on a miss
+    (default), or the family's surrogate over the full space or the table's slice.
     Summary and plot state the charged seconds each algorithm used of the budget and how its
     runs stopped (:func:`bench.trained_report.spend_lines`)."""
     from bench.families import get as family_of
@@ -347,7 +349,11 @@ def compare_trained(benchmark: str, dataset: str, algos: Sequence[str], seeds: S
         raise InvalidArgumentError(f"nothing to compare: {len(algos)} algorithm(s), {len(seeds)} seed(s)")
     settings, given = resolve_settings(benchmark, algos, algo_settings)
     check_out_dir(out_dir)
-    oracle = open_benchmark(benchmark, dataset, allow_train=True, overlay=overlay, **options)
+    source = oracle
+    if source == "table":
+        oracle = open_benchmark(benchmark, dataset, allow_train=True, overlay=overlay, **options)
+    else:
+        oracle = open_benchmark(benchmark, dataset, oracle=source, overlay=overlay, **options)
     check_fidelity(oracle, fidelity, check_fitness_metric(oracle, metric))  # named errors before any work
     for a in algos:
         family.check_algorithm(a, oracle.space)  # e.g. CSG-NAS's ranking needs room for every feature

@@ -8,5 +8,5 @@ with the MANIFEST); a test checks it equals the shipped MANIFESTs. Do not edit i
 MANIFEST_SHA256 = {
     "data_cache/features/MANIFEST": "8af3c25a025b72c3e43d50914c1b6870a588c635534969c4386013e06299bb39",
     "data_cache/sequence/MANIFEST": "dcebf4d25854defa7584aebec75e731ef679955e0ce6665069d156acb941d229",
-    "tables/MANIFEST": "ac4ba4f1f8e7c799e923ba1af77ea0fe2f8b8d2ef8375e9270e3fd5b2c0a65c2",
+    "tables/MANIFEST": "48987ce4cc190104b02a49653ebf007a14c59b686a151930d3517dfef10c2c46",
 }

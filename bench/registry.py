@@ -36,9 +36,22 @@ def table_view(benchmark: str, dataset: str):
     return get(benchmark).table_view(dataset)
 
 
-def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool = True, **options):  # noqa: A001
+#: what answers a trained family's queries: its table (then the overlay, then training when
+#: allowed), or its fitted surrogate over the full space or over the table's slice
+ORACLES = ("table", "surrogate", "surrogate-slice")
+
+
+def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool = True, oracle: str = "table",  # noqa: A001
+         **options):
     """Open one dataset of a benchmark: a :class:`~bench.oracle.TabularOracle` for a table
     family, the family's trained oracle otherwise (``options`` are the family's own).
+
+    ``oracle`` (trained families): ``"table"`` answers from the shipped table, then the overlay,
+    then real training (``allow_train=True``); ``"surrogate"`` from the family's fitted surrogate
+    over the paper's full space (:class:`bench.core.surrogate.SurrogateOracle`: predicted seed mean
+    plus a seeded noise draw, never training); ``"surrogate-slice"`` the same over the table's own
+    architectures (to check the surrogate against the table). ``mmnas-bench surrogate report``
+    says what each surrogate's answers are worth.
 
     >>> o = open("nb201", dataset="cifar10")            # doctest: +SKIP
     >>> o.query(o.optimum("test_acc").arch, "test_acc")  # doctest: +SKIP
@@ -63,6 +76,18 @@ def open(benchmark: str, dataset: str, on_missing: str = "raise", verify: bool =
     if recipe is not None and not isinstance(getattr(recipe, "key", None), str):
         raise InvalidArgumentError(f"recipe must be None (the family's own) or a recipe of {benchmark} "
                                    f"(an object with a .key), got {recipe!r}")
+    validate.choice(oracle, ORACLES, "oracle")
+    if oracle != "table":
+        if family.kind != "trained" or family.surrogate is None:
+            raise BenchError(f"{benchmark} has no surrogate (oracle={oracle!r}); "
+                             + ("a fixed table answers every architecture" if family.kind == "table" else
+                                "only oracle='table'"))
+        if options.get("allow_train"):
+            raise BenchError(f"oracle={oracle!r} never trains: drop allow_train, or open oracle='table' to train")
+        from bench.core.surrogate import family_oracle, open_surrogate
+
+        inner = family_oracle(benchmark, dataset, on_missing=on_missing, verify=verify, **options)
+        return open_surrogate(benchmark, dataset, "full" if oracle == "surrogate" else "slice", inner)
     return family.open(dataset, on_missing=on_missing, verify=verify, **options)
 
 

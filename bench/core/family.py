@@ -61,6 +61,48 @@ def trained_builder(module: str, dataset: str, **fixed: Any) -> Callable[..., Pa
 
 
 @dataclass(frozen=True)
+class SurrogateSpec:
+    """What a trained family gives the generic surrogate (:mod:`bench.core.surrogate`) and its
+    out-of-slice sample (:mod:`bench.core.outslice`).
+
+    * ``module``: a torch-free module of the family with ``full_space(dataset)`` (the paper's
+      whole space: what a surrogate answers and searches run on), ``feature_names(space)`` and
+      ``features(space, arch)`` (a fixed-length numeric description of an architecture from the
+      family's own encoding, in the names' order) and ``trainer(dataset)`` (the default
+      recipe's :class:`bench.core.trainer.Trainer`, which may import torch when called).
+    * ``datasets``: the datasets with a shipped table, each of which gets a fitted surrogate;
+      ``sample_dataset``: the one whose out-of-slice sample (trained full-space architectures
+      that no table holds) ships.
+    * ``metrics``: the record fields modelled, the searched (validation) one first.
+    * ``table_file(dataset)``: the shipped table's file name; ``curves``: the list-valued record
+      fields (units, meaning) the sample's table keeps beside the scalar metrics.
+    * ``agree_dataset`` / ``algorithms``: the dataset on which search algorithms are ranked on the
+      table and on the surrogate (:mod:`bench.core.surrogate_agreement`), and those algorithms:
+      the ones that run on answers alone (a supernet search or weight inheritance needs the
+      family's own oracle).
+    """
+
+    module: str
+    datasets: tuple[str, ...]
+    sample_dataset: str
+    metrics: tuple[str, ...]
+    table_file: Callable[[str], str]
+    curves: Mapping[str, Any] | None = None
+    agree_dataset: str = ""
+    algorithms: tuple[str, ...] = ("rs", "rea", "edf")
+
+    def impl(self):
+        """The family's surrogate module (imported on first use)."""
+        import importlib
+
+        return importlib.import_module(self.module)
+
+    def outslice_file(self) -> str:
+        """The out-of-slice sample's table file."""
+        return self.table_file(self.sample_dataset).removesuffix(".h5") + "_outslice.h5"
+
+
+@dataclass(frozen=True)
 class Family:
     """One benchmark family: how to open it, what it ships, and what only it provides.
 
@@ -85,6 +127,8 @@ class Family:
       algorithms), by key, for plot legends; a key without one is shown as it is.
     * ``gate()``: its trained tables as the quality gate reads them
       (:class:`bench.core.quality.GateSpec`: searched and reported metrics, trivial predictors).
+    * ``surrogate``: trained families: what a fitted surrogate of the full space reads
+      (:class:`SurrogateSpec`); its out-of-slice sample is one more trained table.
     * ``default_budget_seconds``: trained families: the charged training seconds per run of a
       ``compare`` given no ``--budget-seconds``: about 50 models' worth, 50 x the median recorded
       ``train_seconds`` of its default (first) dataset's table, to one significant digit.
@@ -108,6 +152,7 @@ class Family:
     method_names: Callable[[], Mapping[str, str]] = staticmethod(lambda: {})
     gate: Callable[[], tuple] = staticmethod(lambda: ())
     default_budget_seconds: float | None = None
+    surrogate: SurrogateSpec | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -116,6 +161,21 @@ class Family:
         if (b is None) != (self.kind != "trained") or not (b is None or (isinstance(b, (int, float)) and 0 < b < 1e12)):
             raise ValueError(f"family {self.name!r}: default_budget_seconds must be a number of seconds > 0 for a "
                              f"trained family and None for a table family, got {b!r}")
+
+    def all_tables(self) -> tuple[Table, ...]:
+        """The shipped tables, with the out-of-slice sample's where the family has a surrogate."""
+        if self.surrogate is None:
+            return self.tables
+        spec = self.surrogate
+
+        def build(**kwargs: Any) -> Path:
+            from bench.core.outslice import build_sample
+
+            kwargs.pop("source_dir", None)
+            return build_sample(self.name, **kwargs)
+
+        return (*self.tables, Table(f"{self.name}-{spec.sample_dataset}-outslice", spec.outslice_file(), build,
+                                    trained=True))
 
     def option_names(self) -> list[str]:
         return [o.name for o in self.options]

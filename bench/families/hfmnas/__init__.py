@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from bench.core.family import Family, Table, trained_builder
+from bench.core.family import Family, SurrogateSpec, Table, trained_builder
 from bench.core.trained_oracle import MetricSpec
 
 NAME = "hfmnas"
@@ -171,4 +171,6 @@ FAMILY = Family(
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.hfmnas.build", ds), trained=True) for ds in TABLES),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "hfmnas"), fill=fill, runners=_runners,
     method_names=_method_names, gate=_gate, default_budget_seconds=200,
+    surrogate=SurrogateSpec("bench.families.hfmnas.surrogate", TABLES, "landuse21", ("val_f1m", "test_f1m", "test_acc"),
+                            table_file, CURVES, "landuse21"),
 )

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from functools import partial
 
-from bench.core.family import Family, Table, trained_builder
+from bench.core.family import Family, SurrogateSpec, Table, trained_builder
 from bench.core.trained_oracle import MetricSpec
 from bench.errors import UnknownDatasetError
 
 NAME = "mro"
 #: K=3 synthetic settings (known useful paths), the real 2-modality stores, and a K=4 sample
 DATASETS = ("syn3-p2", "syn3-p4", "syn3-none", "syn3-p2-planted", "pom", "mosi", "syn4-p3", "syn4-p3-planted")
+#: datasets with a shipped table
+TABLE_DATASETS = tuple(d for d in DATASETS if d != "syn4-p3")
 SEEDS = 3
 
 METRICS = {
@@ -167,4 +169,8 @@ FAMILY = Family(
     tables=tuple(Table(f"{NAME}-{ds}", table_file(ds), trained_builder("bench.families.mro.build", ds), trained=True) for ds in DATASETS),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "mro"), fill=fill, runners=_runners,
     method_names=_method_names, gate=_gate, default_budget_seconds=500,
+    surrogate=SurrogateSpec("bench.families.mro.surrogate", TABLE_DATASETS, "syn4-p3-planted", ("val_mae", "test_mae"),
+                            table_file, {"val_curve": MetricSpec("label units", "min", "validation MAE after each epoch "
+                                                                 "(NaN after early stopping)")}, "syn3-p2-planted",
+                            ("rs", "rea")),
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from bench.core.family import Family, Table, trained_builder
+from bench.core.family import Family, SurrogateSpec, Table, trained_builder
 from bench.core.trained_oracle import MetricSpec
 from bench.errors import UnknownDatasetError
 
@@ -237,4 +237,6 @@ FAMILY = Family(
                  for ds in (*TABLES, *RATE_TABLES)),
     algorithms=_algorithms, default_algorithms=("rs", "rea", "rmnas"), fill=fill, runners=_runners,
     method_names=_method_names, gate=_gate, default_budget_seconds=400,
+    surrogate=SurrogateSpec("bench.families.rmnas.surrogate", (*TABLES, *RATE_TABLES), "mosi",
+                            ("val_mae", "test_mae", "test_auilc_mae"), table_file, CURVES, "mosi"),
 )

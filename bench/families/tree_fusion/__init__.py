@@ -7,7 +7,8 @@ This entry declares the family; importing it loads no torch.
 from __future__ import annotations
 
 
-from bench.core.family import Family, Option, Table, trained_builder
+from bench.core.family import Family, Option, SurrogateSpec, Table, trained_builder
+from bench.core.trained_oracle import MetricSpec
 from bench.errors import UnknownDatasetError
 
 NAME = "tree-fusion"
@@ -197,6 +198,9 @@ def _trivial(dataset: str) -> dict:
             **by_metric(classification_trivial(y["train"], y["test"], st.n_classes, label_scores), {"test_acc": "acc"})}
 
 
+#: the per-epoch curve tree-fusion records hold (the out-of-slice sample's table keeps it)
+_VAL_CURVE = MetricSpec("%", "max", "holdout validation accuracy after each epoch [n_arch, n_seed, n_epoch]")
+
 FAMILY = Family(
     name=NAME, kind="trained",
     description="CSG-NAS tree fusion space over multi-view feature stores; answers from shipped tables of trained "
@@ -207,4 +211,6 @@ FAMILY = Family(
     tables=_tables(), algorithms=_algorithms, default_algorithms=("rs", "rea", "edf", "csgnas"),
     until_budget=until_budget, check_algorithm=check_algorithm, fill=fill, runners=_runners,
     method_names=_method_names, gate=_gate, default_budget_seconds=30,
+    surrogate=SurrogateSpec("bench.families.tree_fusion.surrogate", TABLE_DATASETS, "mfeat", ("val_acc", "test_acc"),
+                            table_file, {"val_curve": _VAL_CURVE}, "scene15", ("rs", "rea", "edf", "csgnas-noki")),
 )

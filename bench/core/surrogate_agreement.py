@@ -1,0 +1,106 @@
+"""Search-level agreement: do search algorithms rank the same on a surrogate as on the table it was
+fitted on? (``mmnas-bench surrogate agree``)
+
+Each algorithm runs over the same seeds and budget of charged seconds twice: on the shipped table
+(the family's oracle, never training) and on the surrogate restricted to the table's
+architectures (``oracle="surrogate-slice"``). A run's regret is the gap between the world's best
+seed-mean test value and its incumbent's seed-mean test value in that world (the table's mean of
+its seeds; the surrogate's predicted mean), so the noise the search saw is kept and the noise of
+reading its result is not. Reported: each algorithm's mean regret in both worlds and their
+difference (bootstrap CI), and the Kendall tau between the two rankings of the algorithms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from bench.core import surrogate as S
+
+
+@dataclass
+class AlgoAgreement:
+    algo: str
+    table_regret: float
+    surrogate_regret: float
+    difference: float  # surrogate - table (mean regret)
+    ci95: tuple[float, float]  # bootstrap CI of the difference (runs paired by seed)
+
+
+@dataclass
+class Agreement:
+    family: str
+    dataset: str
+    seeds: int
+    budget_seconds: float
+    test_metric: str
+    algos: list[AlgoAgreement]
+    kendall: float  # between the algorithms' rankings by mean regret on the table and on the surrogate
+    same_order: bool
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def _regrets(records, mean_test, best: float, sign: float) -> np.ndarray:
+    from bench.trained_report import runs_frame
+
+    archs = runs_frame(records)["best_arch"].tolist()
+    return np.array([sign * (best - mean_test(a)) for a in archs])
+
+
+def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budget_seconds: float | None = None,
+              progress: bool = False) -> Agreement:
+    """Run every algorithm on the table and on the surrogate over the table's slice; compare."""
+    from scipy.stats import kendalltau
+    from tqdm import tqdm
+
+    from bench.compare import run_trained
+    from bench.families import get
+    from bench.stats import bootstrap_diff_ci
+
+    fam = get(family)
+    budget = float(budget_seconds or fam.default_budget_seconds)
+    table = S.family_oracle(family, dataset)  # allow_train False: a miss is an error, never a training
+    sur = S.open_surrogate(family, dataset, "slice", table)
+    test = table.test_metric
+    sign = 1.0 if table.metric_info(test).direction == "max" else -1.0
+    archs = [table.space.encode(a) for a in table.space.enumerate()]
+    k = table.n_seeds
+    table_mean = {a: float(np.mean([table.result(a, s)[test] for s in range(k)])) for a in archs}
+    sur_mean = dict(zip(archs, sur.predict_many(archs)[test].tolist()))
+    best_table = max(table_mean.values()) if sign > 0 else min(table_mean.values())
+    best_sur = max(sur_mean.values()) if sign > 0 else min(sur_mean.values())
+    rows = []
+    with tqdm(total=2 * len(algos) * seeds, desc=f"agreement {family}/{dataset}", unit="run",
+              disable=not progress) as bar:
+        for algo in algos:
+            got = {}
+            for name, oracle in (("table", table), ("surrogate", sur)):
+                recs = []
+                for seed in range(seeds):
+                    recs.append(run_trained(oracle, algo, seed, budget_seconds=budget))
+                    bar.update()
+                mean = table_mean.__getitem__ if name == "table" else (lambda a: sur.means(sur.encode(a))[test])
+                got[name] = _regrets(recs, mean, best_table if name == "table" else best_sur, sign)
+            diff = got["surrogate"] - got["table"]
+            lo, hi = bootstrap_diff_ci(diff)
+            rows.append(AlgoAgreement(algo, round(float(got["table"].mean()), 6),
+                                      round(float(got["surrogate"].mean()), 6), round(float(diff.mean()), 6),
+                                      (round(float(lo), 6), round(float(hi), 6))))
+    t = [r.table_regret for r in rows]
+    s = [r.surrogate_regret for r in rows]
+    tau = float(kendalltau(t, s).statistic) if len(rows) > 1 and np.ptp(t) > 0 and np.ptp(s) > 0 else float("nan")
+    same = list(np.argsort(t, kind="stable")) == list(np.argsort(s, kind="stable"))
+    return Agreement(family, dataset, seeds, budget, test, rows, round(tau, 4), same)
+
+
+def summary(a: Agreement) -> str:
+    lines = [f"{a.family}/{a.dataset}: algorithms ranked by mean regret of the incumbent's seed-mean {a.test_metric} "
+             f"({a.seeds} seeds each, {a.budget_seconds:g} charged seconds per run), table vs surrogate over the "
+             f"table's slice: Kendall tau {a.kendall:.2f}, " + ("same order" if a.same_order else "order differs")]
+    for r in a.algos:
+        lines.append(f"  {r.algo:<12} table {r.table_regret:.4g}  surrogate {r.surrogate_regret:.4g}  "
+                     f"difference {r.difference:+.4g} (95% bootstrap CI {r.ci95[0]:+.4g}..{r.ci95[1]:+.4g})")
+    return "\n".join(lines)
