@@ -500,6 +500,8 @@ def _cmd_surrogate(a) -> int:
     if a.dataset is not None and a.bench is None:
         raise BenchError("--dataset needs --bench (datasets are per family)")
     pairs = surrogate_report.targets(a.bench, a.dataset)
+    if a.action == "claims":
+        return _surrogate_claims(a)
     if a.action == "build":
         if a.write or a.shuffled:
             raise BenchError(f"surrogate build does not take {'--write' if a.write else '--shuffled'} (report does)")
@@ -529,16 +531,35 @@ def _cmd_surrogate(a) -> int:
                 and all(shipped_agreed.get((x.family, x.dataset)) == _json_round(x.to_json()) for x in agreed))
         print(f"\n{'matches' if same else 'differs from'} tables/{surrogate_report.REPORT_FILE}")
         return 0 if same else 1
-    path = surrogate_report.report_path()
-    text = surrogate_report.report_json(reports, agreed)
-    if a.write:
-        surrogate_report.write_report(reports, agreed)
+    return _write_or_check(surrogate_report.report_path(), surrogate_report.report_json(reports, agreed), a.write,
+                           "mmnas-bench surrogate report --write")
+
+
+def _surrogate_claims(a) -> int:
+    from bench.core import surrogate_claims
+
+    if a.bench is not None or a.dataset is not None or a.shuffled or a.accept_new_reference:
+        raise BenchError("surrogate claims takes only --write and --no-progress (it re-tests every family's claims)")
+    results = surrogate_claims.evaluate_all(progress=not a.no_progress)
+    print("\n\n".join(surrogate_claims.summary(r) for r in results))
+    return _write_or_check(surrogate_claims.report_path(), surrogate_claims.report_json(results), a.write,
+                           "mmnas-bench surrogate claims --write")
+
+
+def _write_or_check(path: Path, text: str, write: bool, command: str) -> int:
+    """Write a recomputed report (``--write``), else compare it with the shipped one: 0 when it
+    matches, 1 (saying how to refresh it) when it is missing or differs."""
+    if write:
+        from bench.tablefile import atomic_write
+
+        with atomic_write(path) as tmp:
+            tmp.write_text(text)
         print(f"\nwrote {path}")
-    elif not path.exists() or path.read_text() != text:
-        print(f"\n{path} is missing or differs from this computation: run `mmnas-bench surrogate report --write`")
+        return 0
+    if not path.exists() or path.read_text() != text:
+        print(f"\n{path} is missing or differs from this computation: run `{command}`")
         return 1
-    else:
-        print(f"\n{path} matches this computation")
+    print(f"\n{path} matches this computation")
     return 0
 
 
@@ -566,17 +587,8 @@ def _tables_quality(a) -> int:
 
     report = quality.compute_report(progress=not a.no_progress)
     print(quality.format_report(report))
-    path = quality.report_path()
-    text = quality.report_json(report)
-    if a.write:
-        quality.write_report(report)
-        print(f"\nwrote {path}")
-    elif not path.exists() or path.read_text() != text:
-        print(f"\n{path} is missing or differs from this computation: run `mmnas-bench tables quality --write`")
-        return 1
-    else:
-        print(f"\n{path} matches this computation")
-    return 0
+    return _write_or_check(quality.report_path(), quality.report_json(report), a.write,
+                           "mmnas-bench tables quality --write")
 
 
 def _check_table_flags(a) -> None:
@@ -966,10 +978,13 @@ def build_parser() -> argparse.ArgumentParser:
     with_surrogate = [n for n in bench_names if _family(n).surrogate is not None]
     sg = sub.add_parser("surrogate", help="full-space surrogates of the trained families: build (fit) and report "
                                           "(what their answers are worth)")
-    sg.add_argument("action", choices=("build", "report"),
+    sg.add_argument("action", choices=("build", "report", "claims"),
                     help="build: fit tables/<table>_surrogate.json from the shipped table (deterministic; a refit "
                          "that differs from the shipped file is refused); report: held-out (by architecture) and "
-                         "out-of-slice validity against one seed of the table, checked against tables/SURROGATES.json")
+                         "out-of-slice validity against one seed of the table and search-level agreement, checked "
+                         "against tables/SURROGATES.json; claims: paper claims re-tested on the full space through "
+                         "the surrogate beside the table's slice (50 search seeds), checked against "
+                         "tables/SURROGATE_CLAIMS.json")
     sg.add_argument("--bench", choices=with_surrogate, default=None, help="only this family (default: every one)")
     sg.add_argument("--dataset", type=_name, default=None, help="only this dataset")
     sg.add_argument("--accept-new-reference", action="store_true",

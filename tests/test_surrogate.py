@@ -188,3 +188,29 @@ def test_cli_query_and_compare_on_the_surrogate(capsys, tmp_path):
                  "--algo", "rs", "--algo", "rea", "--no-progress", "--out", str(tmp_path / "c")]) == 0
     assert "answered by the rmnas/mosi surrogate over the paper's full space" in capsys.readouterr().out
     assert main(["compare", "--bench", "nb201", "--oracle", "surrogate", "--seeds", "1"]) == 2
+
+
+def test_readme_shows_the_shipped_surrogate_reports():
+    from bench.core.surrogate_readme import render
+
+    text = (REPO_ROOT / "README.md").read_text()
+    assert render(text) == text, "run `python -m bench.core.surrogate_readme` after `surrogate report/claims --write`"
+
+
+def test_cli_report_of_one_surrogate_matches_the_shipped_report(capsys):
+    from bench.cli import main
+
+    assert main(["surrogate", "report", "--bench", "mro", "--dataset", "syn3-p2-planted", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "mro/syn3-p2-planted: valid" in out and "matches tables/SURROGATES.json" in out
+    assert "Kendall tau" in out and "same order" in out  # its search-level agreement (rs, rea; 20 seeds)
+    assert main(["surrogate", "report", "--dataset", "mosi"]) == 2  # a dataset needs its family
+    assert main(["surrogate", "claims", "--bench", "mro"]) == 2
+
+
+@pytest.mark.slow
+def test_the_whole_shipped_surrogate_report_and_claims_recompute(capsys):
+    from bench.cli import main
+
+    assert main(["surrogate", "report", "--no-progress"]) == 0
+    assert main(["surrogate", "claims", "--no-progress"]) == 0

@@ -77,7 +77,7 @@ def build_sample(family: str, out_dir: Path | None = None, workers: int = 1, ove
     from bench.builders.common import provenance, write_built_table
     from bench.core.fill import fill
     from bench.core.store_build import build_overlay_path, noise_report
-    from bench.families import get
+    from bench.core.surrogate import family_oracle
     from bench.numerics import cpu_vendor
     from bench.overlay import Overlay
     from bench.tablefile import DatasetTable, Metric, ScoreTable
@@ -98,7 +98,7 @@ def build_sample(family: str, out_dir: Path | None = None, workers: int = 1, ove
         ov.close()
     if any(r is None for row in recs for r in row):
         raise MissingValueError(f"{overlay} lacks some of the {family} out-of-slice sample; build with train_missing=True")
-    oracle = get(family).open(ds)  # the metric specs the family's records hold
+    oracle = family_oracle(family, ds)  # the metric specs the family's records hold
     out = {}
     for m in oracle.metrics:
         if m in recs[0][0]:

@@ -332,15 +332,6 @@ def report_path() -> Path:
     return tables_dir() / REPORT_FILE
 
 
-def write_report(report: list[TableQuality], path: Path | None = None) -> Path:
-    from bench.tablefile import atomic_write
-
-    path = path or report_path()
-    with atomic_write(path) as tmp:
-        tmp.write_text(report_json(report))
-    return path
-
-
 def shipped() -> dict[str, dict]:
     """``{table file: its entry}`` of the shipped report in registry order (empty when none ships);
     read once per version of the file."""

@@ -489,4 +489,7 @@ def open_surrogate(family: str, dataset: str, space: str = "full", inner=None) -
         raise UnknownDatasetError(dataset, list(spec.datasets), f"for the {family} surrogate (datasets with a table)")
     s = load(family, dataset)
     inner = inner or family_oracle(family, dataset)
+    if inner.recipe_key != s.recipe_key:
+        raise BenchError(f"the {family}/{dataset} surrogate models recipe {s.recipe_key} (its table's); this oracle's "
+                         f"recipe is {inner.recipe_key} (another protocol or recipe): no surrogate answers it")
     return SurrogateOracle(inner, s, spec.impl().full_space(dataset) if space == "full" else inner.space, spec)

@@ -90,6 +90,7 @@ class SliceCheck:
     coverage90: float  # share of the sample's per-seed values inside the 90% predictive interval
     outside_table_range: float  # share of sample seed means outside the table's seed-mean range
     holds: bool
+    sample_vs_table: str = ""  # real data: the sample's seed means against the table's (architectures as units)
 
 
 @dataclass
@@ -102,6 +103,7 @@ class Report:
     verdict: str  # 'valid' or 'invalid'
     why: str
     shuffled: bool = False
+    table_gate: str = ""  # the quality gate's verdict on the table fitted (a surrogate cannot rank better than it)
     out_of_slice: list[SliceCheck] = field(default_factory=list)
     out_of_slice_n: int = 0
     out_of_slice_verdict: str = ""
@@ -139,7 +141,13 @@ def check(family: str, dataset: str, shuffle: bool = False, folds: int = FOLDS, 
                      f"{c.one_seed['kendall']:.3f}" for c in bad) if bad else
            "; ".join(f"{c.metric}: held-out Kendall tau {c.surrogate['kendall']:.3f} > one seed's "
                      f"{c.one_seed['kendall']:.3f}" for c in checks))
-    rep = Report(family, dataset, len(archs), k, checks, verdict, why, shuffle)
+    if space.size is not None and space.size <= len(archs):
+        why += "; the table holds the whole space, so its answers need no surrogate"
+    from bench.core import quality
+
+    gate = quality.verdict_of(fitted_on["table"])
+    rep = Report(family, dataset, len(archs), k, checks, verdict, why, shuffle,
+                 quality.verdict_text(gate) if gate else "not gated")
     if outslice and not shuffle and dataset == spec.sample_dataset:
         _out_of_slice(rep, family, dataset, values, {c.metric: c.rmse for c in checks})
     return rep
@@ -148,6 +156,7 @@ def check(family: str, dataset: str, shuffle: bool = False, folds: int = FOLDS, 
 def _out_of_slice(rep: Report, family: str, dataset: str, table_values: dict, rmse: dict) -> None:
     from bench.core.outslice import spec_of
     from bench.paths import tables_dir
+    from bench.stats import compare_text
     from bench.tablefile import read_dataset
 
     spec = spec_of(family)
@@ -170,9 +179,11 @@ def _out_of_slice(rep: Report, family: str, dataset: str, table_values: dict, rm
         cover = float(np.mean(np.abs(v - pred[m][:, None]) <= half))
         tm = table_values[m].mean(axis=1)
         outside = float(np.mean((mean < tm.min()) | (mean > tm.max())))
+        real = compare_text("sampled full-space architectures", mean.tolist(), "the table's", tm.tolist(),
+                            higher_is_better=mm.direction == "max", unit="architectures", means=True)
         rep.out_of_slice.append(SliceCheck(m, {k: round(x, 4) for k, x in stats.items()}, one,
                                            round(float(np.mean(pred[m] - mean)), 6), round(cover, 4),
-                                           round(outside, 4), stats["kendall"] > one["kendall"] and cover >= 0.8))
+                                           round(outside, 4), stats["kendall"] > one["kendall"] and cover >= 0.8, real))
     fails = [c for c in rep.out_of_slice if not c.holds]
     rep.out_of_slice_verdict = ("holds: " if not fails else "fails: ") + "; ".join(
         f"{c.metric}: Kendall tau {c.surrogate['kendall']:.3f} (one seed {c.one_seed['kendall']:.3f}), "
@@ -183,7 +194,7 @@ def summary(rep: Report) -> str:
     """The report as the CLI prints it."""
     tag = " (labels shuffled across architectures: a control)" if rep.shuffled else ""
     lines = [f"{rep.family}/{rep.dataset}{tag}: {rep.verdict} ({rep.n_arch} architectures x {rep.n_seed} seeds, "
-             f"{FOLDS} folds by architecture)"]
+             f"{FOLDS} folds by architecture); the table it models: {rep.table_gate} by the quality gate"]
     lines.append(f"  {'metric':<16} {'tau':>6} {'rho':>6} {'R2':>7} | {'1-seed tau':>10} {'rho':>6} {'R2':>7} | "
                  f"{'rmse':>8} {'seed sd':>8}")
     for c in rep.checks:
@@ -195,7 +206,8 @@ def summary(rep: Report) -> str:
         lines.append(f"  out of the slice ({rep.out_of_slice_n} sampled architectures): {rep.out_of_slice_verdict}")
         for c in rep.out_of_slice:
             lines.append(f"    {c.metric}: R2 {c.surrogate['r2']:.3f}, Spearman {c.surrogate['spearman']:.3f}, "
-                         f"{c.outside_table_range:.0%} of the sample's means outside the table's range")
+                         f"{c.outside_table_range:.0%} of the sample's means outside the table's range; measured: "
+                         f"{c.sample_vs_table}")
     return "\n".join(lines)
 
 
@@ -257,13 +269,6 @@ def report_json(reports: list[Report], agreed: list) -> str:
                       indent=1, sort_keys=True) + "\n"
 
 
-def write_report(reports: list[Report], agreed: list) -> None:
-    from bench.tablefile import atomic_write
-
-    with atomic_write(report_path()) as tmp:
-        tmp.write_text(report_json(reports, agreed))
-
-
 def shipped(part: str = "reports") -> dict[tuple[str, str], dict]:
     """The shipped report's entries (``part``: 'reports' or 'agreement') by ``(family, dataset)``
     (empty when none ships)."""
@@ -280,7 +285,7 @@ def shipped_verdict(family: str, dataset: str) -> str:
     r = shipped().get((family, dataset))
     if r is None:
         return f"no entry in tables/{REPORT_FILE} (run `mmnas-bench surrogate report --write`)"
-    out = f"surrogate report: {r['verdict']} ({r['why']})"
+    out = f"surrogate report: {r['verdict']} ({r['why']}; the table it models: {r['table_gate']} by the quality gate)"
     if r.get("out_of_slice_verdict"):
         out += f"; out of the slice: {r['out_of_slice_verdict']}"
     a = shipped("agreement").get((family, dataset))
@@ -289,3 +294,19 @@ def shipped_verdict(family: str, dataset: str) -> str:
                 f"{'in the same order' if a['same_order'] else 'in another order'} on it as on the table "
                 f"(Kendall tau {a['kendall']:.2f})")
     return out
+
+
+def readme_table() -> str:
+    """The shipped report as the README prints it (a test keeps the README in step)."""
+    rows = []
+    for (fam, ds), r in shipped().items():
+        c = r["checks"]
+        taus = "  ".join(f"{x['metric']} {x['surrogate']['kendall']:.2f} ({x['one_seed']['kendall']:.2f})" for x in c[:2])
+        line = f"{fam + ' ' + ds:<26} {r['n_arch']:>4} x {r['n_seed']}  {r['verdict']:<8} {taus}   table: {r['table_gate']}"
+        rows.append(line)
+        if r["out_of_slice"]:
+            rows.append(f"{'':<26} out of the slice ({r['out_of_slice_n']} sampled): "
+                        + ("holds" if r["out_of_slice_verdict"].startswith("holds") else "fails") + ": "
+                        + "; ".join(f"{x['metric']} {x['surrogate']['kendall']:.2f} ({x['one_seed']['kendall']:.2f}), "
+                                    f"90% coverage {x['coverage90']:.0%}" for x in r["out_of_slice"][:2]))
+    return "\n".join(rows)

@@ -33,3 +33,14 @@ def features(space: PathSpace, arch) -> list[float]:
     out = [sum(o for o, (s, _) in zip(on, space.paths) if s == m) for m in space.modalities]
     inn = [sum(o for o, (_, t) in zip(on, space.paths) if t == m) for m in space.modalities]
     return [float(d) for d in a] + on + [sum(on), float(sum(a))] + out + inn
+
+
+def _claims():
+    from bench.core.surrogate_claims import Claim
+
+    return (Claim("a searched subset of cross-modal attention paths does as well as or better than all paths on",
+                  "002_21034c53427ddd7b.txt, Tables 2-3 (MRO against full cross-modal fusion)", "syn3-p2-planted",
+                  "rea@full", "arch:111111"),)
+
+
+CLAIMS = _claims()

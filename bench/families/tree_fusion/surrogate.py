@@ -56,3 +56,18 @@ def features(space: TreeFusionSpace, arch) -> list[float]:
 
     _, height = walk(tree, 0)
     return count + shallow + ops + [float(sum(count)), float(height)] + below
+
+
+def _claims():
+    from bench.core.surrogate_claims import Claim
+
+    src = "000_62c610aae6b2430e.txt, Tables 2-3"
+    return (Claim("CSG-NAS finds better fusion architectures than EDF at equal search cost (here without its knowledge "
+                  "inheritance, which a surrogate of stand-alone training cannot model)", src, "mfeat",
+                  "csgnas-noki@full", "edf@full"),
+            Claim("expanding the search to trees over every feature (the expanded space of CSG-NAS's local search) "
+                  "finds better fusion architectures than trees of at most three leaves", src, "mfeat",
+                  "rea@full", "rea@slice"))
+
+
+CLAIMS = _claims()
