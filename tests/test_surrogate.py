@@ -214,3 +214,15 @@ def test_the_whole_shipped_surrogate_report_and_claims_recompute(capsys):
 
     assert main(["surrogate", "report", "--no-progress"]) == 0
     assert main(["surrogate", "claims", "--no-progress"]) == 0
+
+
+def test_the_noise_model_draws_the_fitted_sd_and_correlation():
+    s = S.load("hfmnas", "landuse21")
+    means = {m: 0.0 for m in s.metrics}
+    draws = np.array([[s.draw(f"arch{i}", seed, means)[m] for m in s.metrics] for i in range(400) for seed in range(5)])
+    assert np.isfinite(draws).all()
+    for k, m in enumerate(s.metrics):
+        assert abs(draws[:, k].std() / s.models[m].noise_sd - 1) < 0.08
+        if k:
+            assert abs(np.corrcoef(draws[:, 0], draws[:, k])[0, 1] - s.models[m].rho) < 0.08
+    assert S.normal_draw("x", 1, 0) == S.normal_draw("x", 1, 0) != S.normal_draw("x", 2, 0)

@@ -285,7 +285,8 @@ def shipped_verdict(family: str, dataset: str) -> str:
     r = shipped().get((family, dataset))
     if r is None:
         return f"no entry in tables/{REPORT_FILE} (run `mmnas-bench surrogate report --write`)"
-    out = f"surrogate report: {r['verdict']} ({r['why']}; the table it models: {r['table_gate']} by the quality gate)"
+    out = (f"surrogate report: {r['verdict']} ({r['why']}; the table it models: {r.get('table_gate', '?')} by the "
+           "quality gate)")
     if r.get("out_of_slice_verdict"):
         out += f"; out of the slice: {r['out_of_slice_verdict']}"
     a = shipped("agreement").get((family, dataset))
