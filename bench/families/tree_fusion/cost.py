@@ -161,6 +161,8 @@ def fit_rows(tables_dir=None) -> list[dict]:
 
     out = []
     for path in sorted((tables_dir or default_tables_dir()).glob("tree_fusion_*.h5")):
+        if path.stem.endswith("_outslice"):  # the surrogate's out-of-slice check, never fitted on
+            continue
         for ds in list_datasets(path):  # checked against MANIFEST before h5py reads it
             archs, metrics, attrs = read_dataset(path, ds)
             prov = json.loads(attrs["provenance"])
