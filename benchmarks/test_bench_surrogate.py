@@ -4,7 +4,7 @@
    noise draw): target <= 50 us. A repeated query is memoised (beside it).
 2. A batch of 10,000 architectures through the compiled trees (``Surrogate.predict`` of their
    feature rows): target <= 50 ms; the batch with the features worked out from the strings is
-   timed beside it.
+   timed beside it, and beside it the floor: LightGBM's own C++ predictor on a model of the same size.
 3. Fitting one dataset's surrogate (every metric): target <= 2 CPU-minutes.
 Timings are wall clock on the machine that runs them (one thread).
 """
@@ -71,6 +71,35 @@ def test_batch_of_feature_rows(benchmark, family, dataset):
     X = S.design(o._spec, o.space, _archs(o, N))
     benchmark.pedantic(lambda: o.surrogate.predict(X), rounds=5, iterations=1)
     _report(f"{family}/{dataset} batch of {N} feature rows", benchmark.stats.stats.median, BATCH_MS, "ms", 1e3)
+
+
+@pytest.mark.parametrize("family,dataset", CASES)
+@pytest.mark.benchmark(group="surrogate: 10,000 rows through LightGBM's own predictor (the floor)")
+def test_batch_floor_lightgbm(benchmark, family, dataset):
+    """The floor of the batch target: the same model size (every metric, ``ROUNDS`` trees of depth
+    ``max_depth``) fitted by LightGBM on the same table and run by LightGBM's C++ predictor on one
+    thread, beside the shipped numpy evaluator on the same rows."""
+    import lightgbm as lgb
+
+    o = _open(family, dataset)
+    X = S.design(o._spec, o.space, _archs(o, N))
+    archs, values, _ = S.table_data(family, dataset)
+    Xt = S.design(o._spec, o.space, archs)
+    boosters = [lgb.train({**S.PARAMS, "seed": S.FIT_SEED}, lgb.Dataset(Xt, v.mean(axis=1)), num_boost_round=S.ROUNDS)
+                for v in values.values()]
+    benchmark.pedantic(lambda: [b.predict(X, num_threads=1) for b in boosters], rounds=5, iterations=1)
+    floor = benchmark.stats.stats.median
+    ours = min(_timed(lambda: o.surrogate.predict(X)) for _ in range(5))
+    _report(f"{family}/{dataset} batch of {N} rows, LightGBM's predictor", floor, BATCH_MS, "ms", 1e3)
+    print(f"{family}/{dataset}: the numpy evaluator takes {ours / floor:.2f}x LightGBM's time on the same rows")
+
+
+def _timed(fn) -> float:
+    import time
+
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
 
 
 @pytest.mark.parametrize("family,dataset", CASES)
