@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.algorithms import REASettings, random_search, regularized_evolution
-from bench.algorithms.regularized_evolution import sample_distinct
+from bench.algorithms.regularized_evolution import rea_without_replacement, sample_distinct, sample_with_replacement
 from bench.compare import Budget, run_one, seed_rng
 from bench.errors import BudgetExhausted, UnknownMetricError
 from bench.run import Run, RunRecord
@@ -110,9 +110,48 @@ def test_regularized_evolution_beats_random_search(nb201_oracles, ds, metric):
 def test_rea_settings_are_recorded_and_checked(nb201_oracles):
     run = Run(nb201_oracles["cifar10"], budget_evals=30)
     regularized_evolution(run, seed_rng(0), REASettings(population_size=8, sample_size=3))
-    assert run.record.settings == {"population_size": 8, "sample_size": 3}
+    assert run.record.settings == {"population_size": 8, "sample_size": 3, "tournament": "with-replacement"}
     with pytest.raises(ValueError, match="sample_size"):
         REASettings(population_size=4, sample_size=5)
+    with pytest.raises(ValueError, match="tournament must be one of 'with-replacement', 'without-replacement', got 'distinct'"):
+        REASettings(tournament="distinct")
+
+
+def test_rea_tournament_semantics(nb201_oracles, monkeypatch):
+    """The default draws the tournament with replacement (the reference implementations' draw);
+    ``tournament="without-replacement"`` and ``rea_without_replacement`` draw distinct members."""
+    import sys
+
+    rea = sys.modules["bench.algorithms.regularized_evolution"]  # the package exports a function of that name
+    draws = []
+    for name in ("sample_with_replacement", "sample_distinct"):
+        real = getattr(rea, name)
+        monkeypatch.setattr(rea, name, lambda n, k, rng, _real=real, _name=name: draws.append(_name) or _real(n, k, rng))
+    oracle = nb201_oracles["cifar10"]
+    runs = {}
+    for label, fn, settings in [("default", regularized_evolution, None),
+                                ("without", regularized_evolution, REASettings(tournament="without-replacement")),
+                                ("preset", rea_without_replacement, None)]:
+        draws.clear()
+        run = Run(oracle, budget_evals=60)
+        fn(run, seed_rng(3), settings)
+        runs[label] = run.finish()
+        assert set(draws) == {"sample_with_replacement" if label == "default" else "sample_distinct"}, label
+    assert runs["default"].settings["tournament"] == "with-replacement"
+    assert runs["without"].settings["tournament"] == runs["preset"].settings["tournament"] == "without-replacement"
+    assert runs["without"].archs == runs["preset"].archs != runs["default"].archs
+
+
+def test_sample_with_replacement_is_uniform_and_repeats():
+    rng = np.random.default_rng(0)
+    counts, repeats = np.zeros(10), 0
+    for _ in range(20000):
+        idx = sample_with_replacement(10, 5, rng)
+        assert len(idx) == 5 and all(0 <= i < 10 for i in idx)
+        np.add.at(counts, idx, 1)
+        repeats += len(set(idx)) < 5
+    assert np.allclose(counts / 20000, 0.5, atol=0.02)  # each index is drawn 5/10 times a tournament on average
+    assert abs(repeats / 20000 - (1 - 10 * 9 * 8 * 7 * 6 / 10 ** 5)) < 0.02  # P(some index twice) = 0.6976
 
 
 def test_sample_distinct_is_uniform_and_distinct():

@@ -204,8 +204,26 @@ def test_cli_report_of_one_surrogate_matches_the_shipped_report(capsys):
     out = capsys.readouterr().out
     assert "mro/syn3-p2-planted: valid" in out and "matches tables/SURROGATES.json" in out
     assert "Kendall tau" in out and "same order" in out  # its search-level agreement (rs, rea; 20 seeds)
+    assert "do the algorithms' regrets differ? on the table: " in out and "Kruskal-Wallis p = " in out
     assert main(["surrogate", "report", "--dataset", "mosi"]) == 2  # a dataset needs its family
     assert main(["surrogate", "claims", "--bench", "mro"]) == 2
+
+
+def test_agreement_says_when_the_table_does_not_separate_the_algorithms():
+    """A tau between two algorithm orders is only evidence where the table tells the algorithms apart."""
+    from bench.core.surrogate_agreement import Agreement, AlgoAgreement, separation
+    from bench.core.surrogate_report import _separated
+
+    rows = [AlgoAgreement("rs", 1.0, 1.1, 0.1, (0.0, 0.2)), AlgoAgreement("rea", 0.5, 0.6, 0.1, (0.0, 0.2))]
+    apart = Agreement("f", "d", 20, 10.0, "test_acc", rows, 1.0, True, 0.001, 0.002)
+    noise = Agreement("f", "d", 20, 10.0, "test_acc", rows, 1.0, True, 0.4, 0.03)
+    assert "on the table: they differ (Kruskal-Wallis p = 0.001, n = 20 seeds each)" in separation(apart)
+    assert "does not separate" not in separation(apart)
+    assert "on the table: inconclusive at 20 seeds (Kruskal-Wallis p = 0.4" in separation(noise)
+    assert "on the surrogate: they differ (Kruskal-Wallis p = 0.03" in separation(noise)
+    assert "the table does not separate them" in separation(noise)
+    assert "they differ: Kruskal-Wallis p = 0.001" in _separated(apart.to_json())
+    assert "inconclusive at 20 seeds: Kruskal-Wallis p = 0.4, so that order is noise" in _separated(noise.to_json())
 
 
 @pytest.mark.slow

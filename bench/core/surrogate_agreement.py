@@ -7,7 +7,9 @@ architectures (``oracle="surrogate-slice"``). A run's regret is the gap between 
 seed-mean test value and its incumbent's seed-mean test value in that world (the table's mean of
 its seeds; the surrogate's predicted mean), so the noise the search saw is kept and the noise of
 reading its result is not. Reported: each algorithm's mean regret in both worlds and their
-difference (bootstrap CI), and the Kendall tau between the two rankings of the algorithms.
+difference (bootstrap CI), and the Kendall tau between the two rankings of the algorithms, beside
+a Kruskal-Wallis test of whether the algorithms' regrets differ at all in each world: where they do
+not, their order is noise in both and a tau between two noisy orders says little.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class Agreement:
     algos: list[AlgoAgreement]
     kendall: float  # between the algorithms' rankings by mean regret on the table and on the surrogate
     same_order: bool
+    table_kruskal_p: float  # do the algorithms' regrets differ on the table? (Kruskal-Wallis over seeds)
+    surrogate_kruskal_p: float
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -53,7 +57,7 @@ def _regrets(records, mean_test, best: float, sign: float) -> np.ndarray:
 def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budget_seconds: float | None = None,
               progress: bool = False) -> Agreement:
     """Run every algorithm on the table and on the surrogate over the table's slice; compare."""
-    from scipy.stats import kendalltau
+    from scipy.stats import kendalltau, kruskal
     from tqdm import tqdm
 
     from bench.compare import run_trained
@@ -72,7 +76,7 @@ def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budg
     sur_mean = dict(zip(archs, sur.predict_many(archs)[test].tolist()))
     best_table = max(table_mean.values()) if sign > 0 else min(table_mean.values())
     best_sur = max(sur_mean.values()) if sign > 0 else min(sur_mean.values())
-    rows = []
+    rows, regrets = [], {"table": [], "surrogate": []}
     with tqdm(total=2 * len(algos) * seeds, desc=f"agreement {family}/{dataset}", unit="run",
               disable=not progress) as bar:
         for algo in algos:
@@ -84,6 +88,8 @@ def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budg
                     bar.update()
                 mean = table_mean.__getitem__ if name == "table" else (lambda a: sur.means(sur.encode(a))[test])
                 got[name] = _regrets(recs, mean, best_table if name == "table" else best_sur, sign)
+            regrets["table"].append(got["table"])
+            regrets["surrogate"].append(got["surrogate"])
             diff = got["surrogate"] - got["table"]
             lo, hi = bootstrap_diff_ci(diff)
             rows.append(AlgoAgreement(algo, round(float(got["table"].mean()), 6),
@@ -93,7 +99,15 @@ def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budg
     s = [r.surrogate_regret for r in rows]
     tau = float(kendalltau(t, s).statistic) if len(rows) > 1 and np.ptp(t) > 0 and np.ptp(s) > 0 else float("nan")
     same = list(np.argsort(t, kind="stable")) == list(np.argsort(s, kind="stable"))
-    return Agreement(family, dataset, seeds, budget, test, rows, round(tau, 4), same)
+
+    def differ(groups) -> float:
+        pooled = np.concatenate(groups) if groups else np.array([])
+        if len(groups) < 2 or np.ptp(pooled) == 0:
+            return float("nan")
+        return round(float(kruskal(*groups).pvalue), 6)
+
+    return Agreement(family, dataset, seeds, budget, test, rows, round(tau, 4), same,
+                     differ(regrets["table"]), differ(regrets["surrogate"]))
 
 
 def summary(a: Agreement) -> str:
@@ -103,4 +117,22 @@ def summary(a: Agreement) -> str:
     for r in a.algos:
         lines.append(f"  {r.algo:<12} table {r.table_regret:.4g}  surrogate {r.surrogate_regret:.4g}  "
                      f"difference {r.difference:+.4g} (95% bootstrap CI {r.ci95[0]:+.4g}..{r.ci95[1]:+.4g})")
+    lines.append("  " + separation(a))
     return "\n".join(lines)
+
+
+def separation(a: Agreement) -> str:
+    """Whether the algorithms' regrets differ at all, in each world (Kruskal-Wallis over the seeds)."""
+    from bench.stats import format_p
+
+    def one(p: float) -> str:
+        if p != p:
+            return "no spread to test"
+        return (f"they differ (Kruskal-Wallis p = {format_p(p)}" if p < 0.05 else
+                f"inconclusive at {a.seeds} seeds (Kruskal-Wallis p = {format_p(p)}") + f", n = {a.seeds} seeds each)"
+
+    out = f"do the algorithms' regrets differ? on the table: {one(a.table_kruskal_p)}; on the surrogate: " \
+          f"{one(a.surrogate_kruskal_p)}"
+    if a.table_kruskal_p != a.table_kruskal_p or a.table_kruskal_p >= 0.05:
+        out += "; the table does not separate them, so their order on it is noise and the tau says little"
+    return out

@@ -293,8 +293,21 @@ def shipped_verdict(family: str, dataset: str) -> str:
     if a is not None:
         out += (f"; search algorithms ({', '.join(x['algo'] for x in a['algos'])}, {a['seeds']} seeds) rank "
                 f"{'in the same order' if a['same_order'] else 'in another order'} on it as on the table "
-                f"(Kendall tau {a['kendall']:.2f})")
+                f"(Kendall tau {a['kendall']:.2f}" + _separated(a) + ")")
     return out
+
+
+def _separated(a: dict) -> str:
+    """How far the table itself separates the algorithms an agreement ranks."""
+    from bench.stats import format_p
+
+    p = a.get("table_kruskal_p", float("nan"))
+    if p != p:
+        return ""
+    if p < 0.05:
+        return f"; on the table they differ: Kruskal-Wallis p = {format_p(p)}, n = {a['seeds']} seeds each"
+    return (f"; the table does not separate them, inconclusive at {a['seeds']} seeds: Kruskal-Wallis p = "
+            f"{format_p(p)}, so that order is noise")
 
 
 def readme_table() -> str:
