@@ -6,8 +6,8 @@ runs count them) for the suite's REA with each tournament semantics and for syne
 one edge changed per mutation in all three, every run until it reaches the optimum. Prints each
 side's median and quartiles and a Mann-Whitney test of the suite's REA against syne-tune's.
 
-Needs syne-tune, an optional extra: ``pip install 'mmnas-bench[crosscheck]'``, then
-``python benchmarks/rea_crosscheck.py [--seeds 1000]`` (about a minute).
+Needs syne-tune, an optional extra: ``.venv/bin/pip install -e '.[crosscheck]'``, then
+``.venv/bin/python benchmarks/rea_crosscheck.py [--seeds 1000]`` (about a minute).
 """
 
 from __future__ import annotations
