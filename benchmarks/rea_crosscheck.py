@@ -25,15 +25,12 @@ OURS = {"rea (with replacement, the default)": "rea",
         "rea (without replacement)": "bench.algorithms.regularized_evolution:rea_without_replacement"}
 
 
-def syne_tune_evals(oracle, seed: int) -> int:
-    """Distinct architectures syne-tune's REA evaluates until it reaches the optimum of ``METRIC``."""
-    from syne_tune.config_space import choice
+def syne_tune_evals(oracle, config_space: dict, target: float, seed: int) -> int:
+    """Distinct architectures syne-tune's REA evaluates until ``METRIC`` reaches ``target``."""
     from syne_tune.optimizer.schedulers.searchers.regularized_evolution import RegularizedEvolution
 
     space = oracle.space
-    target = oracle.optimum(METRIC).value
-    searcher = RegularizedEvolution({p.name: choice(list(p.choices)) for p in space.parameters()},
-                                    population_size=10, sample_size=5, random_seed=seed)
+    searcher = RegularizedEvolution(config_space, population_size=10, sample_size=5, random_seed=seed)
     np.random.seed(seed)  # syne-tune draws its initial population from numpy's global stream
     seen: set[str] = set()
     for trial in range(10 * oracle.n_arch):
@@ -51,11 +48,15 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=1000)
     args = ap.parse_args(argv)
+    from syne_tune.config_space import choice
+
     oracle = open_bench("nb201", DATASET)
+    target = oracle.optimum(METRIC).value
     seeds = range(args.seeds)
-    got = {name: [float(run_one(oracle, algo, s, Budget(None, True)).evals_to(oracle.optimum(METRIC).value))
-                  for s in seeds] for name, algo in OURS.items()}
-    got["syne-tune 0.16 RegularizedEvolution"] = [float(syne_tune_evals(oracle, s)) for s in seeds]
+    got = {name: [float(run_one(oracle, algo, s, Budget(None, True)).evals_to(target)) for s in seeds]
+           for name, algo in OURS.items()}
+    config_space = {p.name: choice(list(p.choices)) for p in oracle.space.parameters()}
+    got["syne-tune 0.16 RegularizedEvolution"] = [float(syne_tune_evals(oracle, config_space, target, s)) for s in seeds]
     print(f"nb201/{DATASET}: distinct architectures evaluated until the {METRIC} optimum, {args.seeds} seeds each")
     for name, v in got.items():
         q1, med, q3 = np.percentile(v, [25, 50, 75])

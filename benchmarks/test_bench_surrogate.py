@@ -79,27 +79,18 @@ def test_batch_floor_lightgbm(benchmark, family, dataset):
     """The floor of the batch target: the same model size (every metric, ``ROUNDS`` trees of depth
     ``max_depth``) fitted by LightGBM on the same table and run by LightGBM's C++ predictor on one
     thread, beside the shipped numpy evaluator on the same rows."""
-    import lightgbm as lgb
+    import timeit
 
     o = _open(family, dataset)
     X = S.design(o._spec, o.space, _archs(o, N))
     archs, values, _ = S.table_data(family, dataset)
     Xt = S.design(o._spec, o.space, archs)
-    boosters = [lgb.train({**S.PARAMS, "seed": S.FIT_SEED}, lgb.Dataset(Xt, v.mean(axis=1)), num_boost_round=S.ROUNDS)
-                for v in values.values()]
+    boosters = [S.fit_booster(Xt, v.mean(axis=1)) for v in values.values()]
     benchmark.pedantic(lambda: [b.predict(X, num_threads=1) for b in boosters], rounds=5, iterations=1)
     floor = benchmark.stats.stats.median
-    ours = min(_timed(lambda: o.surrogate.predict(X)) for _ in range(5))
+    ours = min(timeit.repeat(lambda: o.surrogate.predict(X), number=1, repeat=5))
     _report(f"{family}/{dataset} batch of {N} rows, LightGBM's predictor", floor, BATCH_MS, "ms", 1e3)
     print(f"{family}/{dataset}: the numpy evaluator takes {ours / floor:.2f}x LightGBM's time on the same rows")
-
-
-def _timed(fn) -> float:
-    import time
-
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
 
 
 @pytest.mark.parametrize("family,dataset", CASES)

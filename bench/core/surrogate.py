@@ -246,12 +246,17 @@ def design(spec, space, archs) -> np.ndarray:
     return np.array([impl.features(space, a) for a in archs], dtype=float).reshape(len(archs), -1)
 
 
+def fit_booster(X: np.ndarray, y: np.ndarray, seed: int = FIT_SEED):
+    """LightGBM's booster of the surrogate's recipe (``PARAMS``, ``ROUNDS``) fitted to ``y``."""
+    import lightgbm as lgb
+
+    return lgb.train({**PARAMS, "seed": seed}, lgb.Dataset(X, y, free_raw_data=False), num_boost_round=ROUNDS)
+
+
 def fit_models(X: np.ndarray, values: Mapping[str, np.ndarray], directions: Mapping[str, str],
                seed: int = FIT_SEED) -> dict[str, MetricModel]:
     """One :class:`MetricModel` per metric of ``values`` ({metric: [n_arch, n_seed]}, the searched
     metric first), fitted on the seed means of the rows of ``X``."""
-    import lightgbm as lgb
-
     first = next(iter(values))
     resid0 = values[first] - values[first].mean(axis=1, keepdims=True)
     models = {}
@@ -261,7 +266,7 @@ def fit_models(X: np.ndarray, values: Mapping[str, np.ndarray], directions: Mapp
             raise InvalidArgumentError(f"metric {m!r}: need finite values [n_arch={X.shape[0]}, n_seed], got "
                                        f"shape {v.shape}")
         means = v.mean(axis=1)
-        booster = lgb.train({**PARAMS, "seed": seed}, lgb.Dataset(X, means, free_raw_data=False), num_boost_round=ROUNDS)
+        booster = fit_booster(X, means, seed)
         resid = v - means[:, None]
         k = v.shape[1]
         sd = float(np.sqrt((resid ** 2).sum() / max(1, v.shape[0] * (k - 1)))) if k > 1 else 0.0

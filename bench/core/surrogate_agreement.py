@@ -76,7 +76,7 @@ def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budg
     sur_mean = dict(zip(archs, sur.predict_many(archs)[test].tolist()))
     best_table = max(table_mean.values()) if sign > 0 else min(table_mean.values())
     best_sur = max(sur_mean.values()) if sign > 0 else min(sur_mean.values())
-    rows, regrets = [], {"table": [], "surrogate": []}
+    rows, regrets = [], {"table": [], "surrogate": []}  # per world, one array of seeds per algorithm
     with tqdm(total=2 * len(algos) * seeds, desc=f"agreement {family}/{dataset}", unit="run",
               disable=not progress) as bar:
         for algo in algos:
@@ -88,8 +88,7 @@ def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budg
                     bar.update()
                 mean = table_mean.__getitem__ if name == "table" else (lambda a: sur.means(sur.encode(a))[test])
                 got[name] = _regrets(recs, mean, best_table if name == "table" else best_sur, sign)
-            regrets["table"].append(got["table"])
-            regrets["surrogate"].append(got["surrogate"])
+                regrets[name].append(got[name])
             diff = got["surrogate"] - got["table"]
             lo, hi = bootstrap_diff_ci(diff)
             rows.append(AlgoAgreement(algo, round(float(got["table"].mean()), 6),
@@ -101,8 +100,7 @@ def agreement(family: str, dataset: str, algos: list[str], seeds: int = 20, budg
     same = list(np.argsort(t, kind="stable")) == list(np.argsort(s, kind="stable"))
 
     def differ(groups) -> float:
-        pooled = np.concatenate(groups) if groups else np.array([])
-        if len(groups) < 2 or np.ptp(pooled) == 0:
+        if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
             return float("nan")
         return round(float(kruskal(*groups).pvalue), 6)
 
@@ -121,18 +119,25 @@ def summary(a: Agreement) -> str:
     return "\n".join(lines)
 
 
+def separates(p: float) -> bool | None:
+    """Whether a Kruskal-Wallis p says the algorithms' regrets differ (None: nothing to test)."""
+    from bench.stats import ALPHA
+
+    return None if p != p else p < ALPHA
+
+
 def separation(a: Agreement) -> str:
     """Whether the algorithms' regrets differ at all, in each world (Kruskal-Wallis over the seeds)."""
     from bench.stats import format_p
 
     def one(p: float) -> str:
-        if p != p:
+        if separates(p) is None:
             return "no spread to test"
-        return (f"they differ (Kruskal-Wallis p = {format_p(p)}" if p < 0.05 else
+        return (f"they differ (Kruskal-Wallis p = {format_p(p)}" if separates(p) else
                 f"inconclusive at {a.seeds} seeds (Kruskal-Wallis p = {format_p(p)}") + f", n = {a.seeds} seeds each)"
 
     out = f"do the algorithms' regrets differ? on the table: {one(a.table_kruskal_p)}; on the surrogate: " \
           f"{one(a.surrogate_kruskal_p)}"
-    if a.table_kruskal_p != a.table_kruskal_p or a.table_kruskal_p >= 0.05:
+    if not separates(a.table_kruskal_p):
         out += "; the table does not separate them, so their order on it is noise and the tau says little"
     return out

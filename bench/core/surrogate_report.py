@@ -299,12 +299,13 @@ def shipped_verdict(family: str, dataset: str) -> str:
 
 def _separated(a: dict) -> str:
     """How far the table itself separates the algorithms an agreement ranks."""
+    from bench.core.surrogate_agreement import separates
     from bench.stats import format_p
 
     p = a.get("table_kruskal_p", float("nan"))
-    if p != p:
+    if separates(p) is None:
         return ""
-    if p < 0.05:
+    if separates(p):
         return f"; on the table they differ: Kruskal-Wallis p = {format_p(p)}, n = {a['seeds']} seeds each"
     return (f"; the table does not separate them, inconclusive at {a['seeds']} seeds: Kruskal-Wallis p = "
             f"{format_p(p)}, so that order is noise")

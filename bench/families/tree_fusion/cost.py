@@ -159,10 +159,12 @@ def fit_rows(tables_dir=None) -> list[dict]:
     from bench.tablefile import list_datasets, read_dataset
     from bench.families.tree_fusion.trainer import PROTOCOLS
 
+    from bench.families.tree_fusion import _tables
+
+    root = tables_dir or default_tables_dir()
     out = []
-    for path in sorted((tables_dir or default_tables_dir()).glob("tree_fusion_*.h5")):
-        if path.stem.endswith("_outslice"):  # the surrogate's out-of-slice check, never fitted on
-            continue
+    # the family's score tables only (never e.g. a surrogate's out-of-slice sample beside them)
+    for path in sorted(p for p in (root / t.file for t in _tables()) if p.exists()):
         for ds in list_datasets(path):  # checked against MANIFEST before h5py reads it
             archs, metrics, attrs = read_dataset(path, ds)
             prov = json.loads(attrs["provenance"])
