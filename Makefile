@@ -87,3 +87,6 @@ pin-trajectories: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group
 	$(BIN)/python benchmarks/numerics_pin.py
+	$(BIN)/python benchmarks/batched_training.py hfmnas --batch 3 32
+	$(BIN)/python benchmarks/batched_training.py rmnas --epochs 3 --batch 3 16 --profile
+	$(BIN)/python benchmarks/batched_training.py mro --epochs 5 --batch 3 16 --profile

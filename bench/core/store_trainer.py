@@ -1,8 +1,9 @@
 """A :class:`bench.core.trainer.Trainer` for families that train one model at a time on a
-sequence store under one fixed recipe (MRO, RMNAS): stores opened on demand (the named
+sequence store under one fixed recipe (MRO, RMNAS; HF-MNAS overrides the store): stores opened on demand (the named
 synthetic stores are generated, the shipped ones read), keys from the recipe, the shipped
 table's pairs skipped. A family subclasses it with its ``benchmark``, :meth:`space`,
-:meth:`table_path` and :meth:`train_one`.
+:meth:`table_path`, :meth:`train_one` and, where it has a batched path, :meth:`train_seeds`
+(used for every group of a fill when the recipe's ``batched`` is set).
 """
 
 from __future__ import annotations
@@ -33,20 +34,26 @@ class TrainResult:
 
 
 def fill_slice(trainer_class, recipe, dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu",
-               **kwargs):
+               stacked: bool = False, **kwargs):
     """Train every architecture ``trainer_class(recipe, device)``'s space enumerates (its tabulated
-    slice) into the overlay (:func:`bench.core.fill.fill`); ``epochs`` overrides the recipe's (a
-    different recipe key); ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``,
-    ``ray_address``, ``batch``."""
-    from dataclasses import replace
-
+    slice) into the overlay (:func:`bench.core.fill.fill`); ``epochs`` overrides the recipe's and
+    ``stacked`` trains each architecture's seeds as one stack (both: a different recipe key);
+    ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from bench.core.fill import fill
     from bench.core.torchutil import resolve_device
 
     resolve_device(device)  # named error before any work
-    trainer = trainer_class(recipe if epochs is None else replace(recipe, epochs=epochs), device)
+    trainer = trainer_class(adjusted(recipe, epochs, stacked), device)
     space = trainer.space(dataset)
     return fill(trainer, dataset, [space.encode(a) for a in space.enumerate()], seeds, **kwargs)
+
+
+def adjusted(recipe, epochs: int | None = None, stacked: bool = False):
+    """``recipe`` with its epochs replaced (when given) and ``batched`` set (when ``stacked``)."""
+    from dataclasses import replace
+
+    changes = ({} if epochs is None else {"epochs": epochs}) | ({"batched": True} if stacked else {})
+    return replace(recipe, **changes) if changes else recipe
 
 
 class StoreTrainer:
@@ -66,6 +73,11 @@ class StoreTrainer:
     def train_one(self, dataset: str, arch, seed: int) -> dict:
         """The record of one decoded architecture and seed."""
         raise NotImplementedError
+
+    def train_seeds(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
+        """Records of one decoded architecture trained once per seed as one stack
+        (:mod:`bench.core.stacked`), for a recipe with ``batched`` set."""
+        raise NotImplementedError(f"{self.benchmark} has no batched training")
 
     def store_name(self, dataset: str) -> str:
         """The sequence store a dataset trains on (the dataset's own name unless overridden)."""
@@ -101,9 +113,23 @@ class StoreTrainer:
     def store_sha256(self, dataset: str) -> str:
         return self.store(dataset).content_sha256
 
+    def train_pair(self, dataset: str, arch, seed: int) -> dict:
+        """One decoded architecture and seed trained by the recipe's path (for a batched recipe,
+        a stack of one: every result under its key comes from the same code)."""
+        if getattr(self.recipe, "batched", False):
+            return self.train_seeds(dataset, arch, [seed])[0]
+        return self.train_one(dataset, arch, seed)
+
     def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
         space = self.space(dataset)
-        return [self.train_one(dataset, space.decode(a), s) for a, s in jobs]
+        if not getattr(self.recipe, "batched", False):
+            return [self.train_one(dataset, space.decode(a), s) for a, s in jobs]
+        out: list = [None] * len(jobs)
+        for a in dict.fromkeys(a for a, _ in jobs):  # a fill's group is one architecture (group_key)
+            where = [i for i, (b, _) in enumerate(jobs) if b == a]
+            for i, rec in zip(where, self.train_seeds(dataset, space.decode(a), [jobs[i][1] for i in where])):
+                out[i] = rec  # records in the order of the jobs
+        return out
 
     def for_worker(self, dataset: str) -> "StoreTrainer":
         return type(self)(self.recipe, self.device, {self.store_name(dataset): self.store(dataset)})

@@ -73,7 +73,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     def trainer():  # imported (with torch) on the first miss
         from bench.families.hfmnas.trainer import HFTrainer
 
-        return partial(HFTrainer(recipe, device, {dataset: data}).train_one, dataset)
+        return partial(HFTrainer(recipe, device, {dataset: data}).train_pair, dataset)
 
     oracle = TrainedOracle(
         NAME, dataset, space, METRICS, recipe.key, train=LazyTrain(trainer),
@@ -103,16 +103,17 @@ def table_view(dataset: str):
                          validation_metric="val_f1m", test_metric="test_f1m", table_path=path)
 
 
-def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
+def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", stacked: bool = False,
+         **kwargs):
     """Train every architecture of the core slice into the overlay (:func:`bench.core.fill.fill`);
-    ``epochs`` overrides the recipe's (a different recipe key); ``kwargs``: ``workers``,
-    ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
+    ``epochs`` and ``stacked``: see :func:`bench.core.store_trainer.fill_slice`; ``kwargs``:
+    ``workers``, ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from bench.core.store_trainer import fill_slice
     from bench.families.hfmnas.data import parse
     from bench.families.hfmnas.trainer import HFTrainer, Recipe
 
     parse(dataset)
-    return fill_slice(HFTrainer, Recipe(), dataset, seeds, epochs, device, **kwargs)
+    return fill_slice(HFTrainer, Recipe(), dataset, seeds, epochs, device, stacked, **kwargs)
 
 
 def _runners() -> dict:

@@ -4,6 +4,7 @@ trainer (:mod:`bench.families.hfmnas.trainer` re-exports it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from bench.core.recipe import KeyedRecipe
 
@@ -23,3 +24,8 @@ class Recipe(KeyedRecipe):
     dcca_dim: int = 8
     dcca_weight: float = 0.1
     version: int = 2  # 2: AdamW
+    #: train the seeds of one architecture stacked (:mod:`bench.families.hfmnas.batched`): the
+    #: same recipe, not bit-identical to one-by-one training, so keyed apart
+    batched: bool = False
+
+    LATER_FIELDS: ClassVar[dict] = {"batched": False}  # added after the first version: old keys stay valid

@@ -103,15 +103,24 @@ def train(arch: HFArch | None, data: HFData, seed: int, recipe: Recipe = Recipe(
             break
     seconds = time.perf_counter() - t0
     stop.restore(model, f"hfmnas {data.name} seed {seed}")
-    metrics = {"val_f1m": stop.value, "best_epoch": float(stop.epoch), "epochs_run": float(len(stop.curve))}
+    return result(model, data, recipe, stop.value, stop.epoch, stop.curve, seconds, dev)
+
+
+def result(model: HFNet, data: HFData, recipe: Recipe, val_f1m: float, best_epoch: int, curve: list[float],
+           seconds: float, dev, mflops: float | None = None, timing: str = "one-by-one") -> TrainResult:
+    """The result of a trained ``model`` whose kept epoch (``best_epoch``, scoring ``val_f1m``) is
+    restored: validation and test scores, cell correlation, size (``mflops`` when known)."""
+    metrics = {"val_f1m": val_f1m, "best_epoch": float(best_epoch), "epochs_run": float(len(curve))}
+    xva, yva = _tensors(data, "val", dev)
     val_logits, _ = _predict(model, xva)
     metrics.update({f"val_{k}": v for k, v in _scores(yva.cpu().numpy(), val_logits, data.n_out).items()})
     xte, yte = _tensors(data, "test", dev)
     test_logits, corr = _predict(model, xte, with_corr=True)
     metrics.update({f"test_{k}": v for k, v in _scores(yte.cpu().numpy(), test_logits, data.n_out).items()})
-    metrics.update(test_cell_corr=corr, params=float(model.n_params()), mflops=model.mflops(data.dims))
-    curve = stop.curve + [float("nan")] * (recipe.epochs - len(stop.curve))
-    return TrainResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), data.content_sha256)
+    metrics.update(test_cell_corr=corr, params=float(model.n_params()),
+                   mflops=model.mflops(data.dims) if mflops is None else mflops)
+    curve = curve + [float("nan")] * (recipe.epochs - len(curve))
+    return TrainResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), data.content_sha256, timing)
 
 
 class HFTrainer(StoreTrainer):
@@ -141,3 +150,8 @@ class HFTrainer(StoreTrainer):
 
     def train_one(self, dataset: str, arch, seed: int) -> dict:
         return train(arch, self.store(dataset), seed, self.recipe, self.device).record()
+
+    def train_seeds(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
+        from bench.families.hfmnas.batched import train_seeds
+
+        return [r.record() for r in train_seeds(arch, self.store(dataset), seeds, self.recipe, self.device)]

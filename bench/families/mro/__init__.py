@@ -55,7 +55,7 @@ def table_file(dataset: str) -> str:
 def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, allow_train: bool = False,
                 overlay=None, device: str | None = "cpu", recipe=None):
     """The table -> overlay -> trainer oracle of one dataset (see :class:`bench.core.trained_oracle.TrainedOracle`)."""
-    from bench.core.trained_oracle import Curve, TrainedOracle
+    from bench.core.trained_oracle import Curve, LazyTrain, TrainedOracle
     from bench.families.mro import cost
     from bench.families.mro.space import PathSpace
     from bench.families.mro.recipe import recipe_for
@@ -69,23 +69,20 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     recipe = recipe or recipe_for(dataset)
     space = PathSpace(store.modalities, max_depth(dataset))
     table = tables_dir() / table_file(dataset)
+
+    def trainer():  # imported (with torch) on the first model trained: table answers need no torch
+        from bench.families.mro.trainer import MROTrainer
+
+        return partial(MROTrainer(recipe, device, {dataset: store}).train_pair, dataset)
+
     oracle = TrainedOracle(
-        NAME, dataset, space, METRICS, recipe.key,
-        train=lambda arch, seed: _train(arch, store, seed, recipe, device).record(),
+        NAME, dataset, space, METRICS, recipe.key, train=LazyTrain(trainer),
         store_sha256=store.content_sha256, overlay=Overlay(validate.overlay(overlay) or overlay_path(NAME)),
         fitness_metric="val_mae", test_metric="test_mae", default_metric="test_mae",
         cost=partial(cost.seconds, store=store, recipe=recipe, space=space, coef=cost.coefficients(table)),
         allow_train=allow_train, table=table, curve=Curve("val_curve", "val_mae", "best", recipe.epochs))
     oracle.store, oracle.recipe = store, recipe  # what MRO's supernet search trains on
     return oracle
-
-
-def _train(*args):
-    """:func:`bench.families.mro.trainer.train`, imported (with torch) on the first model trained:
-    answering from the table needs no torch."""
-    from bench.families.mro.trainer import train
-
-    return train(*args)
 
 
 def table_view(dataset: str):
@@ -106,22 +103,21 @@ def table_view(dataset: str):
                          validation_metric="val_mae", test_metric="test_mae", table_path=path)
 
 
-def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
+def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", stacked: bool = False, **kwargs):
     """Train every architecture of the dataset's table rows (all of them where the space has at
     most 256 members) into the overlay (:func:`bench.core.fill.fill`); ``epochs`` overrides the
-    recipe's (a different recipe key); ``kwargs``: ``workers``, ``overlay``, ``progress``,
-    ``executor``, ``ray_address``, ``batch``."""
-    from dataclasses import replace
-
+    recipe's and ``stacked`` trains each architecture's seeds as one stack (both: a different
+    recipe key); ``kwargs``: ``workers``, ``overlay``, ``progress``, ``executor``,
+    ``ray_address``, ``batch``."""
     from bench.core.fill import fill as fill_overlay
+    from bench.core.store_trainer import adjusted
     from bench.core.torchutil import resolve_device
     from bench.families.mro.build import table_archs
     from bench.families.mro.trainer import MROTrainer, recipe_for
 
     _check(dataset)
     resolve_device(device)  # named error before any work
-    recipe = recipe_for(dataset) if epochs is None else replace(recipe_for(dataset), epochs=epochs)
-    trainer = MROTrainer(recipe, device)
+    trainer = MROTrainer(adjusted(recipe_for(dataset), epochs, stacked), device)
     return fill_overlay(trainer, dataset, table_archs(dataset, trainer), seeds, **kwargs)
 
 

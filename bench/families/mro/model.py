@@ -35,9 +35,6 @@ class PathLayer(nn.Module):
         #: which MRO's attention-variance statistic reads; off for stand-alone training
         self.keep_weights = False
         self.weights: torch.Tensor | None = None
-        #: when True, attention runs as explicit matrix products (``need_weights=True``) rather
-        #: than the fused kernel, which ``torch.func.vmap`` has no batching rule for
-        self.explicit = False
 
     def forward(self, h: torch.Tensor, src: torch.Tensor, src_pad: torch.Tensor) -> torch.Tensor:
         kv = self.ln_kv(src)
@@ -46,7 +43,7 @@ class PathLayer(nn.Module):
                              average_attn_weights=False)
             self.weights = w.detach()
         else:
-            a, _ = self.attn(self.ln_q(h), kv, kv, key_padding_mask=src_pad, need_weights=self.explicit)
+            a, _ = self.attn(self.ln_q(h), kv, kv, key_padding_mask=src_pad, need_weights=False)
         h = h + self.drop(a)
         return h + self.drop(self.ff(self.ln_ff(h)))
 

@@ -82,12 +82,18 @@ def fit(build, store: SequenceStore, seed: int, recipe: Recipe, device: str | No
             best, best_state = val_mae, {k: v.detach().clone() for k, v in model.state_dict().items()}
     seconds = time.perf_counter() - t0
     model.load_state_dict(best_state)
+    return MROResult(test_metrics(model, store, recipe, best, dev), curve, seconds, dev.type,
+                     numerics.environment(str(dev)), store.content_sha256)
+
+
+def test_metrics(model, store: SequenceStore, recipe: Recipe, val_mae: float, dev) -> dict[str, float]:
+    """The metrics of a trained ``model`` (its kept epoch restored, ``val_mae`` that epoch's)."""
     pred, y = _predict(model, store, recipe, "test", dev), _labels(store, recipe, "test", dev)
     metrics = {f"test_{k}": v for k, v in regression_metrics(pred, y).items()}
-    metrics["val_mae"] = best
+    metrics["val_mae"] = val_mae
     metrics["params"] = float(model.n_params())
     metrics["mflops"] = model.flops(store.steps) / 1e6
-    return MROResult(metrics, curve, seconds, dev.type, numerics.environment(str(dev)), store.content_sha256)
+    return metrics
 
 
 def _predict(model, store: SequenceStore, recipe: Recipe, part: str, dev) -> np.ndarray:
@@ -122,22 +128,9 @@ class MROTrainer(StoreTrainer):
         return tables_dir() / table_file(dataset)
 
     def train_one(self, dataset: str, arch, seed: int) -> dict:
-        return self._train(dataset, arch, [seed])[0]
+        return train(arch, self.store(dataset), seed, self.recipe, self.device).record()
 
-    def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
-        if not self.recipe.batched:
-            return super().train_batch(dataset, jobs)
-        # a fill's group holds one architecture (group_key), so its seeds train as one stack
-        space, out = self.space(dataset), [None] * len(jobs)
-        for a in dict.fromkeys(a for a, _ in jobs):
-            where = [i for i, (b, _) in enumerate(jobs) if b == a]
-            for i, rec in zip(where, self._train(dataset, space.decode(a), [jobs[i][1] for i in where])):
-                out[i] = rec  # records in the order of the jobs
-        return out
+    def train_seeds(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
+        from bench.families.mro.batched import train_seeds
 
-    def _train(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
-        if self.recipe.batched:
-            from bench.families.mro.batched import train_seeds
-
-            return [r.record() for r in train_seeds(arch, self.store(dataset), seeds, self.recipe, self.device)]
-        return [train(arch, self.store(dataset), s, self.recipe, self.device).record() for s in seeds]
+        return [r.record() for r in train_seeds(arch, self.store(dataset), seeds, self.recipe, self.device)]

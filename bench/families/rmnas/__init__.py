@@ -143,7 +143,7 @@ def open_oracle(dataset: str, on_missing: str = "raise", verify: bool = True, al
     def trainer():  # one place decides how a dataset trains; imported (with torch) on the first miss
         from bench.families.rmnas.trainer import RMNASTrainer
 
-        return partial(RMNASTrainer(recipe, device, {store.name: store}).train_one, dataset)
+        return partial(RMNASTrainer(recipe, device, {store.name: store}).train_pair, dataset)
 
     oracle = TrainedOracle(
         NAME, dataset, space, METRICS, recipe.key, train=LazyTrain(trainer),
@@ -174,15 +174,16 @@ def table_view(dataset: str):
                          validation_metric="val_mae", test_metric="test_mae", table_path=path)
 
 
-def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", **kwargs):
+def fill(dataset: str, seeds: int, epochs: int | None = None, device: str = "cpu", stacked: bool = False,
+         **kwargs):
     """Train every architecture of the tabulated slice into the overlay (:func:`bench.core.fill.fill`);
-    ``epochs`` overrides the recipe's (a different recipe key); ``kwargs``: ``workers``,
-    ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
+    ``epochs`` and ``stacked``: see :func:`bench.core.store_trainer.fill_slice`; ``kwargs``:
+    ``workers``, ``overlay``, ``progress``, ``executor``, ``ray_address``, ``batch``."""
     from bench.core.store_trainer import fill_slice
     from bench.families.rmnas.trainer import Recipe, RMNASTrainer
 
     parse(dataset)
-    return fill_slice(RMNASTrainer, Recipe(), dataset, seeds, epochs, device, **kwargs)
+    return fill_slice(RMNASTrainer, Recipe(), dataset, seeds, epochs, device, stacked, **kwargs)
 
 
 def _runners() -> dict:

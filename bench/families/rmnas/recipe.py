@@ -4,6 +4,7 @@ trainer (:mod:`bench.families.rmnas.trainer` re-exports it)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from bench.core.recipe import KeyedRecipe
 
@@ -26,3 +27,8 @@ class Recipe(KeyedRecipe):
     aux_weight: float = 1.0
     split: str = "standard"
     version: int = 1
+    #: train the seeds of one architecture stacked (:mod:`bench.families.rmnas.batched`): the
+    #: same recipe, not bit-identical to one-by-one training, so keyed apart
+    batched: bool = False
+
+    LATER_FIELDS: ClassVar[dict] = {"batched": False}  # added after the first version: old keys stay valid

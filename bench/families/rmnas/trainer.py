@@ -49,12 +49,13 @@ class RMResult:
     device: str = "cpu"
     numerics: dict = field(default_factory=dict)
     store_sha256: str = ""
+    timing: str = "one-by-one"
 
     def record(self) -> dict:
         """What a cache stores of this result."""
         return {**self.metrics, **{f"{k}_by_rate": v for k, v in self.by_rate.items()},
                 "train_seconds": self.train_seconds, "val_curve": self.val_curve, "device": self.device,
-                "numerics": self.numerics, "store_sha256": self.store_sha256, "timing": "one-by-one"}
+                "numerics": self.numerics, "store_sha256": self.store_sha256, "timing": self.timing}
 
 
 def _tensors(store: SequenceStore, recipe: Recipe, part: str, rate: float, dev: torch.device):
@@ -151,7 +152,13 @@ def train(arch: RMArch, store: SequenceStore, seed: int, recipe: Recipe = Recipe
             break
     seconds = time.perf_counter() - t0
     stop.restore(model, f"{store.name} at rate {train_rate}")
-    curve, best, best_epoch = stop.curve, stop.value, stop.epoch
+    return result(model, store, recipe, train_rate, eval_rates, stop.value, stop.epoch, stop.curve, seconds, dev)
+
+
+def result(model: RMNASNet, store: SequenceStore, recipe: Recipe, train_rate: float, eval_rates, best: float,
+           best_epoch: int, curve: list[float], seconds: float, dev, timing: str = "one-by-one") -> RMResult:
+    """The result of a trained ``model`` whose kept epoch (``best_epoch``, validation MAE ``best``)
+    is restored: test metrics at the training rate, every rate's metrics and their AUILC, size."""
     at = regression_metrics(predict(model, store, recipe, "test", train_rate, dev), labels(store, recipe, "test", dev))
     metrics = {f"test_{k}": v for k, v in at.items()}
     metrics["val_mae"] = best
@@ -164,7 +171,8 @@ def train(arch: RMArch, store: SequenceStore, seed: int, recipe: Recipe = Recipe
                    best_epoch=float(best_epoch + 1), epochs_run=float(len(curve)))
     # the curve is padded to the recipe's epochs so tables hold a rectangular array
     curve = curve + [float("nan")] * (recipe.epochs - len(curve))
-    return RMResult(metrics, by_rate, curve, seconds, dev.type, numerics.environment(str(dev)), store.content_sha256)
+    return RMResult(metrics, by_rate, curve, seconds, dev.type, numerics.environment(str(dev)), store.content_sha256,
+                    timing)
 
 
 class RMNASTrainer(StoreTrainer):
@@ -200,3 +208,13 @@ class RMNASTrainer(StoreTrainer):
 
             return train_dialogue(arch, self.store(dataset), seed, self.recipe, parse(dataset)[1], device=self.device)
         return train(arch, self.store(dataset), seed, self.recipe, parse(dataset)[1], device=self.device).record()
+
+    def train_seeds(self, dataset: str, arch, seeds: list[int]) -> list[dict]:
+        from bench.families.rmnas import is_dialogue, parse
+
+        if is_dialogue(dataset):  # the dialogue level has no batched path: one by one, and said so
+            return [self.train_one(dataset, arch, s) for s in seeds]
+        from bench.families.rmnas.batched import train_seeds
+
+        return [r.record() for r in train_seeds(arch, self.store(dataset), seeds, self.recipe, parse(dataset)[1],
+                                                device=self.device)]
