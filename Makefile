@@ -79,11 +79,12 @@ test-all: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[dev,ray,optuna,configspace]"
 	$(BIN)/python -m pytest -v -m "" --durations=20   # -v: each test is named as it finishes (some take many minutes)
 
-## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor.
 ## Re-pin the search trajectories tests/test_trajectory_pins.py checks (after an intended behaviour change).
 pin-trajectories: $(STAMP)
 	$(BIN)/python -m bench.trajectory_pins --write
 
+## Speed benchmarks (pytest-benchmark), each beside its plain-numpy floor; the numerics pin's cost;
+## batched training against one-by-one for the families with stacked seeds.
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -s -o addopts="" benchmarks --benchmark-only --benchmark-columns=min,median,mean,max,rounds --benchmark-group-by=group
 	$(BIN)/python benchmarks/numerics_pin.py

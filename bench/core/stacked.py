@@ -10,7 +10,7 @@ trained by the same recipe, but not bit-identical to its one-by-one twin, and fa
 batched results apart (their recipe's ``batched`` field). Stacking removes per-operator
 overhead, not arithmetic: it pays where overhead dominates a training step (small models, a
 GPU) and little where the step is compute-bound; ``benchmarks/batched_training.py`` prints the
-ratio beside the most any batching could give on the machine it runs on.
+ratio and, with ``--profile``, where one-by-one training spends its time.
 """
 
 from __future__ import annotations

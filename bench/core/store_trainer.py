@@ -1,7 +1,7 @@
 """A :class:`bench.core.trainer.Trainer` for families that train one model at a time on a
-sequence store under one fixed recipe (MRO, RMNAS; HF-MNAS overrides the store): stores opened on demand (the named
-synthetic stores are generated, the shipped ones read), keys from the recipe, the shipped
-table's pairs skipped. A family subclasses it with its ``benchmark``, :meth:`space`,
+sequence store under one fixed recipe (MRO, RMNAS; HF-MNAS overrides the store): stores opened
+on demand (the named synthetic stores are generated, the shipped ones read), keys from the
+recipe, the shipped table's pairs skipped. A family subclasses it with its ``benchmark``, :meth:`space`,
 :meth:`table_path`, :meth:`train_one` and, where it has a batched path, :meth:`train_seeds`
 (used for every group of a fill when the recipe's ``batched`` is set).
 """
