@@ -159,3 +159,17 @@ def test_fill_stacked_trains_under_the_batched_recipe_and_is_refused_where_a_fam
     assert main(["fill", "--bench", "tree-fusion", "--dataset", "scene15", "--stacked"]) == 2
     err = capsys.readouterr().err
     assert "--stacked applies to mro, rmnas, hfmnas" in err and "Traceback" not in err
+
+
+def test_the_batched_training_benchmark_prints_its_ratio_and_comparison(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "batched_training.py"
+    spec = importlib.util.spec_from_file_location("batched_training", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["hfmnas", "--epochs", "1", "--archs", "1", "--one", "2", "--batch", "2"])
+    out = capsys.readouterr().out
+    assert "one-by-one: " in out and "batched/2: " in out and "x one-by-one" in out
+    assert "equal results, batched vs one-by-one: " in out and "n = 2 pairs" in out
