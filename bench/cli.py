@@ -129,14 +129,6 @@ def _family(bench: str):
     return get(bench)
 
 
-def _stacks(bench: str) -> bool:
-    """Whether the benchmark's fill can train an architecture's seeds as one stack (``--stacked``)."""
-    import inspect
-
-    fill = _family(bench).fill
-    return fill is not None and "stacked" in inspect.signature(fill).parameters
-
-
 def _plain(text: str) -> str:
     """reST markup as plain text (``--help`` shows it as written): ``x`` and :role:`x` become x."""
     import re
@@ -748,8 +740,9 @@ def _cmd_fill(a) -> int:
     if a.executor == "ray" and importlib.util.find_spec("ray") is None:
         raise BenchError("--executor ray needs Ray: pip install -e '.[ray]'")
     if a.stacked:
-        if not _stacks(a.bench):
-            raise BenchError(f"--stacked applies to {', '.join(n for n in registry.benchmarks() if _stacks(n))}; "
+        if not family.stacks_seeds:
+            raise BenchError(f"--stacked applies to "
+                             f"{', '.join(n for n in registry.benchmarks() if registry.info(n).stacks_seeds)}; "
                              f"{a.bench!r} has no stacked seeds (its fill may stack same-shaped models by --batch)")
         options["stacked"] = True
     rep = family.fill(a.dataset, a.seeds, workers=a.workers, epochs=a.epochs, overlay=a.overlay, device=a.device,

@@ -119,7 +119,8 @@ class Family:
       ``check_algorithm(name, space)`` raises before any work when an algorithm cannot
       search the space.
     * ``fill(dataset, seeds, **kwargs)``: train every architecture of the space into the
-      overlay (trained families).
+      overlay (trained families); one that takes ``stacked`` can train an architecture's seeds
+      as one stack (:attr:`stacks_seeds`).
     * ``runners()``: paper-table runners, by the key a spec names.
     * ``multitask_algorithms()``: algorithms that search several datasets of the family
       together, ``fn(mrun, rng)`` on a :class:`bench.multitask.MultiTaskRun`, by name.
@@ -179,3 +180,10 @@ class Family:
 
     def option_names(self) -> list[str]:
         return [o.name for o in self.options]
+
+    @property
+    def stacks_seeds(self) -> bool:
+        """Whether its fill can train an architecture's seeds as one stack (``stacked=True``)."""
+        import inspect
+
+        return self.fill is not None and "stacked" in inspect.signature(self.fill).parameters

@@ -39,15 +39,29 @@ class ModelStack:
     products and a softmax, the same arithmetic): vmap has no batching rule for the fused
     attention kernel and would loop over the models."""
 
-    def __init__(self, models: list[nn.Module]):
+    def __init__(self, models: list[nn.Module], seeds: list[int] | None = None):
         if not models:
             raise ValueError("a stack needs at least one model")
         self.models, self.size = models, len(models)
+        #: each model's shuffling generator (seeded as one-by-one training seeds its own)
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds or []]
         self.params, self.buffers = stack_module_state(models)
         self.base = copy.deepcopy(models[0]).to("meta")
         for layer in self.base.modules():
             if isinstance(layer, nn.MultiheadAttention):
                 layer.forward = functools.partial(_with_weights, layer.forward)
+
+    @classmethod
+    def seeded(cls, seeds: list[int], build) -> "ModelStack":
+        """One model per seed, each ``build()`` under ``torch.manual_seed(seed)`` as one-by-one
+        training builds it; then the stack's one dropout stream is seeded with the first seed."""
+        models = []
+        for s in seeds:
+            torch.manual_seed(s)
+            models.append(build())
+        stack = cls(models, seeds)
+        torch.manual_seed(seeds[0])
+        return stack
 
     def parameters(self) -> list[torch.Tensor]:
         """The stacked parameters (leading axis: the model), for one optimiser over the stack."""
@@ -65,13 +79,13 @@ class ModelStack:
         self.base.train()
         return self._each(fn, shared=False)(self.params, self.buffers, batch)
 
-    def train_epoch(self, opt: torch.optim.Optimizer, loss, batch_of, generators: list[torch.Generator], n: int,
-                    batch_size: int, end: int | None = None) -> None:
+    def train_epoch(self, opt: torch.optim.Optimizer, loss, batch_of, n: int, batch_size: int,
+                    end: int | None = None) -> None:
         """One epoch over ``n`` rows for every model, each in the order its own generator draws:
         minibatches of ``batch_size`` starting below ``end`` (``n`` by default), ``batch_of(rows)``
         ([B, b] row indices) the stacked batch that ``loss(model, batch)`` scores."""
         device = next(iter(self.params.values())).device
-        order = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+        order = torch.stack([torch.randperm(n, generator=g) for g in self.generators]).to(device)
         for start in range(0, n if end is None else end, batch_size):
             losses = self.losses(loss, batch_of(order[:, start:start + batch_size]))
             opt.zero_grad()

@@ -88,6 +88,11 @@ class StoreTrainer:
     def recipe_key(self) -> str:
         return self.recipe.key
 
+    @property
+    def stacked(self) -> bool:
+        """Whether the recipe trains an architecture's seeds as one stack (its ``batched`` field)."""
+        return getattr(self.recipe, "batched", False)
+
     def store(self, dataset: str) -> SequenceStore:
         name = self.store_name(dataset)
         if name not in self._stores:
@@ -116,13 +121,13 @@ class StoreTrainer:
     def train_pair(self, dataset: str, arch, seed: int) -> dict:
         """One decoded architecture and seed trained by the recipe's path (for a batched recipe,
         a stack of one: every result under its key comes from the same code)."""
-        if getattr(self.recipe, "batched", False):
+        if self.stacked:
             return self.train_seeds(dataset, arch, [seed])[0]
         return self.train_one(dataset, arch, seed)
 
     def train_batch(self, dataset: str, jobs: list[tuple[str, int]]) -> list[dict]:
         space = self.space(dataset)
-        if not getattr(self.recipe, "batched", False):
+        if not self.stacked:
             return [self.train_one(dataset, space.decode(a), s) for a, s in jobs]
         out: list = [None] * len(jobs)
         for a in dict.fromkeys(a for a, _ in jobs):  # a fill's group is one architecture (group_key)

@@ -34,17 +34,12 @@ def train_seeds(arch: HFArch, data: HFData, seeds: list[int], recipe: Recipe = R
     if arch.cm == "bilstm":
         return [train(arch, data, s, recipe, device) for s in seeds]
     dev = resolve_device(device)
-    models = []
-    for s in seeds:
-        torch.manual_seed(s)
-        models.append(HFNet(arch, data.dims, data.n_out, recipe.tokens, recipe.channels, recipe.heads,
-                            recipe.dropout, recipe.dcca_dim).to(dev))
-    stack, used = ModelStack(models), models[0].used
+    stack = ModelStack.seeded(seeds, lambda: HFNet(arch, data.dims, data.n_out, recipe.tokens, recipe.channels,
+                                                   recipe.heads, recipe.dropout, recipe.dcca_dim).to(dev))
+    used = stack.models[0].used
     opt = torch.optim.AdamW(stack.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, recipe.epochs, eta_min=recipe.lr_min)
     stop = StackedBestEpoch(stack, True, recipe.patience)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    torch.manual_seed(seeds[0])  # the stack's one dropout stream
     xtr, ytr = _tensors(data, "train", dev)
     xva, yva = _tensors(data, "val", dev)
     yva = yva.cpu().numpy()
@@ -61,14 +56,14 @@ def train_seeds(arch: HFArch, data: HFData, seeds: list[int], recipe: Recipe = R
     t0 = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
         # end n - 1: a last batch of one row has no covariance
-        stack.train_epoch(opt, loss, lambda i: ({k: xtr[k][i] for k in used}, ytr[i]), gens, n, recipe.batch_size, n - 1)
+        stack.train_epoch(opt, loss, lambda i: ({k: xtr[k][i] for k in used}, ytr[i]), n, recipe.batch_size, n - 1)
         sched.step()
         logits = stack.predict(lambda model, x: model(x)[0], {k: xva[k] for k in used}).cpu().numpy()
         scores = [_scores(yva, z, data.n_out)["f1m"] if np.isfinite(z).all() else float("nan") for z in logits]
         if stop.update(epoch, scores):
             break
     seconds = (time.perf_counter() - t0) / len(seeds)
-    mflops = models[0].mflops(data.dims)  # one architecture: counted once
+    mflops = stack.models[0].mflops(data.dims)  # one architecture: counted once
     return [result(stop.restored(i, f"hfmnas {data.name} batched seed {s}"), data, recipe, stop.value(i),
                    int(stop.epoch[i]), stop.curves[i], seconds, dev, mflops, f"batched/{len(seeds)}")
             for i, s in enumerate(seeds)]

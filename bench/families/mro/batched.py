@@ -28,16 +28,11 @@ def train_seeds(arch: tuple[int, ...], store: SequenceStore, seeds: list[int], r
     dev = resolve_device(device)
     mods = store.modalities
     xtr, vtr, ytr = _tensors(store, recipe, "train", mods, dev)
-    models = []
-    for s in seeds:
-        torch.manual_seed(s)
-        models.append(CrossModalNet(mods, tuple(arch), store.dims, recipe.d, recipe.heads, recipe.dropout,
-                                    ytr.shape[1]).to(dev))
-    stack, used = ModelStack(models), models[0].used
+    stack = ModelStack.seeded(seeds, lambda: CrossModalNet(mods, tuple(arch), store.dims, recipe.d, recipe.heads,
+                                                          recipe.dropout, ytr.shape[1]).to(dev))
+    used = stack.models[0].used
     stop = StackedBestEpoch(stack, False, recipe.epochs)  # MRO keeps its best epoch without stopping early
     opt = torch.optim.Adam(stack.parameters(), lr=recipe.lr)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    torch.manual_seed(seeds[0])  # the stack's one dropout stream
     xva, vva, yva = _tensors(store, recipe, "val", mods, dev)
     yva = yva.cpu().numpy()
 
@@ -48,7 +43,7 @@ def train_seeds(arch: tuple[int, ...], store: SequenceStore, seeds: list[int], r
     t0 = time.perf_counter()
     for epoch in range(recipe.epochs):
         stack.train_epoch(opt, loss, lambda i: ({m: xtr[m][i] for m in used}, {m: vtr[m][i] for m in used}, ytr[i]),
-                          gens, len(ytr), recipe.batch_size)
+                          len(ytr), recipe.batch_size)
         val = stack.predict(lambda model, xv: model(*xv), ({m: xva[m] for m in used}, {m: vva[m] for m in used}))
         stop.update(epoch, np.abs(val.cpu().numpy() - yva[None]).mean(axis=(1, 2)))
     seconds = (time.perf_counter() - t0) / len(seeds)

@@ -30,15 +30,9 @@ def train_seeds(arch: RMArch, store: SequenceStore, seeds: list[int], recipe: Re
     dev = resolve_device(device)
     train_rate = check_rate(train_rate)
     xtr, vtr, ytr = _tensors(store, recipe, "train", train_rate, dev)
-    models = []
-    for s in seeds:
-        torch.manual_seed(s)
-        models.append(build_model(arch, store, recipe, ytr.shape[1]).to(dev))
-    stack = ModelStack(models)
+    stack = ModelStack.seeded(seeds, lambda: build_model(arch, store, recipe, ytr.shape[1]).to(dev))
     opt = torch.optim.AdamW(stack.parameters(), lr=recipe.lr, weight_decay=recipe.weight_decay)
     stop = StackedBestEpoch(stack, False, recipe.patience)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    torch.manual_seed(seeds[0])  # the stack's one dropout stream
     xva, vva, _ = _tensors(store, recipe, "val", train_rate, dev)
     yva = labels(store, recipe, "val", dev)[:, 0]
 
@@ -50,7 +44,7 @@ def train_seeds(arch: RMArch, store: SequenceStore, seeds: list[int], recipe: Re
     t0 = time.perf_counter()
     for epoch in range(recipe.epochs):
         stack.train_epoch(opt, loss, lambda i: ({m: xtr[m][i] for m in xtr}, {m: vtr[m][i] for m in vtr}, ytr[i]),
-                          gens, len(ytr), recipe.batch_size)
+                          len(ytr), recipe.batch_size)
         val = stack.predict(lambda model, xv: model(*xv)[0], (xva, vva)).cpu().numpy()
         if stop.update(epoch, np.abs(val[:, :, 0] - yva[None]).mean(axis=1)):
             break
